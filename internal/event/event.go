@@ -1,0 +1,132 @@
+package event
+
+import (
+	"strconv"
+	"time"
+)
+
+// Event is one normalised event: typed fields by FieldID plus the residual
+// original JSON. Strings, ints, bools and lists live in slots indexed by
+// FieldID; Set records which fields are present (absent fields are NULL).
+type Event struct {
+	Str  [NumFields]string
+	Int  [NumFields]int64 // KindInt, KindTime (epoch ms) and KindBool (0 or 1)
+	List [NumFields][]string
+	Set  uint64 // bit i set: field i present
+	// Lifted has bit i set when field i was read from its original top-level
+	// key (Field.Key) with a matching JSON type and removed from Raw; Original
+	// puts it back. Bits follow catalog order, which is append-only.
+	Lifted uint64
+	// Raw is the residual original event, a JSON object holding every
+	// original key whose value is not held, as is, by a typed column.
+	Raw []byte
+}
+
+func init() {
+	if NumFields > 64 {
+		panic("event: more than 64 typed fields do not fit Event.Set")
+	}
+}
+
+// Has reports whether field id is present.
+func (e *Event) Has(id FieldID) bool { return e.Set&(1<<id) != 0 }
+
+// Clear marks field id absent.
+func (e *Event) Clear(id FieldID) {
+	e.Set &^= 1 << id
+	e.Lifted &^= 1 << id
+	e.Str[id], e.Int[id], e.List[id] = "", 0, nil
+}
+
+// SetString sets a string field.
+func (e *Event) SetString(id FieldID, s string) { e.Str[id] = s; e.Set |= 1 << id }
+
+// SetInt sets an int or time field.
+func (e *Event) SetInt(id FieldID, v int64) { e.Int[id] = v; e.Set |= 1 << id }
+
+// SetBool sets a bool field.
+func (e *Event) SetBool(id FieldID, b bool) {
+	e.Int[id] = 0
+	if b {
+		e.Int[id] = 1
+	}
+	e.Set |= 1 << id
+}
+
+// SetList sets a list field.
+func (e *Event) SetList(id FieldID, l []string) { e.List[id] = l; e.Set |= 1 << id }
+
+// Bool returns a bool field.
+func (e *Event) Bool(id FieldID) bool { return e.Int[id] != 0 }
+
+// Time returns event_time as a time.Time in UTC.
+func (e *Event) Time() time.Time { return time.UnixMilli(e.Int[EventTime]).UTC() }
+
+// Value returns the typed value of field id, and false when it is absent.
+func (e *Event) Value(id FieldID) (Value, bool) {
+	if !e.Has(id) {
+		return Value{}, false
+	}
+	switch k := catalog[id].Kind; k {
+	case KindString:
+		return Value{Kind: k, Str: e.Str[id]}, true
+	case KindList:
+		return Value{Kind: k, List: e.List[id]}, true
+	default:
+		return Value{Kind: k, Int: e.Int[id]}, true
+	}
+}
+
+// Value is one field's value.
+type Value struct {
+	Kind Kind
+	Str  string
+	Int  int64 // ints, times (epoch ms) and bools (0, 1)
+	List []string
+}
+
+// String renders the value as text, the way it prints in a table.
+func (v Value) String() string {
+	switch v.Kind {
+	case KindString:
+		return v.Str
+	case KindInt:
+		return strconv.FormatInt(v.Int, 10)
+	case KindBool:
+		return strconv.FormatBool(v.Int != 0)
+	case KindTime:
+		return time.UnixMilli(v.Int).UTC().Format("2006-01-02T15:04:05.000Z")
+	case KindList:
+		b := []byte{'['}
+		for i, s := range v.List {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, s)
+		}
+		return string(append(b, ']'))
+	}
+	return ""
+}
+
+// DateKeyOf renders the partition key "YYYY-MM-DD-HH" of an epoch-ms time.
+func DateKeyOf(ms int64) string {
+	t := time.UnixMilli(ms).UTC()
+	var b [13]byte
+	y, mo, d := t.Date()
+	h := t.Hour()
+	put := func(i, v, n int) {
+		for j := n - 1; j >= 0; j-- {
+			b[i+j] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, y, 4)
+	b[4] = '-'
+	put(5, int(mo), 2)
+	b[7] = '-'
+	put(8, d, 2)
+	b[10] = '-'
+	put(11, h, 2)
+	return string(b[:])
+}
