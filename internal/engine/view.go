@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"strings"
+
+	"github.com/spoor-dev/spoor/internal/event"
+)
+
+// Scope is what one query may see: one organization's parts, already pruned
+// to the query's time range by the caller.
+type Scope struct {
+	Org   string
+	Files []string // Parquet files: parts and head snapshots
+}
+
+// SQLType is the DuckDB type of a typed field in the events view.
+func SQLType(k event.Kind) string {
+	switch k {
+	case event.KindString:
+		return "VARCHAR"
+	case event.KindInt:
+		return "BIGINT"
+	case event.KindBool:
+		return "BOOLEAN"
+	case event.KindTime:
+		return "TIMESTAMP"
+	case event.KindList:
+		return "VARCHAR[]"
+	}
+	return "VARCHAR"
+}
+
+// ViewColumns lists the events view's columns in order.
+func ViewColumns() []string {
+	cols := make([]string, 0, event.NumFields+1)
+	for _, f := range event.Catalog() {
+		cols = append(cols, f.Name)
+	}
+	return append(cols, event.RawColumn)
+}
+
+// eventsViewSQL is the body of the events view over the scope's files.
+// Columns come out in catalog order with fixed types, whatever the files
+// hold; organization_id is the scope's, never read from a path.
+func eventsViewSQL(s Scope) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, f := range event.Catalog() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		name := quoteIdent(f.Name)
+		switch {
+		case f.ID == event.OrganizationID:
+			b.WriteString("CAST(" + quote(s.Org) + " AS VARCHAR) AS " + name)
+		case len(s.Files) == 0:
+			b.WriteString("CAST(NULL AS " + SQLType(f.Kind) + ") AS " + name)
+		case f.Kind == event.KindTime:
+			// Parts store TIMESTAMP_MILLIS adjusted to UTC; the view shows naive UTC.
+			b.WriteString("CAST(" + name + " AS TIMESTAMP) AS " + name)
+		default:
+			b.WriteString(name)
+		}
+	}
+	if len(s.Files) == 0 {
+		b.WriteString(", CAST(NULL AS VARCHAR) AS raw WHERE false")
+		return b.String()
+	}
+	b.WriteString(", CAST(raw AS VARCHAR) AS raw FROM read_parquet([")
+	for i, f := range s.Files {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(f))
+	}
+	b.WriteString("], hive_partitioning = true, hive_types = {'date_key': VARCHAR, 'organization_id': VARCHAR})")
+	return b.String()
+}

@@ -1,0 +1,191 @@
+package lake
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/spoor-dev/spoor/internal/event"
+)
+
+// A WAL record is one batch of normalised events:
+//
+//	byte    version (1)
+//	uvarint uncompressed length
+//	...     zstd frame of: uvarint count, then per event:
+//	        uint64 Set, uint64 Lifted, the present fields in FieldID order
+//	        (string: uvarint len + bytes; int/time/bool: varint;
+//	        list: uvarint n + n strings), uvarint len(raw) + raw
+const batchVersion = 1
+
+// maxBatchBytes bounds a decoded batch, so a corrupt length cannot make the
+// decoder allocate without limit.
+const maxBatchBytes = 256 << 20
+
+var (
+	encoders = sync.Pool{New: func() any {
+		e, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+		return e
+	}}
+	decoders = sync.Pool{New: func() any {
+		d, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxBatchBytes))
+		return d
+	}}
+)
+
+// encodeBatch appends the WAL record of evs to dst.
+func encodeBatch(dst []byte, evs []*event.Event) []byte {
+	var plain []byte
+	plain = binary.AppendUvarint(plain, uint64(len(evs)))
+	for _, e := range evs {
+		plain = binary.LittleEndian.AppendUint64(plain, e.Set)
+		plain = binary.LittleEndian.AppendUint64(plain, e.Lifted)
+		for _, f := range event.Catalog() {
+			if !e.Has(f.ID) {
+				continue
+			}
+			switch f.Kind {
+			case event.KindString:
+				plain = appendString(plain, e.Str[f.ID])
+			case event.KindList:
+				l := e.List[f.ID]
+				plain = binary.AppendUvarint(plain, uint64(len(l)))
+				for _, s := range l {
+					plain = appendString(plain, s)
+				}
+			default:
+				plain = binary.AppendVarint(plain, e.Int[f.ID])
+			}
+		}
+		plain = binary.AppendUvarint(plain, uint64(len(e.Raw)))
+		plain = append(plain, e.Raw...)
+	}
+	dst = append(dst, batchVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(plain)))
+	enc := encoders.Get().(*zstd.Encoder)
+	dst = enc.EncodeAll(plain, dst)
+	encoders.Put(enc)
+	return dst
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+var errBatch = errors.New("corrupt event batch")
+
+// decodeBatch reads a WAL record back into events.
+func decodeBatch(rec []byte) ([]event.Event, error) {
+	if len(rec) < 2 || rec[0] != batchVersion {
+		return nil, fmt.Errorf("%w: unknown version", errBatch)
+	}
+	n, k := binary.Uvarint(rec[1:])
+	if k <= 0 || n > maxBatchBytes {
+		return nil, fmt.Errorf("%w: bad length", errBatch)
+	}
+	dec := decoders.Get().(*zstd.Decoder)
+	plain, err := dec.DecodeAll(rec[1+k:], make([]byte, 0, n))
+	decoders.Put(dec)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBatch, err)
+	}
+	if uint64(len(plain)) != n {
+		return nil, fmt.Errorf("%w: length mismatch", errBatch)
+	}
+	r := reader{b: plain}
+	count := r.uvarint()
+	if count > uint64(len(plain))/16 {
+		return nil, fmt.Errorf("%w: bad count", errBatch)
+	}
+	evs := make([]event.Event, count)
+	for i := range evs {
+		e := &evs[i]
+		e.Set = r.uint64()
+		e.Lifted = r.uint64()
+		for _, f := range event.Catalog() {
+			if e.Set&(1<<f.ID) == 0 {
+				continue
+			}
+			switch f.Kind {
+			case event.KindString:
+				e.Str[f.ID] = r.string()
+			case event.KindList:
+				m := r.uvarint()
+				if m > uint64(r.left()) {
+					return nil, fmt.Errorf("%w: bad list length", errBatch)
+				}
+				l := make([]string, m)
+				for j := range l {
+					l[j] = r.string()
+				}
+				e.List[f.ID] = l
+			default:
+				e.Int[f.ID] = r.varint()
+			}
+		}
+		e.Raw = []byte(r.string())
+		if r.err {
+			return nil, fmt.Errorf("%w: truncated", errBatch)
+		}
+	}
+	if e := uint64(event.NumFields); e < 64 {
+		for i := range evs {
+			if evs[i].Set>>e != 0 || evs[i].Lifted>>e != 0 {
+				return nil, fmt.Errorf("%w: unknown fields", errBatch)
+			}
+		}
+	}
+	return evs, nil
+}
+
+// reader decodes without panicking; err sticks once data runs out.
+type reader struct {
+	b   []byte
+	err bool
+}
+
+func (r *reader) left() int { return len(r.b) }
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) uint64() uint64 {
+	if len(r.b) < 8 {
+		r.err, r.b = true, nil
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return v
+}
+
+func (r *reader) string() string {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.err, r.b = true, nil
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}

@@ -1,0 +1,390 @@
+package lake
+
+import (
+	"container/heap"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/parquet-go/parquet-go"
+	"github.com/spoor-dev/spoor/internal/event"
+)
+
+// A compaction journal records a merge so a crash between publishing the new
+// part and deleting the old ones is finished on the next open, and no event
+// is ever held by two live parts.
+const journalDir = "compact-journal"
+
+type journal struct {
+	New string   `json:"new"`
+	Old []string `json:"old"`
+}
+
+// finishCompactions completes or abandons merges a crash interrupted.
+func (s *Store) finishCompactions() error {
+	dir := filepath.Join(s.dir, journalDir)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read compaction journal: %w", err)
+	}
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		b, err := os.ReadFile(path)
+		var j journal
+		if err == nil {
+			err = json.Unmarshal(b, &j)
+		}
+		if err != nil {
+			// A journal is written before the new part is published: a torn
+			// journal means nothing was published yet.
+			os.Remove(path)
+			continue
+		}
+		if _, err := os.Stat(j.New); err == nil {
+			for _, old := range j.Old {
+				os.Remove(old)
+			}
+		}
+		os.Remove(path)
+	}
+	return nil
+}
+
+// partMeta is what a part's footer says of it.
+type partMeta struct {
+	rows                 int64
+	minInsert, maxInsert int64
+}
+
+func readPartMeta(path string) (partMeta, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return partMeta{}, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return partMeta{}, err
+	}
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return partMeta{}, err
+	}
+	m := partMeta{rows: pf.NumRows(), minInsert: 1<<63 - 1, maxInsert: -1 << 63}
+	leaf, ok := pf.Schema().Lookup(event.Get(event.InsertTime).Name)
+	if !ok {
+		return partMeta{}, fmt.Errorf("no %s column", event.Get(event.InsertTime).Name)
+	}
+	for _, rg := range pf.Metadata().RowGroups {
+		st := rg.Columns[leaf.ColumnIndex].MetaData.Statistics
+		if len(st.MinValue) != 8 || len(st.MaxValue) != 8 {
+			return partMeta{}, fmt.Errorf("no statistics for %s", event.Get(event.InsertTime).Name)
+		}
+		m.minInsert = min(m.minInsert, int64(binary.LittleEndian.Uint64(st.MinValue)))
+		m.maxInsert = max(m.maxInsert, int64(binary.LittleEndian.Uint64(st.MaxValue)))
+	}
+	return m, nil
+}
+
+// CompactResult counts what compaction and retention did.
+type CompactResult struct {
+	Merged   int // parts merged away
+	Written  int // parts written
+	Expired  int // parts deleted by retention
+	Rewritten int // parts rewritten without their expired events
+}
+
+// Compact merges the small parts of each partition into one, and applies
+// retention: parts whose every event was ingested before now-EventRetention
+// are deleted, parts with some such events are rewritten without them.
+func (s *Store) Compact(ctx context.Context, now time.Time) (CompactResult, error) {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	var res CompactResult
+	cutoff := now.Add(-s.opts.EventRetention).UnixMilli()
+	s.mu.Lock()
+	keys := make([]partKey, 0, len(s.parts))
+	for k := range s.parts {
+		keys = append(keys, k)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(keys, func(a, b partKey) int { return strings.Compare(a.org+"/"+a.dateKey, b.org+"/"+b.dateKey) })
+	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		s.mu.Lock()
+		parts := slices.Clone(s.parts[k])
+		s.mu.Unlock()
+		var merge []Part
+		var expired []Part
+		for _, p := range parts {
+			m, err := readPartMeta(p.Path)
+			if err != nil {
+				s.Quarantine(p.Path, err.Error())
+				continue
+			}
+			switch {
+			case m.maxInsert < cutoff:
+				expired = append(expired, p)
+			case m.minInsert < cutoff:
+				merge = append(merge, p) // rewritten without its expired events
+				res.Rewritten++
+			case m.rows < s.opts.SmallPartRows:
+				merge = append(merge, p)
+			}
+		}
+		if len(expired) > 0 {
+			s.dropParts(k, expired, nil)
+			res.Expired += len(expired)
+		}
+		if len(merge) < 2 && (len(merge) == 0 || res.Rewritten == 0) {
+			continue
+		}
+		np, n, err := s.mergeParts(k, merge, cutoff)
+		if err != nil {
+			return res, fmt.Errorf("compact %s/%s: %w", k.org, k.dateKey, err)
+		}
+		if n > 0 {
+			res.Written++
+		}
+		res.Merged += len(merge)
+		_ = np
+	}
+	return res, nil
+}
+
+// dropParts removes old parts from the catalog and disk, adding np if set.
+func (s *Store) dropParts(k partKey, old []Part, np *Part) {
+	s.mu.Lock()
+	ps := s.parts[k][:0:0]
+	for _, p := range s.parts[k] {
+		if !slices.ContainsFunc(old, func(o Part) bool { return o.Path == p.Path }) {
+			ps = append(ps, p)
+		}
+	}
+	if np != nil {
+		ps = append(ps, *np)
+	}
+	s.parts[k] = ps
+	delete(s.ids, k) // reloaded from the parts on next use
+	s.mu.Unlock()
+	for _, p := range old {
+		os.Remove(p.Path)
+	}
+	syncDir(filepath.Dir(partitionDir(s.dir, k.org, k.dateKey)))
+}
+
+// mergeParts streams the rows of sorted parts into one sorted part, dropping
+// events ingested before cutoff. It returns the new part and its row count
+// (0 and no part when every row expired).
+func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, error) {
+	var srcs []*mergeSource
+	defer func() {
+		for _, src := range srcs {
+			src.close()
+		}
+	}()
+	agentCol, timeCol, insertCol := -1, -1, -1
+	for _, c := range s.schema.columns {
+		switch {
+		case !c.raw && !c.lift && c.field == event.AgentID:
+			agentCol = c.index
+		case !c.raw && !c.lift && c.field == event.EventTime:
+			timeCol = c.index
+		case !c.raw && !c.lift && c.field == event.InsertTime:
+			insertCol = c.index
+		}
+	}
+	h := &mergeHeap{agent: agentCol, time: timeCol}
+	for _, p := range parts {
+		src, err := openMergeSource(p.Path)
+		if err != nil {
+			return Part{}, 0, err
+		}
+		srcs = append(srcs, src)
+		ok, err := src.next()
+		if err != nil {
+			return Part{}, 0, err
+		}
+		if ok {
+			h.srcs = append(h.srcs, src)
+		}
+	}
+	heap.Init(h)
+
+	dir := partitionDir(s.dir, k.org, k.dateKey)
+	id := ulid.MustNew(ulid.Now(), rand.Reader)
+	final := filepath.Join(dir, partPrefix+id.String()+partSuffix)
+	tmp := filepath.Join(dir, "."+partPrefix+id.String()+partSuffix+tmpSuffix)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return Part{}, 0, err
+	}
+	defer os.Remove(tmp)
+	pw := newPartWriter(s.schema).parquetWriter(f)
+	n := 0
+	for h.Len() > 0 {
+		src := h.srcs[0]
+		row := src.row
+		if valueOf(row, insertCol).Int64() >= cutoff {
+			if _, err := pw.WriteRows([]parquet.Row{row}); err != nil {
+				f.Close()
+				return Part{}, 0, err
+			}
+			n++
+		}
+		ok, err := src.next()
+		if err != nil {
+			f.Close()
+			return Part{}, 0, err
+		}
+		if ok {
+			heap.Fix(h, 0)
+		} else {
+			heap.Pop(h)
+		}
+	}
+	if err := pw.Close(); err != nil {
+		f.Close()
+		return Part{}, 0, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return Part{}, 0, err
+	}
+	st, _ := f.Stat()
+	if err := f.Close(); err != nil {
+		return Part{}, 0, err
+	}
+	if n == 0 {
+		s.dropParts(k, parts, nil)
+		return Part{}, 0, nil
+	}
+	// Journal, publish, then delete the old parts.
+	jdir := filepath.Join(s.dir, journalDir)
+	if err := os.MkdirAll(jdir, 0o755); err != nil {
+		return Part{}, 0, err
+	}
+	j := journal{New: final}
+	for _, p := range parts {
+		j.Old = append(j.Old, p.Path)
+	}
+	jb, _ := json.Marshal(j)
+	jpath := filepath.Join(jdir, id.String()+".json")
+	if err := writeFileSync(jpath, jb); err != nil {
+		return Part{}, 0, err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(jpath)
+		return Part{}, 0, err
+	}
+	if err := syncDir(dir); err != nil {
+		return Part{}, 0, err
+	}
+	np := Part{Path: final, Org: k.org, DateKey: k.dateKey, ULID: id, Size: st.Size()}
+	s.dropParts(k, parts, &np)
+	os.Remove(jpath)
+	return np, n, nil
+}
+
+func writeFileSync(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// valueOf finds the first value of leaf column col in a row.
+func valueOf(row parquet.Row, col int) parquet.Value {
+	for _, v := range row {
+		if v.Column() == col {
+			return v
+		}
+	}
+	return parquet.Value{}
+}
+
+// mergeSource reads one sorted part row by row.
+type mergeSource struct {
+	f    *os.File
+	r    *parquet.Reader
+	buf  []parquet.Row
+	i, n int
+	row  parquet.Row
+}
+
+func openMergeSource(path string) (*mergeSource, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return &mergeSource{f: f, r: parquet.NewReader(f), buf: make([]parquet.Row, 256)}, nil
+}
+
+func (m *mergeSource) next() (bool, error) {
+	if m.i >= m.n {
+		n, err := m.r.ReadRows(m.buf)
+		if n == 0 {
+			if err == nil || errors.Is(err, io.EOF) {
+				return false, nil
+			}
+			return false, err
+		}
+		m.i, m.n = 0, n
+	}
+	m.row = m.buf[m.i].Clone()
+	m.i++
+	return true, nil
+}
+
+func (m *mergeSource) close() {
+	m.r.Close()
+	m.f.Close()
+}
+
+type mergeHeap struct {
+	srcs        []*mergeSource
+	agent, time int
+}
+
+func (h *mergeHeap) Len() int { return len(h.srcs) }
+func (h *mergeHeap) Less(i, j int) bool {
+	a, b := h.srcs[i].row, h.srcs[j].row
+	if c := strings.Compare(string(valueOf(a, h.agent).ByteArray()), string(valueOf(b, h.agent).ByteArray())); c != 0 {
+		return c < 0
+	}
+	return valueOf(a, h.time).Int64() < valueOf(b, h.time).Int64()
+}
+func (h *mergeHeap) Swap(i, j int) { h.srcs[i], h.srcs[j] = h.srcs[j], h.srcs[i] }
+func (h *mergeHeap) Push(x any)   { h.srcs = append(h.srcs, x.(*mergeSource)) }
+func (h *mergeHeap) Pop() any {
+	x := h.srcs[len(h.srcs)-1]
+	h.srcs = h.srcs[:len(h.srcs)-1]
+	return x
+}

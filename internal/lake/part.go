@@ -1,0 +1,179 @@
+package lake
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/spoor-dev/spoor/internal/event"
+)
+
+// File and directory names of the lake; the layout is a user contract
+// (DESIGN.md): lake/events/organization_id=ORG/date_key=YYYY-MM-DD-HH/part-<ULID>.parquet
+const (
+	lakeDir     = "lake"
+	eventsDir   = "events"
+	orgPrefix   = "organization_id="
+	datePrefix  = "date_key="
+	partPrefix  = "part-"
+	partSuffix  = ".parquet"
+	tmpSuffix   = ".tmp"
+	quarantine  = "quarantine"
+	rowsPerPage = 8 << 10
+)
+
+// Part is one immutable Parquet file of a partition.
+type Part struct {
+	Path    string
+	Org     string
+	DateKey string
+	ULID    ulid.ULID
+	Size    int64
+}
+
+// Written reports when the part was written (its ULID time).
+func (p Part) Written() time.Time { return ulid.Time(p.ULID.Time()) }
+
+func partitionDir(root, org, dateKey string) string {
+	return filepath.Join(root, lakeDir, eventsDir, orgPrefix+escapePathValue(org), datePrefix+dateKey)
+}
+
+// escapePathValue keeps an organization id a single safe path element, the
+// way Hive escapes partition values.
+func escapePathValue(s string) string {
+	if s == "" {
+		return "__HIVE_DEFAULT_PARTITION__"
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '/' || c == '\\' || c == '=' || c == '%' || c == ':' || c < 0x20 || c == 0x7f || (c == '.' && (s == "." || s == "..")) {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// sortForPart orders events as parts require: agent_id, then event_time.
+func sortForPart(evs []*event.Event) {
+	slices.SortFunc(evs, func(a, b *event.Event) int {
+		if c := strings.Compare(a.Str[event.AgentID], b.Str[event.AgentID]); c != 0 {
+			return c
+		}
+		if a.Int[event.EventTime] != b.Int[event.EventTime] {
+			if a.Int[event.EventTime] < b.Int[event.EventTime] {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Str[event.ID], b.Str[event.ID])
+	})
+}
+
+// partWriter writes sorted events of one partition to a new part: a
+// temporary name, fsync, rename, fsync of the directory.
+type partWriter struct {
+	schema *partSchema
+	codec  *zstd.Codec
+	noSync bool
+	buf    parquet.Row // values of a batch of rows, reused
+	rows   []parquet.Row
+}
+
+func newPartWriter(ps *partSchema) *partWriter {
+	return &partWriter{schema: ps, codec: &zstd.Codec{Level: zstd.SpeedDefault}}
+}
+
+func (w *partWriter) parquetWriter(f io.Writer) *parquet.Writer {
+	return parquet.NewWriter(f, w.schema.schema,
+		parquet.Compression(w.codec),
+		parquet.PageBufferSize(512<<10),
+		parquet.WriteBufferSize(1<<20),
+		parquet.MaxRowsPerRowGroup(128<<10),
+		parquet.CreatedBy("spoor", "1", ""),
+	)
+}
+
+// write stores evs (already sorted) as a new part in the partition
+// directory dir and returns it.
+func (w *partWriter) write(dir, org, dateKey string, evs []*event.Event) (Part, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Part{}, fmt.Errorf("make partition dir: %w", err)
+	}
+	id := ulid.MustNew(ulid.Now(), rand.Reader)
+	final := filepath.Join(dir, partPrefix+id.String()+partSuffix)
+	tmp := filepath.Join(dir, "."+partPrefix+id.String()+partSuffix+tmpSuffix)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return Part{}, fmt.Errorf("create part: %w", err)
+	}
+	fail := func(err error) (Part, error) {
+		f.Close()
+		os.Remove(tmp)
+		return Part{}, err
+	}
+	pw := w.parquetWriter(f)
+	const batch = 1024
+	for i := 0; i < len(evs); i += batch {
+		end := min(i+batch, len(evs))
+		w.rows = w.rows[:0]
+		buf := w.buf[:0]
+		for _, e := range evs[i:end] {
+			start := len(buf)
+			buf = w.schema.appendRow(buf, e)
+			w.rows = append(w.rows, buf[start:len(buf):len(buf)])
+		}
+		w.buf = buf
+		if _, err := pw.WriteRows(w.rows); err != nil {
+			return fail(fmt.Errorf("write part rows: %w", err))
+		}
+	}
+	if err := pw.Close(); err != nil {
+		return fail(fmt.Errorf("close part writer: %w", err))
+	}
+	if !w.noSync {
+		if err := f.Sync(); err != nil {
+			return fail(fmt.Errorf("sync part: %w", err))
+		}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return fail(fmt.Errorf("stat part: %w", err))
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return Part{}, fmt.Errorf("close part: %w", err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return Part{}, fmt.Errorf("publish part: %w", err)
+	}
+	if !w.noSync {
+		if err := syncDir(dir); err != nil {
+			return Part{}, err
+		}
+	}
+	return Part{Path: final, Org: org, DateKey: dateKey, ULID: id, Size: st.Size()}, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open dir for sync: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}

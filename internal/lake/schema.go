@@ -1,0 +1,149 @@
+package lake
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/spoor-dev/spoor/internal/event"
+)
+
+// Columns held by the Hive path rather than inside the files: Spark, Athena
+// and DuckDB add them back from the directory names.
+var pathColumns = map[event.FieldID]bool{event.OrganizationID: true, event.DateKey: true}
+
+// LiftedColumn holds event.Event.Lifted: which typed fields were lifted out
+// of raw (so the original can be rebuilt exactly).
+const LiftedColumn = "_lifted"
+
+// column is one leaf column of a part and how an event fills it.
+type column struct {
+	index int           // leaf column index in the schema
+	field event.FieldID // typed field, when kind != 0
+	kind  event.Kind
+	raw   bool // the raw column
+	lift  bool // the _lifted column
+	name  string
+}
+
+// partSchema is the one schema every events part has.
+type partSchema struct {
+	schema  *parquet.Schema
+	columns []column // in leaf column order
+}
+
+func newPartSchema() *partSchema {
+	g := parquet.Group{}
+	for _, f := range event.Catalog() {
+		if pathColumns[f.ID] {
+			continue
+		}
+		var n parquet.Node
+		switch f.Kind {
+		case event.KindString:
+			n = parquet.String()
+			if f.Dict {
+				n = parquet.Encoded(n, &parquet.RLEDictionary)
+			}
+		case event.KindInt:
+			n = parquet.Encoded(parquet.Int(64), &parquet.DeltaBinaryPacked)
+		case event.KindBool:
+			n = parquet.Leaf(parquet.BooleanType)
+		case event.KindTime:
+			n = parquet.Encoded(parquet.Timestamp(parquet.Millisecond), &parquet.DeltaBinaryPacked)
+		case event.KindList:
+			n = parquet.List(parquet.String())
+		}
+		if f.ID == event.ID || f.ID == event.EventTime || f.ID == event.InsertTime {
+			g[f.Name] = parquet.Required(n)
+		} else {
+			g[f.Name] = parquet.Optional(n)
+		}
+	}
+	g[event.RawColumn] = parquet.Required(parquet.JSON())
+	g[LiftedColumn] = parquet.Required(parquet.Encoded(parquet.Int(64), &parquet.RLEDictionary))
+	s := parquet.NewSchema("event", g)
+
+	ps := &partSchema{schema: s}
+	add := func(c column, path ...string) {
+		leaf, ok := s.Lookup(path...)
+		if !ok {
+			panic(fmt.Sprintf("lake: column %v missing from schema", path))
+		}
+		c.index = leaf.ColumnIndex
+		ps.columns = append(ps.columns, c)
+	}
+	for _, f := range event.Catalog() {
+		if pathColumns[f.ID] {
+			continue
+		}
+		c := column{field: f.ID, kind: f.Kind, name: f.Name}
+		if f.Kind == event.KindList {
+			add(c, f.Name, "list", "element")
+		} else {
+			add(c, f.Name)
+		}
+	}
+	add(column{raw: true, name: event.RawColumn}, event.RawColumn)
+	add(column{lift: true, name: LiftedColumn}, LiftedColumn)
+	sort.Slice(ps.columns, func(i, j int) bool { return ps.columns[i].index < ps.columns[j].index })
+	return ps
+}
+
+// appendRow appends e as one parquet row.
+func (ps *partSchema) appendRow(row parquet.Row, e *event.Event) parquet.Row {
+	for _, c := range ps.columns {
+		switch {
+		case c.raw:
+			row = append(row, parquet.ByteArrayValue(e.Raw).Level(0, 0, c.index))
+		case c.lift:
+			row = append(row, parquet.Int64Value(int64(e.Lifted)).Level(0, 0, c.index))
+		default:
+			row = ps.appendField(row, e, c)
+		}
+	}
+	return row
+}
+
+func (ps *partSchema) appendField(row parquet.Row, e *event.Event, c column) parquet.Row {
+	id := c.field
+	required := id == event.ID || id == event.EventTime || id == event.InsertTime
+	def := 1
+	if required {
+		def = 0
+	}
+	if !e.Has(id) {
+		if required {
+			// Normalisation guarantees these; keep the file valid regardless.
+			switch c.kind {
+			case event.KindString:
+				return append(row, parquet.ByteArrayValue(nil).Level(0, 0, c.index))
+			default:
+				return append(row, parquet.Int64Value(0).Level(0, 0, c.index))
+			}
+		}
+		return append(row, parquet.NullValue().Level(0, 0, c.index))
+	}
+	switch c.kind {
+	case event.KindString:
+		return append(row, parquet.ByteArrayValue(unsafeBytes(e.Str[id])).Level(0, def, c.index))
+	case event.KindInt, event.KindTime:
+		return append(row, parquet.Int64Value(e.Int[id]).Level(0, def, c.index))
+	case event.KindBool:
+		return append(row, parquet.BooleanValue(e.Int[id] != 0).Level(0, def, c.index))
+	case event.KindList:
+		l := e.List[id]
+		if len(l) == 0 {
+			return append(row, parquet.NullValue().Level(0, 1, c.index))
+		}
+		for i, s := range l {
+			rep := 1
+			if i == 0 {
+				rep = 0
+			}
+			row = append(row, parquet.ByteArrayValue(unsafeBytes(s)).Level(rep, 2, c.index))
+		}
+		return row
+	}
+	return row
+}
