@@ -50,8 +50,14 @@ func (e *Engine) Query(ctx context.Context, s Scope, query string, args ...any) 
 		}
 		return nil, err
 	}
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP VIEW events AS "+eventsViewSQL(s)); err != nil {
-		return fail(fmt.Errorf("create events view: %w", err))
+	for _, v := range []string{
+		"CREATE OR REPLACE TEMP VIEW events AS " + eventsViewSQL(s),
+		"CREATE OR REPLACE TEMP VIEW events_full AS " + eventsFullViewSQL(s),
+		"CREATE OR REPLACE TEMP VIEW alerts AS " + alertsViewSQL(s),
+	} {
+		if _, err := conn.ExecContext(ctx, v); err != nil {
+			return fail(fmt.Errorf("create view: %w", err))
+		}
 	}
 	rows, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {

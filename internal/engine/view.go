@@ -39,10 +39,20 @@ func ViewColumns() []string {
 	return append(cols, event.RawColumn)
 }
 
-// eventsViewSQL is the body of the events view over the scope's files.
+// eventsViewSQL is the body of the public events view; eventsFullViewSQL
+// adds _lifted, which spoor needs to rebuild original events.
+func eventsViewSQL(s Scope) string { return viewSQL(s, false) }
+
+func eventsFullViewSQL(s Scope) string { return viewSQL(s, true) }
+
+// LiftedColumn is the column of the events_full view that says which typed
+// fields were lifted out of raw.
+const LiftedColumn = "_lifted"
+
+// viewSQL is the body of the events view over the scope's files.
 // Columns come out in catalog order with fixed types, whatever the files
 // hold; organization_id is the scope's, never read from a path.
-func eventsViewSQL(s Scope) string {
+func viewSQL(s Scope, full bool) string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for i, f := range event.Catalog() {
@@ -63,10 +73,18 @@ func eventsViewSQL(s Scope) string {
 		}
 	}
 	if len(s.Files) == 0 {
-		b.WriteString(", CAST(NULL AS VARCHAR) AS raw WHERE false")
+		b.WriteString(", CAST(NULL AS VARCHAR) AS raw")
+		if full {
+			b.WriteString(", CAST(NULL AS BIGINT) AS " + LiftedColumn)
+		}
+		b.WriteString(" WHERE false")
 		return b.String()
 	}
-	b.WriteString(", CAST(raw AS VARCHAR) AS raw FROM read_parquet([")
+	b.WriteString(", CAST(raw AS VARCHAR) AS raw")
+	if full {
+		b.WriteString(", " + LiftedColumn)
+	}
+	b.WriteString(" FROM read_parquet([")
 	for i, f := range s.Files {
 		if i > 0 {
 			b.WriteString(", ")
@@ -75,4 +93,14 @@ func eventsViewSQL(s Scope) string {
 	}
 	b.WriteString("], hive_partitioning = true, hive_types = {'date_key': VARCHAR, 'organization_id': VARCHAR})")
 	return b.String()
+}
+
+// alertsViewSQL is the alerts view. Detection (a later part of spoor) fills
+// the alerts dataset; until it does the view is empty but well typed, so
+// user SQL can name it.
+func alertsViewSQL(s Scope) string {
+	return "SELECT CAST(" + quote(s.Org) + " AS VARCHAR) AS organization_id, CAST(NULL AS VARCHAR) AS alert_id, " +
+		"CAST(NULL AS VARCHAR) AS rule, CAST(NULL AS BIGINT) AS severity, CAST(NULL AS VARCHAR) AS agent_id, " +
+		"CAST(NULL AS TIMESTAMP) AS first_time, CAST(NULL AS TIMESTAMP) AS last_time, CAST(NULL AS BIGINT) AS count, " +
+		"CAST(NULL AS VARCHAR) AS status WHERE false"
 }

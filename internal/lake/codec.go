@@ -37,7 +37,11 @@ var (
 
 // encodeBatch appends the WAL record of evs to dst.
 func encodeBatch(dst []byte, evs []*event.Event) []byte {
-	var plain []byte
+	size := 16
+	for _, e := range evs {
+		size += len(e.Raw) + 512
+	}
+	plain := make([]byte, 0, size)
 	plain = binary.AppendUvarint(plain, uint64(len(evs)))
 	for _, e := range evs {
 		plain = binary.LittleEndian.AppendUint64(plain, e.Set)

@@ -101,9 +101,9 @@ func readPartMeta(path string) (partMeta, error) {
 
 // CompactResult counts what compaction and retention did.
 type CompactResult struct {
-	Merged   int // parts merged away
-	Written  int // parts written
-	Expired  int // parts deleted by retention
+	Merged    int // parts merged away
+	Written   int // parts written
+	Expired   int // parts deleted by retention
 	Rewritten int // parts rewritten without their expired events
 }
 
@@ -382,7 +382,7 @@ func (h *mergeHeap) Less(i, j int) bool {
 	return valueOf(a, h.time).Int64() < valueOf(b, h.time).Int64()
 }
 func (h *mergeHeap) Swap(i, j int) { h.srcs[i], h.srcs[j] = h.srcs[j], h.srcs[i] }
-func (h *mergeHeap) Push(x any)   { h.srcs = append(h.srcs, x.(*mergeSource)) }
+func (h *mergeHeap) Push(x any)    { h.srcs = append(h.srcs, x.(*mergeSource)) }
 func (h *mergeHeap) Pop() any {
 	x := h.srcs[len(h.srcs)-1]
 	h.srcs = h.srcs[:len(h.srcs)-1]

@@ -375,7 +375,10 @@ func (s *Store) Append(ctx context.Context, evs []*event.Event) (AppendResult, e
 	s.appendMu.RUnlock()
 	res.Stored = len(fresh)
 	if full {
-		if err := s.Flush(ctx); err != nil {
+		// A partial flush cannot trim the WAL; a full one does, once the
+		// WAL has grown past its bound.
+		all := s.log.size() > walFullFlushBytes
+		if err := s.flush(ctx, all); err != nil {
 			return res, fmt.Errorf("flush head (events are safe in the wal): %w", err)
 		}
 	}
@@ -426,17 +429,42 @@ func (s *Store) replay(ctx context.Context) error {
 	return nil
 }
 
-// Flush writes the head to parts and drops the WAL segments it covered.
-func (s *Store) Flush(ctx context.Context) error {
+// Flush writes the whole head to parts and drops the WAL segments it covered.
+func (s *Store) Flush(ctx context.Context) error { return s.flush(ctx, true) }
+
+// flush writes the head to parts; unless all, the newest hour of each
+// organization stays in the head. WAL segments are dropped only when
+// everything before the checkpoint is in parts, that is after a full flush.
+func (s *Store) flush(ctx context.Context, all bool) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 
 	s.appendMu.Lock()
 	s.mu.Lock()
 	taken := s.head
-	s.flushing = taken
 	s.head = map[partKey][]*event.Event{}
 	s.headN = 0
+	if !all {
+		// Keep the newest hour of each organization in the head: events
+		// arrive roughly in time order, so its partition is still filling,
+		// and flushing it now would leave a small part for compaction.
+		newest := map[string]string{}
+		for k := range taken {
+			if k.dateKey > newest[k.org] {
+				newest[k.org] = k.dateKey
+			}
+		}
+		kept := 0
+		for k, evs := range taken {
+			if k.dateKey == newest[k.org] && len(taken) > 1 {
+				s.head[k] = evs
+				kept += len(evs)
+				delete(taken, k)
+			}
+		}
+		s.headN = kept
+	}
+	s.flushing = taken
 	s.headGen++
 	s.mu.Unlock()
 	cp, err := s.log.checkpoint(ctx)
@@ -468,8 +496,13 @@ func (s *Store) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	s.flushing = map[partKey][]*event.Event{}
 	s.mu.Unlock()
-	if err := s.log.removeBefore(cp); err != nil {
-		return fmt.Errorf("trim wal: %w", err)
+	s.mu.Lock()
+	trim := all || s.headN == 0
+	s.mu.Unlock()
+	if trim {
+		if err := s.log.removeBefore(cp); err != nil {
+			return fmt.Errorf("trim wal: %w", err)
+		}
 	}
 	return nil
 }
@@ -562,6 +595,10 @@ func (s *Store) Abandon() error {
 	s.closeLock()
 	return err
 }
+
+// walFullFlushBytes is the WAL size past which a head flush writes every
+// partition, so the WAL can be trimmed.
+const walFullFlushBytes = 1 << 30
 
 // maxTime is the end of year 9999 in epoch ms, the last time a date key can name.
 const maxTime = 253402300799999

@@ -1,0 +1,151 @@
+// Package datadir opens a data directory as one unit: the lake that keeps
+// its events and the DuckDB engine that reads them, and answers queries over
+// an organization's parts and head. Every reader (CLI, API, rules, hunts)
+// goes through it, so a query means the same thing everywhere.
+package datadir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/engine"
+	"github.com/spoor-dev/spoor/internal/lake"
+)
+
+// Options configure a data directory.
+type Options struct {
+	Lake        lake.Options
+	MemoryLimit string        // DuckDB memory limit, e.g. "4GB"
+	Timeout     time.Duration // per query
+	Logger      *slog.Logger
+}
+
+// DB is an open data directory.
+type DB struct {
+	Lake   *lake.Store
+	Engine *engine.Engine
+	log    *slog.Logger
+}
+
+// Open opens the data directory dir, creating it if needed.
+func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts.Lake.Logger = opts.Logger
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := lake.Open(ctx, abs, opts.Lake)
+	if err != nil {
+		return nil, err
+	}
+	tmp := filepath.Join(abs, "tmp")
+	os.RemoveAll(tmp)
+	os.MkdirAll(tmp, 0o755)
+	eng, err := engine.Open(ctx, engine.Options{
+		AllowedDir:  st.LakeDir(),
+		TempDir:     tmp,
+		MemoryLimit: opts.MemoryLimit,
+		Timeout:     opts.Timeout,
+	})
+	if err != nil {
+		st.Abandon()
+		return nil, err
+	}
+	return &DB{Lake: st, Engine: eng, log: opts.Logger}, nil
+}
+
+// Close flushes the head and closes everything.
+func (d *DB) Close(ctx context.Context) error {
+	err := d.Engine.Close()
+	if lerr := d.Lake.Close(ctx); lerr != nil {
+		err = lerr
+	}
+	return err
+}
+
+// Scope is what org may read in [from, to] (epoch ms): its parts in the
+// partitions of that range, and its head.
+func (d *DB) Scope(org string, from, to int64) (engine.Scope, error) {
+	files := d.Lake.Parts(org, from, to)
+	head, err := d.Lake.HeadFiles(org)
+	if err != nil {
+		return engine.Scope{}, fmt.Errorf("snapshot head: %w", err)
+	}
+	return engine.Scope{Org: org, Files: append(files, head...)}, nil
+}
+
+// Query runs trusted SQL over org's events in [from, to]. A part DuckDB
+// cannot read is moved to quarantine (and reported by the lake) and the query
+// runs again over the rest.
+func (d *DB) Query(ctx context.Context, org string, from, to int64, query string, args ...any) (*engine.Rows, error) {
+	return d.run(ctx, org, from, to, func(s engine.Scope) (*engine.Rows, error) {
+		return d.Engine.Query(ctx, s, query, args...)
+	})
+}
+
+// UserQuery checks and runs a user's SQL over org's events in [from, to].
+func (d *DB) UserQuery(ctx context.Context, org string, from, to int64, query string) (*engine.Rows, error) {
+	if err := d.Engine.Check(ctx, query); err != nil {
+		return nil, err
+	}
+	return d.Query(ctx, org, from, to, query)
+}
+
+func (d *DB) run(ctx context.Context, org string, from, to int64, q func(engine.Scope) (*engine.Rows, error)) (*engine.Rows, error) {
+	for attempt := 0; ; attempt++ {
+		s, err := d.Scope(org, from, to)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := q(s)
+		if err == nil {
+			return rows, nil
+		}
+		bad := badFile(err, s.Files)
+		if bad == "" || attempt >= 3 {
+			return nil, err
+		}
+		d.log.Warn("part unreadable, quarantining and retrying", "path", bad, "err", err)
+		d.Lake.Quarantine(bad, err.Error())
+	}
+}
+
+// badFile names the part a DuckDB error is about, if any.
+func badFile(err error, files []string) string {
+	var se *engine.SQLError
+	if errors.As(err, &se) || errors.Is(err, engine.ErrTimeout) {
+		return ""
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "parquet") && !strings.Contains(msg, "Parquet") && !strings.Contains(msg, "Invalid") && !strings.Contains(msg, "IO Error") {
+		return ""
+	}
+	i := slices.IndexFunc(files, func(f string) bool { return strings.Contains(msg, f) })
+	if i < 0 {
+		return ""
+	}
+	return files[i]
+}
+
+// DefaultOrg picks the organization when the caller named none: the only one
+// the store holds, or an error listing them.
+func (d *DB) DefaultOrg() (string, error) {
+	orgs := d.Lake.Orgs()
+	switch len(orgs) {
+	case 0:
+		return "", nil
+	case 1:
+		return orgs[0], nil
+	}
+	return "", fmt.Errorf("the data directory holds %d organizations (%s): name one with --org", len(orgs), strings.Join(orgs, ", "))
+}

@@ -1,0 +1,334 @@
+// Package ingest reads event files (NDJSON of Threat Stack raw events, plain,
+// gzip or zstd) and feeds their events, normalised, to a sink in parallel
+// batches. Bad lines are rejected with their file, line and reason; the rest
+// of the input is kept.
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/spoor-dev/spoor/internal/event"
+)
+
+// AppendFunc stores a batch durably and says how many were new and how many
+// were already stored. It is called from several goroutines at once.
+type AppendFunc func(ctx context.Context, evs []*event.Event) (stored, duplicates int, err error)
+
+// Options tune a run. Zero values take the defaults.
+type Options struct {
+	Org     string // organization of events that carry none
+	Workers int    // parsing goroutines (default GOMAXPROCS)
+	// ChunkBytes is how much input one worker parses into one batch (default 4 MiB).
+	ChunkBytes int
+	// MaxSamples is how many rejections are kept with their details (default 50).
+	MaxSamples int
+	// Progress, when set, is called about every chunk with the running totals.
+	Progress func(Progress)
+	Now      func() int64
+}
+
+// Progress is the running state of a run.
+type Progress struct {
+	BytesRead int64 // input bytes read (compressed bytes for compressed files)
+	Events    int64 // events handed to the sink
+}
+
+// Rejection is one refused line.
+type Rejection struct {
+	File   string
+	Line   int64
+	Reason string
+	Detail string
+}
+
+func (r Rejection) String() string {
+	s := fmt.Sprintf("%s:%d: %s", r.File, r.Line, r.Reason)
+	if r.Detail != "" {
+		s += ": " + r.Detail
+	}
+	return s
+}
+
+// Summary is what a run did.
+type Summary struct {
+	Files      int
+	Lines      int64
+	Bytes      int64
+	Stored     int64
+	Duplicates int64
+	Rejected   int64
+	ByReason   map[string]int64
+	Samples    []Rejection // the first MaxSamples rejections, in input order per file
+	FileErrors []string    // files that could not be read to their end
+}
+
+type chunk struct {
+	file      string
+	firstLine int64
+	data      []byte
+}
+
+// Run ingests the files in order. It returns an error only when the sink
+// fails (nothing acknowledged is lost: what the sink accepted is durable);
+// unreadable files and bad lines are reported in the summary.
+func Run(ctx context.Context, paths []string, sink AppendFunc, opts Options) (Summary, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.ChunkBytes <= 0 {
+		opts.ChunkBytes = 4 << 20
+	}
+	if opts.MaxSamples <= 0 {
+		opts.MaxSamples = 50
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var (
+		mu      sync.Mutex
+		sum     = Summary{ByReason: map[string]int64{}}
+		sinkErr error
+		bytesIn atomic.Int64
+		events  atomic.Int64
+	)
+	reject := func(r Rejection) {
+		mu.Lock()
+		sum.Rejected++
+		sum.ByReason[r.Reason]++
+		if len(sum.Samples) < opts.MaxSamples {
+			sum.Samples = append(sum.Samples, r)
+		}
+		mu.Unlock()
+	}
+	report := func() {
+		if opts.Progress != nil {
+			opts.Progress(Progress{BytesRead: bytesIn.Load(), Events: events.Load()})
+		}
+	}
+
+	chunks := make(chan chunk, opts.Workers)
+	var wg sync.WaitGroup
+	for range opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			norm := event.Normalizer{Org: opts.Org, Now: opts.Now}
+			for c := range chunks {
+				if ctx.Err() != nil {
+					continue
+				}
+				evs := parseChunk(&norm, c, reject)
+				if len(evs) == 0 {
+					continue
+				}
+				stored, dups, err := sink(ctx, evs)
+				mu.Lock()
+				sum.Stored += int64(stored)
+				sum.Duplicates += int64(dups)
+				if err != nil && sinkErr == nil {
+					sinkErr = err
+					cancel()
+				}
+				mu.Unlock()
+				events.Add(int64(len(evs)))
+				report()
+			}
+		}()
+	}
+
+	for _, p := range paths {
+		if ctx.Err() != nil {
+			break
+		}
+		lines, n, err := readFile(ctx, p, opts.ChunkBytes, chunks, &bytesIn, reject)
+		mu.Lock()
+		sum.Files++
+		sum.Lines += lines
+		sum.Bytes += n
+		if err != nil && !errors.Is(err, context.Canceled) {
+			sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: %v (after line %d; the lines before were read)", p, err, lines))
+		}
+		mu.Unlock()
+	}
+	close(chunks)
+	wg.Wait()
+	report()
+	sort.SliceStable(sum.Samples, func(i, j int) bool {
+		a, b := sum.Samples[i], sum.Samples[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
+	if sinkErr != nil {
+		return sum, sinkErr
+	}
+	return sum, ctx.Err()
+}
+
+// parseChunk normalises every line of a chunk.
+func parseChunk(norm *event.Normalizer, c chunk, reject func(Rejection)) []*event.Event {
+	slab := make([]event.Event, bytes.Count(c.data, []byte{'\n'})+1)
+	out := make([]*event.Event, 0, len(slab))
+	line := c.firstLine
+	data := c.data
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		var l []byte
+		if i < 0 {
+			l, data = data, nil
+		} else {
+			l, data = data[:i], data[i+1:]
+		}
+		l = bytes.TrimRight(l, "\r")
+		if len(bytes.TrimSpace(l)) == 0 {
+			line++
+			continue
+		}
+		e := &slab[len(out)]
+		if err := norm.Normalize(l, e); err != nil {
+			r := Rejection{File: c.file, Line: line, Reason: event.ReasonOf(err)}
+			var re *event.RejectError
+			if errors.As(err, &re) {
+				r.Detail = re.Detail
+			} else {
+				r.Detail = err.Error()
+			}
+			reject(r)
+			*e = event.Event{}
+		} else {
+			out = append(out, e)
+		}
+		line++
+	}
+	return out
+}
+
+// countingReader counts bytes read from the file itself.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+	t int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	c.t += int64(n)
+	return n, err
+}
+
+// readFile splits one file into chunks of whole lines. Lines longer than
+// event.MaxEventBytes are skipped without being held in memory, and rejected.
+func readFile(ctx context.Context, path string, chunkBytes int, out chan<- chunk, bytesIn *atomic.Int64, reject func(Rejection)) (lines, size int64, err error) {
+	var src io.Reader
+	if path == "-" {
+		src = os.Stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer f.Close()
+		src = f
+	}
+	cr := &countingReader{r: src, n: bytesIn}
+	r, closeFn, err := decompress(cr)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer closeFn()
+	br := bufio.NewReaderSize(r, event.MaxEventBytes+64<<10)
+	buf := make([]byte, 0, chunkBytes+event.MaxEventBytes)
+	first := int64(1)
+	send := func() bool {
+		if len(buf) == 0 {
+			return true
+		}
+		select {
+		case out <- chunk{file: path, firstLine: first, data: buf}:
+		case <-ctx.Done():
+			return false
+		}
+		first = lines + 1
+		buf = make([]byte, 0, chunkBytes+event.MaxEventBytes)
+		return true
+	}
+	for {
+		l, rerr := br.ReadSlice('\n')
+		if errors.Is(rerr, bufio.ErrBufferFull) {
+			// Too long for an event: skip to the end of the line.
+			n := int64(len(l))
+			for errors.Is(rerr, bufio.ErrBufferFull) {
+				l, rerr = br.ReadSlice('\n')
+				n += int64(len(l))
+			}
+			lines++
+			// Keep line numbering: the chunk carries an empty line in its place.
+			buf = append(buf, '\n')
+			reject(Rejection{File: path, Line: lines, Reason: event.ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, limit %d", n, event.MaxEventBytes)})
+			if rerr != nil && !errors.Is(rerr, io.EOF) {
+				send()
+				return lines, cr.t, rerr
+			}
+			if errors.Is(rerr, io.EOF) {
+				break
+			}
+			continue
+		}
+		if len(l) > 0 {
+			lines++
+			buf = append(buf, l...)
+			if l[len(l)-1] != '\n' {
+				buf = append(buf, '\n')
+			}
+		}
+		if rerr != nil {
+			if !send() {
+				return lines, cr.t, ctx.Err()
+			}
+			if errors.Is(rerr, io.EOF) {
+				return lines, cr.t, nil
+			}
+			return lines, cr.t, rerr
+		}
+		if len(buf) >= chunkBytes && !send() {
+			return lines, cr.t, ctx.Err()
+		}
+	}
+	send()
+	return lines, cr.t, nil
+}
+
+// decompress recognises gzip and zstd by their magic bytes.
+func decompress(r io.Reader) (io.Reader, func(), error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, _ := br.Peek(4)
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gzip: %w", err)
+		}
+		return zr, func() { zr.Close() }, nil
+	case len(magic) == 4 && bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderMaxMemory(1<<30))
+		if err != nil {
+			return nil, nil, fmt.Errorf("zstd: %w", err)
+		}
+		return zr, zr.Close, nil
+	}
+	return br, func() {}, nil
+}
