@@ -1,9 +1,12 @@
 package event
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"github.com/cespare/xxhash/v2"
 	"math"
 	"strconv"
 	"strings"
@@ -48,15 +51,49 @@ func ReasonOf(err error) string {
 	return "error"
 }
 
+// nestedKeys are the top-level keys whose nested values fill typed fields.
+var nestedKeys = map[string]string{}
+
+func init() {
+	for _, k := range []string{"timestamp", "eventTime", "@timestamp", "host_metadata", "network_metadata",
+		"provider_metadata", "parent_metadata", "userIdentity", "sourceIPAddress", "recipientAccountId"} {
+		nestedKeys[k] = k
+	}
+}
+
 // Normalizer turns Threat Stack raw events (one JSON object each) into
-// Events. It reuses its buffers: not safe for concurrent use.
+// Events. It is cheap to copy and holds no buffers; one per goroutine.
 type Normalizer struct {
 	// Org is the organization of events that carry none.
 	Org string
 	// Now returns the ingestion time in epoch ms; time.Now when nil.
 	Now func() int64
 
-	p fastjson.Parser
+	// seen remembers, per top-level key, the last object or array value
+	// that was validated and what it filled: an agent repeats the same
+	// metadata blocks in every event, so most are compared, not parsed.
+	seen map[uint64]*seenValue
+}
+
+type seenValue struct {
+	key, text []byte
+	filled    []filledField
+}
+
+type filledField struct {
+	id FieldID
+	s  string
+}
+
+// maxSeen bounds the cache: a few blocks per agent of a large fleet.
+const maxSeen = 1 << 14
+
+func seenHash(key, v []byte) uint64 {
+	d := xxhash.New()
+	d.Write(key)
+	d.Write([]byte{0})
+	d.Write(v)
+	return d.Sum64()
 }
 
 // Normalize parses one raw event into e, which it overwrites. On error e is
@@ -68,68 +105,158 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 	if !utf8.Valid(line) {
 		return &RejectError{Reason: ReasonInvalidUTF8}
 	}
-	v, err := n.p.ParseBytes(line)
-	if err != nil {
-		return &RejectError{Reason: ReasonMalformed, Detail: shortErr(err)}
+	if hasControl(line) && !json.Valid(line) {
+		// The fast validator lets control characters through inside strings.
+		return &RejectError{Reason: ReasonMalformed, Detail: "control character in a string"}
 	}
-	o, err := v.Object()
-	if err != nil {
-		return &RejectError{Reason: ReasonNotObject, Detail: "got " + v.Type().String()}
+	if i := skipSpace(line, 0); i >= len(line) || line[i] != '{' {
+		what := "nothing"
+		if i < len(line) {
+			what = kindName(kindOf(line[i:]))
+		}
+		return &RejectError{Reason: ReasonNotObject, Detail: "got " + what}
 	}
 	*e = Event{}
 	raw := make([]byte, 0, len(line))
 	raw = append(raw, '{')
-	var fallbackTime *fastjson.Value
-	var timeErr error
-	o.Visit(func(key []byte, v *fastjson.Value) {
-		k := string(key)
-		if id, ok := byKey[k]; ok {
-			if lift(e, id, v) {
-				e.Lifted |= 1 << id
-				return
+	var fallbackTime []byte
+	var timeErr, memberErr error
+	err := eachMember(line, func(m member) bool {
+		var k string
+		if !validKey(m.key) {
+			memberErr = &RejectError{Reason: ReasonMalformed, Detail: "bad key " + strconv.Quote(truncate(string(m.key), 64))}
+			return false
+		}
+		if bytes.IndexByte(m.key, '\\') < 0 {
+			if id, ok := byKey[string(m.key)]; ok {
+				if lift(e, id, m.value) {
+					e.Lifted |= 1 << id
+					return true
+				}
+				if id == EventTime && !e.Has(EventTime) {
+					timeErr = setTime(e, m.value)
+				}
 			}
-			if id == EventTime && !e.Has(EventTime) {
-				timeErr = setTime(e, v)
+			if special, ok := nestedKeys[string(m.key)]; ok {
+				k = special
+			}
+		} else if uk, ok := unquote(append(append([]byte{'"'}, m.key...), '"')); ok {
+			// An escaped key: rare, decoded the slow way. It stays in raw.
+			if _, typed := byKey[uk]; !typed {
+				k = nestedKeys[uk]
 			}
 		}
+		v := m.value
 		switch k {
 		case "timestamp", "eventTime", "@timestamp":
 			if fallbackTime == nil {
 				fallbackTime = v
 			}
-		case "host_metadata":
-			fromNested(e, v, Hostname, "hostname")
-			fromNested(e, v, OSVersion, "os_version")
-			fromNested(e, v, Kernel, "kernel")
-			fromNested(e, v, InstanceID, "instance_id")
-		case "network_metadata":
-			if a, err := v.Array(); err == nil && len(a) > 0 {
-				firstOf(e, a[0], PrivateIP, "private_ip_address")
-				firstOf(e, a[0], PublicIP, "public_ip_address")
-			}
-		case "provider_metadata":
-			fromNested(e, v, CloudProvider, "cloud_provider")
-			fromNested(e, v, AccountID, "account_id")
-		case "parent_metadata":
-			fromNested(e, v, ParentExe, "exe")
-		case "userIdentity":
-			fromNested(e, v, UserType, "type")
-			fromNested(e, v, UserARN, "arn")
-			fromNested(e, v, AccountID, "accountId")
-		case "sourceIPAddress":
-			fromNested(e, v, SrcIP)
-		case "recipientAccountId":
-			fromNested(e, v, AccountID)
 		}
+		if kind := kindOf(v); kind == vObject || kind == vArray {
+			if n.cached(e, m.key, v) {
+				goto keep
+			}
+		}
+		if err := fastjson.ValidateBytes(v); err != nil {
+			memberErr = &RejectError{Reason: ReasonMalformed, Detail: "value of " + strconv.Quote(truncate(string(m.key), 64)) + ": " + shortErr(err)}
+			return false
+		}
+		if kind := kindOf(v); k != "" || kind == vObject || kind == vArray {
+			before := e.Set
+			n.fillNested(e, k, v)
+			if kind == vObject || kind == vArray {
+				n.remember(e, m.key, v, e.Set&^before)
+			}
+		}
+	keep:
 		if len(raw) > 1 {
 			raw = append(raw, ',')
 		}
-		raw = appendJSONString(raw, k)
-		raw = append(raw, ':')
-		raw = v.MarshalTo(raw)
+		raw = append(raw, line[m.start:m.end]...)
+		return true
 	})
+	if memberErr != nil {
+		return memberErr
+	}
+	if err != nil {
+		return &RejectError{Reason: ReasonMalformed, Detail: err.Error()}
+	}
 	e.Raw = append(raw, '}')
+	return n.finish(line, e, fallbackTime, timeErr)
+}
 
+// fillNested fills typed fields from the value of a key in nestedKeys.
+func (n *Normalizer) fillNested(e *Event, k string, v []byte) {
+	switch k {
+	case "host_metadata":
+		fromNested(e, v, Hostname, "hostname")
+		fromNested(e, v, OSVersion, "os_version")
+		fromNested(e, v, Kernel, "kernel")
+		fromNested(e, v, InstanceID, "instance_id")
+	case "network_metadata":
+		if kindOf(v) == vArray {
+			first := true
+			eachElement(v, func(el []byte) {
+				if first && kindOf(el) == vObject {
+					firstOf(e, el, PrivateIP, "private_ip_address")
+					firstOf(e, el, PublicIP, "public_ip_address")
+				}
+				first = false
+			})
+		}
+	case "provider_metadata":
+		fromNested(e, v, CloudProvider, "cloud_provider")
+		fromNested(e, v, AccountID, "account_id")
+	case "parent_metadata":
+		fromNested(e, v, ParentExe, "exe")
+	case "userIdentity":
+		fromNested(e, v, UserType, "type")
+		fromNested(e, v, UserARN, "arn")
+		fromNested(e, v, AccountID, "accountId")
+	case "sourceIPAddress":
+		fromNested(e, v, SrcIP)
+	case "recipientAccountId":
+		fromNested(e, v, AccountID)
+	}
+}
+
+// cached applies what an identical earlier value of key filled, if any.
+func (n *Normalizer) cached(e *Event, key, v []byte) bool {
+	if len(v) < 64 {
+		return false // cheaper to validate than to hash
+	}
+	sv, ok := n.seen[seenHash(key, v)]
+	if !ok || !bytes.Equal(sv.text, v) || !bytes.Equal(sv.key, key) {
+		return false
+	}
+	for _, f := range sv.filled {
+		if !e.Has(f.id) {
+			e.SetString(f.id, f.s)
+		}
+	}
+	return true
+}
+
+// remember keeps a validated object or array value and what it filled.
+func (n *Normalizer) remember(e *Event, key, v []byte, filled uint64) {
+	if len(v) < 64 || len(v) > 64<<10 {
+		return
+	}
+	if n.seen == nil || len(n.seen) >= maxSeen {
+		n.seen = make(map[uint64]*seenValue, 256)
+	}
+	sv := &seenValue{key: append([]byte(nil), key...), text: append([]byte(nil), v...)}
+	for id := FieldID(0); int(id) < NumFields; id++ {
+		if filled&(1<<id) != 0 {
+			sv.filled = append(sv.filled, filledField{id, e.Str[id]})
+		}
+	}
+	n.seen[seenHash(key, v)] = sv
+}
+
+// finish fills the fields every event has.
+func (n *Normalizer) finish(line []byte, e *Event, fallbackTime []byte, timeErr error) error {
 	if !e.Has(EventTime) {
 		if timeErr != nil {
 			return timeErr
@@ -152,30 +279,88 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 		e.SetString(EventType, "unknown")
 	}
 	e.SetString(DateKey, DateKeyOf(e.Int[EventTime]))
-	now := time.Now().UnixMilli()
+	var now int64
 	if n.Now != nil {
 		now = n.Now()
+	} else {
+		now = time.Now().UnixMilli()
 	}
 	e.SetInt(InsertTime, now)
 	return nil
 }
 
+// hasControl reports bytes below 0x20 other than space-like ones, which JSON
+// allows only outside strings; such lines take the strict slow path.
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
+}
+
+// validKey checks a key's text as a JSON string body.
+func validKey(k []byte) bool {
+	for _, c := range k {
+		if c < 0x20 {
+			return false
+		}
+	}
+	if bytes.IndexByte(k, '\\') < 0 {
+		return true
+	}
+	_, ok := unquote(append(append([]byte{'"'}, k...), '"'))
+	return ok
+}
+
+func kindName(k valueKind) string {
+	switch k {
+	case vString:
+		return "a string"
+	case vNumber:
+		return "a number"
+	case vTrue, vFalse:
+		return "a boolean"
+	case vNull:
+		return "null"
+	case vArray:
+		return "an array"
+	}
+	return "something else"
+}
+
+// canonicalInt reports whether a JSON number's text is exactly the decimal
+// form of an int64 (so lifting it and printing it back gives the same text).
+func canonicalInt(v []byte) (int64, bool) {
+	i, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return i, true
+}
+
 // lift sets field id from v when v has the JSON type of the field's kind, and
 // reports whether it did (the key then leaves raw).
-func lift(e *Event, id FieldID, v *fastjson.Value) bool {
+func lift(e *Event, id FieldID, v []byte) bool {
+	k := kindOf(v)
 	switch catalog[id].Kind {
 	case KindString:
-		if v.Type() != fastjson.TypeString {
-			if !e.Has(id) {
-				coerceString(e, id, v)
+		if k != vString {
+			if !e.Has(id) && (k == vNumber || k == vTrue || k == vFalse) {
+				e.SetString(id, string(v))
 			}
 			return false
 		}
-		e.SetString(id, string(v.GetStringBytes()))
+		s, ok := unquote(v)
+		if !ok {
+			return false
+		}
+		e.SetString(id, s)
 		return true
 	case KindInt:
-		if v.Type() == fastjson.TypeNumber {
-			if i, err := v.Int64(); err == nil && strconv.FormatInt(i, 10) == string(v.MarshalTo(nil)) {
+		if k == vNumber {
+			if i, ok := canonicalInt(v); ok {
 				e.SetInt(id, i)
 				return true
 			}
@@ -187,41 +372,45 @@ func lift(e *Event, id FieldID, v *fastjson.Value) bool {
 		}
 		return false
 	case KindTime:
-		if v.Type() == fastjson.TypeNumber {
-			if i, err := v.Int64(); err == nil && strconv.FormatInt(i, 10) == string(v.MarshalTo(nil)) && i > 1e11 && i < 1e14 {
+		if k == vNumber {
+			if i, ok := canonicalInt(v); ok && i > 1e11 && i < 1e14 {
 				e.SetInt(id, i)
 				return true
 			}
 		}
 		return false
 	case KindBool:
-		switch v.Type() {
-		case fastjson.TypeTrue:
+		switch k {
+		case vTrue:
 			e.SetBool(id, true)
 			return true
-		case fastjson.TypeFalse:
+		case vFalse:
 			e.SetBool(id, false)
 			return true
-		case fastjson.TypeString:
-			if b, err := strconv.ParseBool(string(v.GetStringBytes())); err == nil {
-				e.SetBool(id, b)
+		case vString:
+			if s, ok := unquote(v); ok {
+				if b, err := strconv.ParseBool(s); err == nil {
+					e.SetBool(id, b)
+				}
 			}
 		}
 		return false
 	case KindList:
-		a, err := v.Array()
-		if err != nil {
+		if k != vArray {
 			return false
 		}
-		l := make([]string, len(a))
+		var l []string
 		exact := true
-		for i, x := range a {
-			if x.Type() == fastjson.TypeString {
-				l[i] = string(x.GetStringBytes())
+		eachElement(v, func(el []byte) {
+			if s, ok := unquote(el); ok && kindOf(el) == vString {
+				l = append(l, s)
 			} else {
 				exact = false
-				l[i] = string(x.MarshalTo(nil))
+				l = append(l, string(el))
 			}
+		})
+		if l == nil {
+			l = []string{}
 		}
 		e.SetList(id, l)
 		return exact
@@ -229,23 +418,17 @@ func lift(e *Event, id FieldID, v *fastjson.Value) bool {
 	return false
 }
 
-func coerceString(e *Event, id FieldID, v *fastjson.Value) {
-	switch v.Type() {
-	case fastjson.TypeNumber, fastjson.TypeTrue, fastjson.TypeFalse:
-		e.SetString(id, string(v.MarshalTo(nil)))
-	}
-}
-
-func intOf(v *fastjson.Value) (int64, bool) {
-	switch v.Type() {
-	case fastjson.TypeNumber:
-		f, err := v.Float64()
+func intOf(v []byte) (int64, bool) {
+	switch kindOf(v) {
+	case vNumber:
+		f, err := strconv.ParseFloat(string(v), 64)
 		if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
 			return 0, false
 		}
 		return int64(f), true
-	case fastjson.TypeString:
-		s := strings.TrimSpace(string(v.GetStringBytes()))
+	case vString:
+		s, _ := unquote(v)
+		s = strings.TrimSpace(s)
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return i, true
 		}
@@ -260,38 +443,50 @@ func intOf(v *fastjson.Value) (int64, bool) {
 
 // fromNested sets a string field from v (or v's nested path) unless the field
 // is set already. The value stays in raw.
-func fromNested(e *Event, v *fastjson.Value, id FieldID, path ...string) {
+func fromNested(e *Event, v []byte, id FieldID, path ...string) {
 	if e.Has(id) {
 		return
 	}
-	x := v.Get(path...)
-	if x == nil {
-		return
-	}
-	switch x.Type() {
-	case fastjson.TypeString:
-		if s := x.GetStringBytes(); len(s) > 0 {
-			e.SetString(id, string(s))
+	for _, p := range path {
+		if kindOf(v) != vObject {
+			return
 		}
-	case fastjson.TypeNumber:
-		e.SetString(id, string(x.MarshalTo(nil)))
+		v = lookup(v, p)
+	}
+	switch kindOf(v) {
+	case vString:
+		if s, ok := unquote(v); ok && s != "" {
+			e.SetString(id, s)
+		}
+	case vNumber:
+		e.SetString(id, string(v))
 	}
 }
 
-// firstOf sets a string field from the first element of v's array at key.
-func firstOf(e *Event, v *fastjson.Value, id FieldID, key string) {
+// firstOf sets a string field from the first element of obj's array at key.
+func firstOf(e *Event, obj []byte, id FieldID, key string) {
 	if e.Has(id) {
 		return
 	}
-	a := v.GetArray(key)
-	if len(a) > 0 && a[0].Type() == fastjson.TypeString {
-		e.SetString(id, string(a[0].GetStringBytes()))
+	a := lookup(obj, key)
+	if kindOf(a) != vArray {
+		return
 	}
+	done := false
+	eachElement(a, func(el []byte) {
+		if done {
+			return
+		}
+		done = true
+		if s, ok := unquote(el); ok && kindOf(el) == vString {
+			e.SetString(id, s)
+		}
+	})
 }
 
 // setTime reads an event time: epoch seconds, ms, µs or ns as a number or a
 // string of digits, or an RFC 3339 string.
-func setTime(e *Event, v *fastjson.Value) error {
+func setTime(e *Event, v []byte) error {
 	ms, err := ParseTime(v)
 	if err != nil {
 		return err
@@ -300,28 +495,33 @@ func setTime(e *Event, v *fastjson.Value) error {
 	return nil
 }
 
-// ParseTime reads a JSON time value as epoch milliseconds.
-func ParseTime(v *fastjson.Value) (int64, error) {
-	switch v.Type() {
-	case fastjson.TypeNumber:
-		f, err := v.Float64()
+// ParseTime reads a JSON time value (its text) as epoch milliseconds.
+func ParseTime(v []byte) (int64, error) {
+	switch kindOf(v) {
+	case vNumber:
+		f, err := strconv.ParseFloat(string(v), 64)
 		if err != nil {
-			return 0, &RejectError{Reason: ReasonBadTime, Detail: err.Error()}
+			return 0, &RejectError{Reason: ReasonBadTime, Detail: shortErr(err)}
 		}
 		return epochToMS(f)
-	case fastjson.TypeString:
-		s := string(v.GetStringBytes())
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return epochToMS(f)
-		}
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
-			if t, err := time.Parse(layout, s); err == nil {
-				return t.UnixMilli(), nil
-			}
-		}
-		return 0, &RejectError{Reason: ReasonBadTime, Detail: strconv.Quote(truncate(s, 64))}
+	case vString:
+		s, _ := unquote(v)
+		return ParseTimeString(s)
 	}
-	return 0, &RejectError{Reason: ReasonBadTime, Detail: "a " + v.Type().String()}
+	return 0, &RejectError{Reason: ReasonBadTime, Detail: kindName(kindOf(v))}
+}
+
+// ParseTimeString reads epoch digits or an RFC 3339 time as epoch ms.
+func ParseTimeString(s string) (int64, error) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return epochToMS(f)
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UnixMilli(), nil
+		}
+	}
+	return 0, &RejectError{Reason: ReasonBadTime, Detail: strconv.Quote(truncate(s, 64))}
 }
 
 // epochToMS scales an epoch number by its magnitude: seconds, ms, µs or ns.
