@@ -137,7 +137,6 @@ type host struct {
 	recSys   int64
 	nextSess int64
 	logonID  int64
-	lastPlan int64
 	habits   []habit
 	habitSum float64
 	cron     []*cronJob

@@ -430,6 +430,45 @@ func planHabits(seed uint64, h *host, rate float64) {
 			g.exec(h, t+34, hc[k].curl, s, daemonCtx)
 		})
 	}
+	if h.container {
+		// a deploy on weekdays: pull, replace the container, start it
+		deployHour := 14 + r.IntN(6)
+		type deploy struct{ script, pull, rm, run, shim, create, entry *proc }
+		var ds []deploy
+		for _, c := range h.ctrs {
+			ds = append(ds, deploy{
+				script: newProc(bin+"bash", []string{"/bin/bash", "/opt/deploy/deploy.sh", c.name}, "/opt/deploy", uDeploy),
+				pull:   newProc("/usr/bin/docker", []string{"docker", "pull", c.image}, "/opt/deploy", uDeploy),
+				rm:     newProc("/usr/bin/docker", []string{"docker", "rm", "-f", c.name}, "/opt/deploy", uDeploy),
+				run:    newProc("/usr/bin/docker", []string{"docker", "run", "-d", "--restart", "unless-stopped", "--name", c.name, "-p", strconv.Itoa(c.port) + ":" + strconv.Itoa(c.port), c.image}, "/opt/deploy", uDeploy),
+				shim: newProc("/usr/bin/containerd-shim", []string{"containerd-shim", "-namespace", "moby", "-workdir", "/var/lib/containerd/io.containerd.runtime.v1.linux/moby/" + c.id, "-address", "/run/containerd/containerd.sock", "-containerd-binary", "/usr/bin/containerd", "-runtime-root", "/var/run/docker/runtime-runc"},
+					"/run/containerd/io.containerd.runtime.v1.linux/moby/"+c.id, uRoot),
+				create: newProc("/usr/bin/runc", []string{"runc", "--root", "/var/run/docker/runtime-runc/moby", "--log", "/run/containerd/io.containerd.runtime.v1.linux/moby/" + c.id + "/log.json", "--log-format", "json", "create", "--bundle", "/run/containerd/io.containerd.runtime.v1.linux/moby/" + c.id, "--pid-file", "/run/containerd/io.containerd.runtime.v1.linux/moby/" + c.id + "/init.pid", c.id},
+					"/run/containerd/io.containerd.runtime.v1.linux/moby/"+c.id, uRoot),
+				entry: newProcC(entrypoint(c.image), append([]string{entrypoint(c.image)}, entryArgs(c.image)...), "/", uRoot, c),
+			})
+		}
+		registry := "54.236." + strconv.Itoa(r.IntN(255)) + "." + strconv.Itoa(1+r.IntN(254))
+		containerd := pinfo{pid: 880 + r.Int32N(100), exe: "/usr/bin/containerd", start: h.boot, user: uRoot}
+		h.cron = append(h.cron, &cronJob{period: 60, minute: r.IntN(60), hour: deployHour, weekday: -1, u: uDeploy,
+			run: func(g *planner, h *host, r *rand.Rand, t int64, par pinfo, c sctx) {
+				if wd := weekday(t); wd == 0 || wd == 6 || r.IntN(3) == 0 {
+					return
+				}
+				k := r.IntN(len(ds))
+				d := ds[k]
+				sc := g.exec(h, t, d.script, systemdPar, daemonCtx)
+				p := g.exec(h, t+40, d.pull, sc, daemonCtx)
+				g.conn(h, t+300, p, h.privateIP, 0, registry, 443, false, false)
+				t += 4000 + r.Int64N(20000)
+				g.exec(h, t, d.rm, sc, daemonCtx)
+				g.exec(h, t+900, d.run, sc, daemonCtx)
+				shim := g.exec(h, t+1100, d.shim, containerd, daemonCtx)
+				h.shimPIDs[k] = shim.pid
+				g.exec(h, t+1130, d.create, shim, daemonCtx)
+				g.exec(h, t+1200, d.entry, shim, daemonCtx)
+			}})
+	}
 	if h.role == "build" {
 		git := newProc("/usr/bin/git", []string{"git", "fetch", "--tags", "--progress", "origin", "+refs/heads/*:refs/remotes/origin/*"}, "/var/lib/jenkins/workspace/app", uJenkins)
 		jenkins := pinfo{pid: 1500, exe: "/usr/bin/java", user: uJenkins}
@@ -474,6 +513,43 @@ func appUser(h *host) *luser {
 		return uRoot
 	}
 	return uDeploy
+}
+
+// entrypoint is an image's main process.
+func entrypoint(image string) string {
+	switch {
+	case strings.HasPrefix(image, "nginx"):
+		return "/usr/sbin/nginx"
+	case strings.HasPrefix(image, "redis"):
+		return "/usr/local/bin/redis-server"
+	case strings.HasPrefix(image, "python"), strings.HasPrefix(image, "spring4shell"):
+		return "/usr/local/bin/python3.8"
+	case strings.HasPrefix(image, "node"):
+		return "/usr/local/bin/node"
+	case strings.HasPrefix(image, "grafana"):
+		return "/usr/share/grafana/bin/grafana-server"
+	case strings.HasPrefix(image, "prom/"):
+		return "/bin/node_exporter"
+	case strings.HasPrefix(image, "jenkins"):
+		return "/opt/java/openjdk/bin/java"
+	}
+	return "/usr/bin/ruby"
+}
+
+func entryArgs(image string) []string {
+	switch {
+	case strings.HasPrefix(image, "nginx"):
+		return []string{"-g", "daemon off;"}
+	case strings.HasPrefix(image, "redis"):
+		return []string{"*:6379"}
+	case strings.HasPrefix(image, "python"), strings.HasPrefix(image, "spring4shell"):
+		return []string{"/app/main.py"}
+	case strings.HasPrefix(image, "node"):
+		return []string{"/app/server.js"}
+	case strings.HasPrefix(image, "jenkins"):
+		return []string{"-jar", "/usr/share/jenkins/agent.jar"}
+	}
+	return nil
 }
 
 // whichBin resolves a command name to its binary on the host's OS.
@@ -587,6 +663,9 @@ func (h *host) adminSession(g *planner, r *rand.Rand, t int64) {
 		for _, s := range au.cmds[i] {
 			p = g.exec(h, t, s, p, c)
 			t += 30 + r.Int64N(200)
+			if s.command == "ssh" {
+				g.conn(h, t, p, h.privateIP, 0, s.args[len(s.args)-1], 22, false, false)
+			}
 		}
 		if f := au.fim[i]; f != "" {
 			g.fim(h, t+20000+r.Int64N(60000), p, f, "modify")

@@ -213,12 +213,6 @@ func (g *planner) exec(h *host, t int64, p *proc, par pinfo, c sctx) pinfo {
 	return pinfo{pid: pid, exe: p.exe, start: t, user: p.u}
 }
 
-// execFail plans a failed execve (exit code is a negative errno).
-func (g *planner) execFail(h *host, t int64, p *proc, par pinfo, c sctx, exit string) {
-	pid := h.newPID(1)
-	g.add(spec{t: t, kind: kAudit, fail: true, s1: exit, h: h, p: p, pid: pid, ppid: par.pid, auid: c.auid, sess: c.sess, tty: c.tty, pexe: par.exe, pstart: par.start})
-}
-
 // sys plans a non-exec syscall by a running process.
 func (g *planner) sys(h *host, t int64, p *proc, self pinfo, ppid int32, par pinfo) {
 	g.add(spec{t: t, kind: kAudit, h: h, p: p, pid: self.pid, ppid: ppid, auid: noAUID, sess: noSession, pexe: par.exe, pstart: par.start})

@@ -111,7 +111,6 @@ func (w *renderer) render(s *spec) {
 		b, i, j = w.head(b, h.head, s.t, et)
 		b = kint(b, "auid", s.u.uid)
 		b = kstr(b, "exe", "/usr/sbin/sshd")
-		b = kstr(b, "hostname", h.hostname)
 		b = kint(b, "pid", int64(s.pid))
 		b = kint(b, "session", s.sess)
 		b = kstr(b, "src_ip", s.sip)
