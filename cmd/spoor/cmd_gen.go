@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -125,10 +127,7 @@ func runGen(ctx context.Context, o genOptions, stdout, stderr io.Writer) error {
 	bw := bufio.NewWriterSize(events, 1<<20)
 	events = bw
 	if strings.HasSuffix(o.out, ".gz") {
-		zw, err := gzip.NewWriterLevel(bw, gzip.DefaultCompression)
-		if err != nil {
-			return err
-		}
+		zw := newParallelGzip(bw, runtime.GOMAXPROCS(0))
 		events = zw
 		closes = append([]func() error{zw.Close, bw.Flush}, closes...)
 	} else {
@@ -178,4 +177,84 @@ func runGen(ctx context.Context, o genOptions, stdout, stderr io.Writer) error {
 		st.Events, bytesHuman(float64(st.Bytes)), st.Hosts, st.Orgs, strings.Join(span, " + "), scen,
 		d.Seconds(), float64(st.Bytes)/1e6/d.Seconds())
 	return nil
+}
+
+// parallelGzip compresses fixed-size blocks as independent gzip members on
+// several goroutines and writes them in order. Concatenated members are one
+// valid gzip file (RFC 1952), and the bytes depend only on the input.
+type parallelGzip struct {
+	w       io.Writer
+	buf     []byte
+	pending chan chan []byte // results in input order
+	done    chan error
+	sem     chan struct{}
+	closed  bool
+}
+
+const gzipBlock = 4 << 20
+
+func newParallelGzip(w io.Writer, workers int) *parallelGzip {
+	z := &parallelGzip{w: w, pending: make(chan chan []byte, workers+1), done: make(chan error, 1), sem: make(chan struct{}, max(1, workers))}
+	go func() {
+		var err error
+		for res := range z.pending {
+			b := <-res
+			if err == nil {
+				_, err = z.w.Write(b)
+			}
+		}
+		z.done <- err
+	}()
+	return z
+}
+
+func (z *parallelGzip) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		k := min(len(p), gzipBlock-len(z.buf))
+		z.buf = append(z.buf, p[:k]...)
+		p = p[k:]
+		if len(z.buf) == gzipBlock {
+			z.flush()
+		}
+	}
+	select {
+	case err := <-z.done:
+		z.done <- err // keep it for Close
+		if err != nil {
+			return 0, err
+		}
+	default:
+	}
+	return n, nil
+}
+
+// flush hands the current block to a worker.
+func (z *parallelGzip) flush() {
+	block := z.buf
+	z.buf = make([]byte, 0, gzipBlock)
+	res := make(chan []byte, 1)
+	z.sem <- struct{}{}
+	z.pending <- res
+	go func() {
+		defer func() { <-z.sem }()
+		var out bytes.Buffer
+		out.Grow(len(block) / 6)
+		zw, _ := gzip.NewWriterLevel(&out, gzip.DefaultCompression)
+		zw.Write(block)
+		zw.Close()
+		res <- out.Bytes()
+	}()
+}
+
+func (z *parallelGzip) Close() error {
+	if z.closed {
+		return nil
+	}
+	z.closed = true
+	if len(z.buf) > 0 {
+		z.flush()
+	}
+	close(z.pending)
+	return <-z.done
 }
