@@ -62,8 +62,6 @@ type account struct {
 	region  string
 	agentID string // the CloudTrail integration's agent id
 	head    []byte // {"agent_id":..,"organization_id":..
-	users   []string
-	roles   []string // instance and service roles
 	roleIDs map[string]string
 	keyIDs  map[string]string
 	idents  map[string]*identity
@@ -249,8 +247,6 @@ func newOrg(seed uint64, i int) *org {
 	}
 	a.agentID = uuidV1(r, time.Date(2019, 3, 1, 0, 0, 0, 0, time.UTC).UnixMilli()+r.Int64N(200*86400000), agentNodes[r.IntN(len(agentNodes))])
 	a.head = headBytes(a.agentID, o.id)
-	a.users = []string{"ci-deployer", "terraform", o.admins[0].name, o.admins[1].name}
-	a.roles = []string{"datadog-integration", "lambda-thumbnailer", "ecsTaskExecutionRole", "backup-service"}
 	a.bucket = []string{"app-assets-" + a.id[:6], "logs-" + o.region + "-" + a.id[:6], "backups-" + a.id[:6], "terraform-state-" + a.id[:6]}
 	o.acct = a
 	return o

@@ -514,6 +514,23 @@ func TestCustomWindow(t *testing.T) {
 			}
 		}
 	}
+	// away from the seeds' dates the implants get random ADJECTIVE_NOUN names
+	var implants []string
+	for _, r := range f.recs {
+		if r.agent == Seed000AgentID && strings.HasPrefix(r.exe, "/tmp/") && r.typ == "audit" && !isImplant(r.exe) && !slices.Contains(implants, r.exe) {
+			implants = append(implants, r.exe)
+		}
+	}
+	if len(implants) != 4 {
+		t.Fatalf("implants %q, want 4", implants)
+	}
+	for _, exe := range implants {
+		name := strings.TrimPrefix(exe, "/tmp/")
+		adj, noun, ok := strings.Cut(name, "_")
+		if !ok || !slices.Contains(adjectives, adj) || !slices.Contains(nouns, noun) || slices.Contains(seed000Names, name) {
+			t.Fatalf("implant %s is not a fresh ADJECTIVE_NOUN name", exe)
+		}
+	}
 	if !days[Seed000][2] || days[Seed000][0] || days[Seed000][1] {
 		t.Fatalf("seed 000 on days %v, want from day 2 (days-3)", days[Seed000])
 	}

@@ -53,21 +53,6 @@ func uuidV1(r *rand.Rand, ms int64, node string) string {
 	return string(appendUUIDv1(nil, ms, r.Uint64N(10000), uint16(r.Uint32()), node))
 }
 
-// uuidV4 returns a random version-4 UUID.
-func uuidV4(r *rand.Rand) string {
-	b := make([]byte, 0, 36)
-	b = appendHex(b, r.Uint64()&0xffffffff, 8)
-	b = append(b, '-')
-	b = appendHex(b, r.Uint64()&0xffff, 4)
-	b = append(b, '-')
-	b = appendHex(b, 0x4000|r.Uint64()&0x0fff, 4)
-	b = append(b, '-')
-	b = appendHex(b, 0x8000|r.Uint64()&0x3fff, 4)
-	b = append(b, '-')
-	b = appendHex(b, r.Uint64()&0xffffffffffff, 12)
-	return string(b)
-}
-
 // randHex returns n random lowercase hex digits.
 func randHex(r *rand.Rand, n int) string {
 	b := make([]byte, n)

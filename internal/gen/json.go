@@ -69,22 +69,6 @@ func (o *obj) s(k, v string) *obj {
 	return o
 }
 
-func (o *obj) i(k string, v int64) *obj {
-	o.sep()
-	o.b = str(o.b, k)
-	o.b = append(o.b, ':')
-	o.b = strconv.AppendInt(o.b, v, 10)
-	return o
-}
-
-func (o *obj) t(k string, v bool) *obj {
-	o.sep()
-	o.b = str(o.b, k)
-	o.b = append(o.b, ':')
-	o.b = strconv.AppendBool(o.b, v)
-	return o
-}
-
 func (o *obj) l(k string, v []string) *obj {
 	o.sep()
 	o.b = str(o.b, k)
@@ -107,9 +91,6 @@ func (o *obj) raw(k string, v []byte) *obj {
 	o.b = append(o.b, v...)
 	return o
 }
-
-// null adds k: null.
-func (o *obj) null(k string) *obj { return o.raw(k, []byte("null")) }
 
 func (o *obj) bytes() []byte {
 	if len(o.b) == 0 {

@@ -44,8 +44,6 @@ var (
 	uEC2User   = &luser{"ec2-user", "ec2-user", 1000, 1000, "/home/ec2-user"}
 	uRedis     = &luser{"redis", "redis", 113, 118, "/var/lib/redis"}
 	uJenkins   = &luser{"jenkins", "jenkins", 1200, 1200, "/var/lib/jenkins"}
-	uAnsible   = &luser{"ansible", "ansible", 1300, 1300, "/home/ansible"}
-	uSSMUser   = &luser{"ssm-user", "ssm-user", 1001, 1001, "/home/ssm-user"}
 	noSession  = int64(4294967295)
 	noAUID     = int64(4294967295)
 	daemonCtx  = sctx{auid: noAUID, sess: noSession}
@@ -97,11 +95,6 @@ func newProcC(exe string, args []string, cwd string, u *luser, ctr *container) *
 	p := &proc{exe: exe, command: cmd, args: args, arguments: strings.Join(args, " "), cwd: cwd, u: u, syscall: "execve", typ: "start", ctr: ctr}
 	p.render()
 	return p
-}
-
-// cmdline makes an execve template from a shell-like command line.
-func cmdline(exe, line, cwd string, u *luser) *proc {
-	return newProc(exe, strings.Fields(line), cwd, u)
 }
 
 // newSyscall makes a template of a non-exec syscall by a daemon.

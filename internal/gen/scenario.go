@@ -3,6 +3,7 @@ package gen
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -186,7 +187,7 @@ func (s *scen) seed000() error {
 		names = nil
 		for len(names) < 4 {
 			n := pick(r, adjectives) + "_" + pick(r, nouns)
-			if !strings.Contains(strings.Join(names, ","), n) {
+			if !slices.Contains(names, n) && !slices.Contains(seed000Names, n) {
 				names = append(names, n)
 			}
 		}
@@ -313,7 +314,9 @@ func (s *scen) lateral000(h, from *host, t int64, withNmap bool, c2 string, end 
 			s.step(Seed000, "nmap scan")
 			p := g.exec(h, t, newProc("/tmp/nmap", []string{"/tmp/nmap", "-sn", h.privateIP[:strings.LastIndexByte(h.privateIP, '.')] + ".0/24"}, "/tmp", u), sh, c)
 			for k, ip := range targets {
-				g.conn(h, t+300+int64(k)*41, p, h.privateIP, 0, ip, 80, false, false)
+				if ip != h.privateIP {
+					g.conn(h, t+300+int64(k)*41, p, h.privateIP, 0, ip, 80, false, false)
+				}
 			}
 			t += 20000
 		}
@@ -491,7 +494,7 @@ func (s *scen) seed003() error {
 			{"crontab persistence", []string{"crontab", "-"}},
 		}
 		var prev pinfo
-		for i, cm := range cmds {
+		for _, cm := range cmds {
 			t += 4000 + r.Int64N(9000)
 			if cm.step == "grep crontab" {
 				t = prev.start + 2
@@ -508,7 +511,6 @@ func (s *scen) seed003() error {
 				g.fim(h, t+40, p, "/var/spool/cron/crontabs/"+u.name, "create")
 			}
 			prev = p
-			_ = i
 		}
 		s.step(Seed003, "logout")
 		g.logout(h, t+30000+r.Int64N(30000), u, attacker, c)

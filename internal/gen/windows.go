@@ -55,7 +55,6 @@ var winAdminTools = []*proc{
 var (
 	wSystem  = &winUser{"SYSTEM", "NT AUTHORITY", "S-1-5-18"}
 	wNetSvc  = &winUser{"NETWORK SERVICE", "NT AUTHORITY", "S-1-5-20"}
-	wLocal   = &winUser{"LOCAL SERVICE", "NT AUTHORITY", "S-1-5-19"}
 	wAppPool = &winUser{"DefaultAppPool", "IIS APPPOOL", "S-1-5-82-3006700770-424185619-1745488364-794895919-4004696415"}
 )
 
@@ -198,8 +197,7 @@ func (h *host) planWindowsHour(g *planner, r *rand.Rand, hs int64, target float6
 				id := g.winLogon(h, t, u, 3, peer.privateIP, false)
 				g.winLogoff(h, t+50+r.Int64N(4000), u, id, 3)
 			} else {
-				id := g.winLogon(h, t, wSystem, 5, "-", true)
-				_ = id
+				g.winLogon(h, t, wSystem, 5, "-", true)
 			}
 		default:
 			g.winConn(h, t, winSys32+"svchost.exe", 1060, wNetSvc, o.peers.resolver, 53, false, h.privateIP)
