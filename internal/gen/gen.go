@@ -111,6 +111,15 @@ func (o Options) Normalize() (Options, error) {
 	// plan in a fixed order whatever order they were given in
 	sort.Slice(sc, func(i, j int) bool { return slices.Index(AllScenarios, sc[i]) < slices.Index(AllScenarios, sc[j]) })
 	o.Scenarios = sc
+	first := o.Hosts / o.Orgs // hosts of the first organization
+	if o.Hosts%o.Orgs > 0 {
+		first++
+	}
+	for _, s := range sc {
+		if need := scenarioHosts[s]; first < need {
+			return o, errFewHosts{s, need}
+		}
+	}
 	return o, nil
 }
 

@@ -111,6 +111,10 @@ func (e errUnknownScenario) Error() string {
 	return "unknown scenario " + strconv.Quote(string(e)) + " (want " + strings.Join(AllScenarios, ", ") + " or none)"
 }
 
+// scenarioHosts is how many hosts of the first organization a scenario
+// needs: its victims sit in fixed slots.
+var scenarioHosts = map[string]int{Seed000: slot000C + 1, Seed001: slot001B + 1, Seed003: slot003 + 1}
+
 type errFewHosts struct {
 	scenario string
 	need     int
@@ -122,9 +126,8 @@ func (e errFewHosts) Error() string {
 
 func (s *scen) slot(scenario string, i int) (*host, error) {
 	hosts := s.orgs[0].hosts
-	need := map[string]int{Seed000: slot000C + 1, Seed001: slot001B + 1, Seed003: slot003 + 1}[scenario]
-	if len(hosts) < need {
-		return nil, errFewHosts{scenario, need}
+	if need := scenarioHosts[scenario]; len(hosts) < need {
+		return nil, errFewHosts{scenario, scenarioHosts[scenario]}
 	}
 	return hosts[i], nil
 }
