@@ -57,7 +57,7 @@ func newRootCmd() *cobra.Command {
 }
 
 // commands lists the subcommand constructors; each lives in cmd_<verb>.go.
-var commands = []func() *cobra.Command{newIngestCmd, newGenCmd}
+var commands = []func() *cobra.Command{newGenCmd, newIngestCmd, newSearchCmd, newSQLCmd}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

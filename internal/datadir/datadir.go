@@ -81,7 +81,11 @@ func (d *DB) Scope(org string, from, to int64) (engine.Scope, error) {
 	if err != nil {
 		return engine.Scope{}, fmt.Errorf("snapshot head: %w", err)
 	}
-	return engine.Scope{Org: org, Files: append(files, head...)}, nil
+	sc := engine.Scope{Org: org, Files: append(files, head...)}
+	if from > 0 || to < maxMS {
+		sc.From, sc.To = from, min(to, maxMS)
+	}
+	return sc, nil
 }
 
 // Query runs trusted SQL over org's events in [from, to]. A part DuckDB

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/spoor-dev/spoor/internal/event"
@@ -11,6 +12,8 @@ import (
 type Scope struct {
 	Org   string
 	Files []string // Parquet files: parts and head snapshots
+	// From and To bound event_time (epoch ms, inclusive) when To > 0.
+	From, To int64
 }
 
 // SQLType is the DuckDB type of a typed field in the events view.
@@ -92,6 +95,9 @@ func viewSQL(s Scope, full bool) string {
 		b.WriteString(quote(f))
 	}
 	b.WriteString("], hive_partitioning = true, hive_types = {'date_key': VARCHAR, 'organization_id': VARCHAR})")
+	if s.To > 0 {
+		fmt.Fprintf(&b, " WHERE event_time >= make_timestamp(%d) AND event_time <= make_timestamp(%d)", max(s.From, 0)*1000, s.To*1000)
+	}
 	return b.String()
 }
 

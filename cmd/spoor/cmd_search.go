@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/engine"
+	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/query"
+	"github.com/spoor-dev/spoor/internal/render"
+)
+
+// defaultTableFields are shown by search as a table when --fields is unset.
+var defaultTableFields = []string{"event_time", "hostname", "event_type", "user", "exe", "arguments"}
+
+type searchOptions struct {
+	data         dataFlags
+	since, until string
+	limit        int
+	fields       string
+	format       string
+	desc         bool
+}
+
+func newSearchCmd() *cobra.Command {
+	var o searchOptions
+	cmd := &cobra.Command{
+		Use:   "search [flags] QUERY",
+		Short: "Search events with Threat Stack's filter language",
+		Long: `Search events with Threat Stack's filter language, e.g.
+
+  spoor search 'event_type = "login" AND agent_id = "436dd34c-f795-11ea-a752-21e3e3eb7c50"'
+  spoor search --format ndjson 'exe starts_with "/tmp/" AND syscall = "execve"'
+
+Without --fields, json and ndjson print each whole original event.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSearch(cmd.Context(), o, args[0], cmd.OutOrStdout())
+		},
+	}
+	o.data.add(cmd)
+	cmd.Flags().StringVar(&o.since, "since", "", "earliest event time (RFC 3339, epoch ms, YYYY-MM-DD or a duration ago: 72h, 30d)")
+	cmd.Flags().StringVar(&o.until, "until", "", "latest event time")
+	cmd.Flags().IntVar(&o.limit, "limit", 1000, "most events to print (0: all)")
+	cmd.Flags().StringVar(&o.fields, "fields", "", "comma-separated fields to print (typed columns or original names)")
+	cmd.Flags().StringVar(&o.format, "format", "table", "output: table, json, ndjson or csv")
+	cmd.Flags().BoolVar(&o.desc, "desc", false, "newest first")
+	return cmd
+}
+
+func runSearch(ctx context.Context, o searchOptions, q string, out io.Writer) error {
+	if !render.Valid(o.format) {
+		return usagef("unknown --format %q (want one of %s)", o.format, strings.Join(render.Formats, ", "))
+	}
+	if o.limit < 0 {
+		return usagef("--limit must not be negative")
+	}
+	from, to, err := timeRange(o.since, o.until)
+	if err != nil {
+		return err
+	}
+	// Check the query before opening anything.
+	if n, err := query.Parse(q); err != nil {
+		return queryError(err, q)
+	} else if _, err := query.ToSQL(n); err != nil {
+		return queryError(err, q)
+	}
+	var fields []string
+	if o.fields != "" {
+		fields = strings.Split(o.fields, ",")
+	} else if o.format == "table" || o.format == "csv" {
+		fields = defaultTableFields
+	}
+	db, err := o.data.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	org, err := o.data.org(db)
+	if err != nil {
+		return err
+	}
+	s, err := db.Search(ctx, org, datadir.SearchRequest{Query: q, From: from, To: to, Fields: fields, Limit: o.limit, Desc: o.desc})
+	if err != nil {
+		return queryError(err, q)
+	}
+	defer s.Close()
+	w, err := render.New(o.format, out)
+	if err != nil {
+		return usageError{err}
+	}
+	if err := w.Header(s.Columns); err != nil {
+		return err
+	}
+	var e event.Event
+	vals := make([]any, len(s.Columns))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for s.Next() {
+		if s.Full {
+			if err := s.Event(&e); err != nil {
+				return err
+			}
+			if ok, err := render.WriteObject(w, e.Original()); ok || err != nil {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		if err := s.Scan(ptrs...); err != nil {
+			return err
+		}
+		if err := w.Row(vals); err != nil {
+			return err
+		}
+	}
+	if err := s.Err(); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// queryError marks filter-language and SQL errors as the user's (exit 2),
+// rendering the query with a caret under the error.
+func queryError(err error, q string) error {
+	var qe *query.Error
+	if errors.As(err, &qe) {
+		if qe.Src == "" {
+			qe.Src = q
+		}
+		return usageError{fmt.Errorf("bad query at %s\n%s", qe.Pos, qe.Caret())}
+	}
+	var se *engine.SQLError
+	if errors.As(err, &se) {
+		return usageError{se}
+	}
+	return err
+}
