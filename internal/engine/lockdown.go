@@ -35,7 +35,7 @@ func (e *Engine) Check(ctx context.Context, query string) error {
 		return &SQLError{"empty SQL statement"}
 	}
 	var js string
-	if err := e.db.QueryRowContext(ctx, "SELECT json_serialize_sql(?::VARCHAR)", query).Scan(&js); err != nil {
+	if err := e.db.QueryRowContext(ctx, "SELECT CAST(json_serialize_sql(?::VARCHAR) AS VARCHAR)", query).Scan(&js); err != nil {
 		return fmt.Errorf("check sql: %w", err)
 	}
 	var tree map[string]any

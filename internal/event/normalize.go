@@ -72,7 +72,8 @@ type Normalizer struct {
 	// seen remembers, per top-level key, the last object or array value
 	// that was validated and what it filled: an agent repeats the same
 	// metadata blocks in every event, so most are compared, not parsed.
-	seen map[uint64]*seenValue
+	seen    map[uint64]*seenValue
+	scratch Event
 }
 
 type seenValue struct {
@@ -163,10 +164,17 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 			return false
 		}
 		if kind := kindOf(v); k != "" || kind == vObject || kind == vArray {
-			before := e.Set
-			n.fillNested(e, k, v)
+			// Fill a scratch event so what the block holds is remembered
+			// whatever fields this event had set already.
+			n.scratch.Set = 0
+			n.fillNested(&n.scratch, k, v)
+			for id := FieldID(0); int(id) < NumFields; id++ {
+				if n.scratch.Has(id) && !e.Has(id) {
+					e.SetString(id, n.scratch.Str[id])
+				}
+			}
 			if kind == vObject || kind == vArray {
-				n.remember(e, m.key, v, e.Set&^before)
+				n.remember(&n.scratch, m.key, v, n.scratch.Set)
 			}
 		}
 	keep:

@@ -148,3 +148,23 @@ func TestIDFromContentWhenMissing(t *testing.T) {
 		t.Errorf("ids %q %q %q: want equal for equal content, different otherwise", a.Str[ID], b.Str[ID], c.Str[ID])
 	}
 }
+
+// A block's fields are remembered even when the first event that carried it
+// had set them elsewhere (found by the gen engineers).
+func TestNormalizeCacheIgnoresEarlierFields(t *testing.T) {
+	n := Normalizer{Org: "o"}
+	meta := `"host_metadata":{"hostname":"host-a","kernel":"k1","padding":"` + strings.Repeat("x", 80) + `"}`
+	var e Event
+	if err := n.Normalize([]byte(`{"event_time":1600362902289,"hostname":"top",`+meta+`}`), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Str[Hostname] != "top" {
+		t.Errorf("top-level hostname %q, want top", e.Str[Hostname])
+	}
+	if err := n.Normalize([]byte(`{"event_time":1600362902289,`+meta+`}`), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Str[Hostname] != "host-a" || e.Str[Kernel] != "k1" {
+		t.Errorf("from the cached block: hostname %q kernel %q, want host-a k1", e.Str[Hostname], e.Str[Kernel])
+	}
+}
