@@ -57,7 +57,7 @@ func newRootCmd() *cobra.Command {
 }
 
 // commands lists the subcommand constructors; each lives in cmd_<verb>.go.
-var commands = []func() *cobra.Command{newGenCmd, newIngestCmd, newSearchCmd, newSQLCmd}
+var commands = []func() *cobra.Command{newGenCmd, newIngestCmd, newSearchCmd, newSQLCmd, newDemoCmd}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

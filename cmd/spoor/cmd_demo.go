@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"github.com/spoor-dev/spoor/internal/gen"
+)
+
+type demoOptions struct {
+	data  string
+	hosts int
+	rate  float64
+	seed  uint64
+}
+
+func newDemoCmd() *cobra.Command {
+	var o demoOptions
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Load a realistic fleet with attack scenarios and walk through the seed-000 investigation",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	def := os.Getenv("SPOOR_DATA")
+	if def == "" {
+		def = "./spoor-data"
+	}
+	cmd.Flags().StringVar(&o.data, "data", def, "data directory ($SPOOR_DATA)")
+	cmd.Flags().IntVar(&o.hosts, "hosts", gen.DefaultHosts, "hosts in the fleet")
+	cmd.Flags().Float64Var(&o.rate, "rate", 200, "events per host per hour")
+	cmd.Flags().Uint64Var(&o.seed, "seed", 1, "random seed of the fleet")
+	return cmd
+}
+
+// demoStep is one step of the walkthrough: what the analyst asks and the
+// command that answers it.
+type demoStep struct {
+	say    string
+	search string // filter-language query, or
+	sql    string // SQL over the events view
+	fields string
+}
+
+var seed000Walkthrough = []demoStep{
+	{say: `Seed 000: "Has this host been compromised? Did this host always do this?"
+Host b0f6bdb2-9904-11e9-b036-25972ec55a45 was compromised on Valentine's Day 2020.
+Executables it ran on 2020-02-14..16 that it never ran in the nine days before:`,
+		sql: `SELECT exe, count(*) AS runs, min(event_time) AS first_seen
+FROM events
+WHERE organization_id = '5a8c4a54e11909bd290021ed' AND agent_id = 'b0f6bdb2-9904-11e9-b036-25972ec55a45'
+  AND date_key >= '2020-02-14-00' AND date_key < '2020-02-17-00' AND event_type = 'audit' AND syscall = 'execve'
+  AND exe NOT IN (SELECT exe FROM events WHERE agent_id = 'b0f6bdb2-9904-11e9-b036-25972ec55a45'
+                  AND date_key >= '2020-02-05-00' AND date_key < '2020-02-14-00' AND exe IS NOT NULL)
+GROUP BY exe ORDER BY first_seen`},
+	{say: "What was done with them: their arguments (wget fetched nmap from GitHub, scp received files):",
+		search: `agent_id = "b0f6bdb2-9904-11e9-b036-25972ec55a45" AND syscall = "execve" AND event_time >= "2020-02-14T00:00:00Z" AND (exe starts_with "/tmp/" OR exe in ("/usr/bin/wget", "/usr/bin/scp"))`,
+		fields: "event_time,exe,arguments,user,cwd"},
+	{say: "Where it connected to on the way:",
+		search: `agent_id = "b0f6bdb2-9904-11e9-b036-25972ec55a45" AND event_type = "network" AND event_time >= "2020-02-14T00:00:00Z" AND (exe = "/usr/bin/wget" OR exe starts_with "/tmp/") AND dst_port = 443`,
+		fields: "event_time,exe,dst_ip,dst_port"},
+	{say: "Is anyone else compromised? The same IoCs (nmap, sliver) swept across every host:",
+		sql: `SELECT hostname, agent_id, count(*) AS hits, min(event_time) AS first_seen, max(event_time) AS last_seen
+FROM events
+WHERE date_key >= '2020-01-01' AND date_key <= '2020-02-29' AND event_type = 'audit' AND syscall = 'execve'
+  AND (exe LIKE '%nmap%' OR exe LIKE '%sliver%')
+GROUP BY ALL ORDER BY first_seen`},
+}
+
+func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
+	if err := os.MkdirAll(o.data, 0o755); err != nil {
+		return err
+	}
+	fleet := filepath.Join(o.data, "demo-fleet.ndjson")
+	if _, err := os.Stat(fleet); err != nil {
+		fmt.Fprintf(stderr, "generating a %d-host fleet with the seed scenarios into %s ...\n", o.hosts, fleet)
+		f, err := os.Create(fleet + ".tmp")
+		if err != nil {
+			return err
+		}
+		bw := bufio.NewWriterSize(f, 1<<20)
+		lf, err := os.Create(filepath.Join(o.data, "demo-fleet.labels.ndjson"))
+		if err != nil {
+			f.Close()
+			return err
+		}
+		st, err := gen.Generate(ctx, gen.Options{Seed: o.seed, Hosts: o.hosts, Rate: o.rate}, bw, lf)
+		lf.Close()
+		if err == nil {
+			err = bw.Flush()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("generate fleet: %w", err)
+		}
+		if err := os.Rename(fleet+".tmp", fleet); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "  %d events, %s (labels of the attacks' events in demo-fleet.labels.ndjson)\n", st.Events, bytesHuman(float64(st.Bytes)))
+	}
+	fmt.Fprintf(stdout, "$ spoor ingest --data %s %s\n", o.data, fleet)
+	err := runIngest(ctx, ingestOptions{data: dataFlags{Dir: o.data}, format: "auto", progress: isTerminal(os.Stderr)}, []string{fleet}, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	data := dataFlags{Dir: o.data, Org: "5a8c4a54e11909bd290021ed"}
+	for _, s := range seed000Walkthrough {
+		fmt.Fprintf(stdout, "\n%s\n", s.say)
+		if s.sql != "" {
+			fmt.Fprintf(stdout, "$ spoor sql \"\n%s\"\n", s.sql)
+			err = runSQL(ctx, sqlOptions{data: data, format: "table"}, s.sql, stdout)
+		} else {
+			fmt.Fprintf(stdout, "$ spoor search --fields %s '%s'\n", s.fields, s.search)
+			err = runSearch(ctx, searchOptions{data: data, format: "table", fields: s.fields, limit: 20}, s.search, stdout)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "\nThe data is in %s; try: spoor search --data %s 'event_type = \"login\" AND agent_id = \"436dd34c-f795-11ea-a752-21e3e3eb7c50\"'\n", o.data, o.data)
+	return nil
+}
