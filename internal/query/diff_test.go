@@ -306,7 +306,10 @@ func TestDifferential(t *testing.T) {
 		seed, _ = strconv.ParseUint(s, 10, 64)
 	}
 	eg := &eventGen{r: rand.New(rand.NewPCG(seed, 7))}
-	const nEvents, nQueries = 300, 12000
+	nEvents, nQueries := 300, 12000
+	if testing.Short() {
+		nQueries = 2000
+	}
 	evs := make([]*event.Event, nEvents)
 	for i := range evs {
 		evs[i] = eg.event(i)
