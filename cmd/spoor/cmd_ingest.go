@@ -15,10 +15,11 @@ import (
 )
 
 type ingestOptions struct {
-	data     dataFlags
-	format   string
-	strict   bool
-	progress bool
+	data       dataFlags
+	headEvents int
+	format     string
+	strict     bool
+	progress   bool
 }
 
 func newIngestCmd() *cobra.Command {
@@ -35,6 +36,8 @@ func newIngestCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.format, "format", "auto", "input format: auto or threatstack")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit 1 when any line is rejected")
 	cmd.Flags().BoolVar(&o.progress, "progress", isTerminal(os.Stderr), "show a progress line (default on a terminal)")
+	cmd.Flags().IntVar(&o.headEvents, "head-events", 0, "flush the head to parts every N events (default 262144)")
+	cmd.Flags().MarkHidden("head-events")
 	return cmd
 }
 
@@ -54,6 +57,7 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 			return usagef("%s is a directory: name the files", p)
 		}
 	}
+	o.data.headEvents = o.headEvents
 	db, err := o.data.open(ctx)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/lake"
 )
 
 // dataFlags are the flags of every command that reads or writes a data dir.
@@ -18,6 +19,8 @@ type dataFlags struct {
 	Dir    string
 	Org    string
 	Memory string
+
+	headEvents int // lake head size, for tests
 }
 
 func (f *dataFlags) add(cmd *cobra.Command) {
@@ -32,6 +35,7 @@ func (f *dataFlags) add(cmd *cobra.Command) {
 
 func (f *dataFlags) open(ctx context.Context) (*datadir.DB, error) {
 	return datadir.Open(ctx, f.Dir, datadir.Options{
+		Lake:        lake.Options{HeadMaxEvents: f.headEvents},
 		MemoryLimit: f.Memory,
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})

@@ -59,16 +59,22 @@ func newRootCmd() *cobra.Command {
 // commands lists the subcommand constructors; each lives in cmd_<verb>.go.
 var commands = []func() *cobra.Command{newGenCmd, newIngestCmd, newSearchCmd, newSQLCmd, newDemoCmd}
 
-func main() {
+func main() { os.Exit(run(os.Args[1:])) }
+
+// run executes the command line args and returns the exit code.
+func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd().ExecuteContext(ctx)
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "spoor:", err)
 		var u usageError
 		if errors.As(err, &u) {
-			os.Exit(2)
+			return 2
 		}
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
