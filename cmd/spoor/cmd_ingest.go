@@ -58,11 +58,11 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 		}
 	}
 	o.data.headEvents = o.headEvents
-	db, err := o.data.open(ctx)
+	st, err := o.data.openLake(ctx)
 	if err != nil {
 		return err
 	}
-	for _, p := range db.Lake.Problems() {
+	for _, p := range st.Problems() {
 		fmt.Fprintln(stderr, "spoor: recovered:", p)
 	}
 	org := o.data.Org
@@ -84,7 +84,9 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 		}
 	}
 	sink := func(ctx context.Context, evs []*event.Event) (int, int, error) {
-		r, err := db.Lake.Append(ctx, evs)
+		// Files are loaded without the WAL: they stay on disk, and the
+		// events are durable when the final flush returns.
+		r, err := st.Load(ctx, evs)
 		return r.Stored, r.Duplicates, err
 	}
 	sum, runErr := ingest.Run(ctx, paths, sink, opts)
@@ -93,15 +95,15 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 	}
 	// Whatever the sink acknowledged is in the WAL; Close makes it parts.
 	closeCtx := context.WithoutCancel(ctx)
-	if err := db.Lake.Flush(closeCtx); err != nil {
-		db.Close(closeCtx)
+	if err := st.Flush(closeCtx); err != nil {
+		st.Abandon()
 		return fmt.Errorf("flush: %w (the events are safe in the WAL and will be flushed on next open)", err)
 	}
-	if _, err := db.Lake.Compact(closeCtx, time.Now()); err != nil {
+	if _, err := st.Compact(closeCtx, time.Now()); err != nil {
 		fmt.Fprintln(stderr, "spoor: compaction:", err)
 	}
-	stats := db.Lake.Stats()
-	if err := db.Close(closeCtx); err != nil {
+	stats := st.Stats()
+	if err := st.Close(closeCtx); err != nil {
 		return err
 	}
 	printSummary(stdout, sum, time.Since(start), stats.Parts, stats.PartBytes)

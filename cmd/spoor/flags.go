@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,16 @@ func (f *dataFlags) open(ctx context.Context) (*datadir.DB, error) {
 		MemoryLimit: f.Memory,
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
+}
+
+// openLake opens only the data directory's lake, for writers that need no
+// queries (ingest).
+func (f *dataFlags) openLake(ctx context.Context) (*lake.Store, error) {
+	abs, err := filepath.Abs(f.Dir)
+	if err != nil {
+		return nil, err
+	}
+	return lake.Open(ctx, abs, lake.Options{HeadMaxEvents: f.headEvents, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 }
 
 // org resolves the organization to read.

@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -72,7 +73,8 @@ type Normalizer struct {
 	// seen remembers, per top-level key, the last object or array value
 	// that was validated and what it filled: an agent repeats the same
 	// metadata blocks in every event, so most are compared, not parsed.
-	seen    map[uint64]*seenValue
+	seen    map[uint64][]*seenValue
+	hit     *seenValue // the known value the scanner just skipped
 	scratch Event
 }
 
@@ -89,12 +91,35 @@ type filledField struct {
 // maxSeen bounds the cache: a few blocks per agent of a large fleet.
 const maxSeen = 1 << 14
 
+// seenHash hashes a key and the first bytes of its value: enough to find a
+// known value at the start of the unscanned input without scanning it.
 func seenHash(key, v []byte) uint64 {
+	const prefix = 64
+	if len(v) > prefix {
+		v = v[:prefix]
+	}
 	d := xxhash.New()
 	d.Write(key)
 	d.Write([]byte{0})
 	d.Write(v)
 	return d.Sum64()
+}
+
+// known returns the length of a remembered value of key that rest starts
+// with, 0 if none. A JSON object or array is self-delimiting, so a
+// remembered value's text at the start of rest is the whole value.
+func (n *Normalizer) known(key, rest []byte) int {
+	n.hit = nil
+	if len(rest) < minSeen || (rest[0] != '{' && rest[0] != '[') {
+		return 0
+	}
+	for _, sv := range n.seen[seenHash(key, rest)] {
+		if bytes.HasPrefix(rest, sv.text) && bytes.Equal(sv.key, key) {
+			n.hit = sv
+			return len(sv.text)
+		}
+	}
+	return 0
 }
 
 // Normalize parses one raw event into e, which it overwrites. On error e is
@@ -103,10 +128,11 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 	if len(line) > MaxEventBytes {
 		return &RejectError{Reason: ReasonTooLarge, Detail: strconv.Itoa(len(line)) + " bytes, limit " + strconv.Itoa(MaxEventBytes)}
 	}
-	if !utf8.Valid(line) {
+	ascii, control := scanBytes(line)
+	if !ascii && !utf8.Valid(line) {
 		return &RejectError{Reason: ReasonInvalidUTF8}
 	}
-	if hasControl(line) && !json.Valid(line) {
+	if control && !json.Valid(line) {
 		// The fast validator lets control characters through inside strings.
 		return &RejectError{Reason: ReasonMalformed, Detail: "control character in a string"}
 	}
@@ -122,7 +148,7 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 	raw = append(raw, '{')
 	var fallbackTime []byte
 	var timeErr, memberErr error
-	err := eachMember(line, func(m member) bool {
+	err := members(line, true, n.known, func(m member) bool {
 		var k string
 		if !validKey(m.key) {
 			memberErr = &RejectError{Reason: ReasonMalformed, Detail: "bad key " + strconv.Quote(truncate(string(m.key), 64))}
@@ -154,10 +180,13 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 				fallbackTime = v
 			}
 		}
-		if kind := kindOf(v); kind == vObject || kind == vArray {
-			if n.cached(e, m.key, v) {
-				goto keep
+		if sv := n.hit; sv != nil && len(sv.text) == len(v) {
+			for _, f := range sv.filled {
+				if !e.Has(f.id) {
+					e.SetString(f.id, f.s)
+				}
 			}
+			goto keep
 		}
 		if err := fastjson.ValidateBytes(v); err != nil {
 			memberErr = &RejectError{Reason: ReasonMalformed, Detail: "value of " + strconv.Quote(truncate(string(m.key), 64)) + ": " + shortErr(err)}
@@ -229,30 +258,13 @@ func (n *Normalizer) fillNested(e *Event, k string, v []byte) {
 	}
 }
 
-// cached applies what an identical earlier value of key filled, if any.
-func (n *Normalizer) cached(e *Event, key, v []byte) bool {
-	if len(v) < 64 {
-		return false // cheaper to validate than to hash
-	}
-	sv, ok := n.seen[seenHash(key, v)]
-	if !ok || !bytes.Equal(sv.text, v) || !bytes.Equal(sv.key, key) {
-		return false
-	}
-	for _, f := range sv.filled {
-		if !e.Has(f.id) {
-			e.SetString(f.id, f.s)
-		}
-	}
-	return true
-}
-
 // remember keeps a validated object or array value and what it filled.
 func (n *Normalizer) remember(e *Event, key, v []byte, filled uint64) {
-	if len(v) < 64 || len(v) > 64<<10 {
+	if len(v) < minSeen || len(v) > 64<<10 {
 		return
 	}
 	if n.seen == nil || len(n.seen) >= maxSeen {
-		n.seen = make(map[uint64]*seenValue, 256)
+		n.seen = make(map[uint64][]*seenValue, 256)
 	}
 	sv := &seenValue{key: append([]byte(nil), key...), text: append([]byte(nil), v...)}
 	for id := FieldID(0); int(id) < NumFields; id++ {
@@ -260,8 +272,17 @@ func (n *Normalizer) remember(e *Event, key, v []byte, filled uint64) {
 			sv.filled = append(sv.filled, filledField{id, e.Str[id]})
 		}
 	}
-	n.seen[seenHash(key, v)] = sv
+	h := seenHash(key, v)
+	if b := n.seen[h]; len(b) < 4 {
+		n.seen[h] = append(b, sv)
+	} else {
+		n.seen[h] = []*seenValue{sv}
+	}
 }
+
+// minSeen is the smallest value worth remembering: shorter ones are
+// cheaper to scan than to look up.
+const minSeen = 64
 
 // finish fills the fields every event has.
 func (n *Normalizer) finish(line []byte, e *Event, fallbackTime []byte, timeErr error) error {
@@ -297,15 +318,26 @@ func (n *Normalizer) finish(line []byte, e *Event, fallbackTime []byte, timeErr 
 	return nil
 }
 
-// hasControl reports bytes below 0x20 other than space-like ones, which JSON
-// allows only outside strings; such lines take the strict slow path.
-func hasControl(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 {
-			return true
+// scanBytes reports whether b is all ASCII and whether it holds a control
+// byte (below 0x20), eight bytes at a time. JSON allows control bytes only
+// as white space outside strings; lines with any take the strict slow path.
+func scanBytes(b []byte) (ascii, control bool) {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	var high, ctl uint64
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		high |= w
+		// A byte below 0x20 borrows in w - 0x20 and has its top bit clear.
+		ctl |= (w - 0x20*lo) &^ w
+	}
+	for ; i < len(b); i++ {
+		high |= uint64(b[i])
+		if b[i] < 0x20 {
+			ctl |= hi
 		}
 	}
-	return false
+	return high&hi == 0, ctl&hi != 0
 }
 
 // validKey checks a key's text as a JSON string body.

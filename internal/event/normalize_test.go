@@ -168,3 +168,19 @@ func TestNormalizeCacheIgnoresEarlierFields(t *testing.T) {
 		t.Errorf("from the cached block: hostname %q kernel %q, want host-a k1", e.Str[Hostname], e.Str[Kernel])
 	}
 }
+
+func TestScanBytes(t *testing.T) {
+	for _, c := range []struct {
+		s              string
+		ascii, control bool
+	}{
+		{"", true, false}, {"plain text that is long enough", true, false},
+		{"tab\there", true, true}, {"0123456789abcdef\x01", true, true}, {"\x1f2345678", true, true},
+		{"é and more text", false, false}, {"0123456789abcdef\xc3\xa9", false, false}, {" !~\x7f", true, false},
+	} {
+		a, ctl := scanBytes([]byte(c.s))
+		if a != c.ascii || ctl != c.control {
+			t.Errorf("scanBytes(%q) = %v, %v; want %v, %v", c.s, a, ctl, c.ascii, c.control)
+		}
+	}
+}

@@ -98,10 +98,12 @@ type member struct {
 }
 
 // eachMember calls fn for each member of the object starting at b[i] == '{'.
-func eachMember(b []byte, fn func(m member) bool) error { return members(b, true, fn) }
+func eachMember(b []byte, fn func(m member) bool) error { return members(b, true, nil, fn) }
 
-// members walks an object; top requires nothing but space after it.
-func members(b []byte, top bool, fn func(m member) bool) error {
+// members walks an object; top requires nothing but space after it. known,
+// when set, may report the length of a value it recognises at the start of
+// the input, which is then not scanned.
+func members(b []byte, top bool, known func(key, rest []byte) int, fn func(m member) bool) error {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return errScan
@@ -129,9 +131,15 @@ func members(b []byte, top bool, fn func(m member) bool) error {
 		}
 		i = skipSpace(b, i+1)
 		vs := i
-		ve, err := skipValue(b, i)
-		if err != nil {
-			return err
+		ve := vs
+		if known != nil {
+			ve += known(key, b[i:])
+		}
+		if ve == vs {
+			var err error
+			if ve, err = skipValue(b, i); err != nil {
+				return err
+			}
 		}
 		if !fn(member{key: key, value: b[vs:ve], start: start, end: ve}) {
 			return nil
@@ -159,7 +167,7 @@ var errTrailing = errors.New("data after the closing brace")
 // lookup returns the value of key in the object text obj.
 func lookup(obj []byte, key string) []byte {
 	var out []byte
-	members(obj, false, func(m member) bool {
+	members(obj, false, nil, func(m member) bool {
 		if string(m.key) == key {
 			out = m.value
 			return false

@@ -337,6 +337,18 @@ func (s *Store) quarantineLocked(k partKey, path, why string) {
 // fsynced in the WAL; events whose _id the store holds already are counted
 // as duplicates and dropped. Events must be normalised (see event.Normalizer).
 func (s *Store) Append(ctx context.Context, evs []*event.Event) (AppendResult, error) {
+	return s.add(ctx, evs, true)
+}
+
+// Load adds events for a bulk load from files that stay on disk: like Append
+// but without the WAL, so the events are durable only once Flush returns. A
+// crash before that loses nothing that was acknowledged; loading the same
+// files again stores what is missing, once (dedupe on _id).
+func (s *Store) Load(ctx context.Context, evs []*event.Event) (AppendResult, error) {
+	return s.add(ctx, evs, false)
+}
+
+func (s *Store) add(ctx context.Context, evs []*event.Event, logged bool) (AppendResult, error) {
 	var res AppendResult
 	fresh := make([]*event.Event, 0, len(evs))
 	hashes := make([]uint64, 0, len(evs))
@@ -358,7 +370,10 @@ func (s *Store) Append(ctx context.Context, evs []*event.Event) (AppendResult, e
 		return res, nil
 	}
 	s.appendMu.RLock()
-	err := s.log.append(ctx, encodeBatch(nil, fresh))
+	var err error
+	if logged {
+		err = s.log.append(ctx, encodeBatch(nil, fresh))
+	}
 	if err != nil {
 		s.appendMu.RUnlock()
 		s.mu.Lock()
