@@ -83,7 +83,10 @@ func viewSQL(s Scope, full bool) string {
 		b.WriteString(" WHERE false")
 		return b.String()
 	}
-	b.WriteString(", CAST(raw AS VARCHAR) AS raw")
+	// raw shows the residual original with the per-host blocks (kept in
+	// meta, dictionary encoded) put back in.
+	b.WriteString(", CASE WHEN meta IS NULL THEN CAST(raw AS VARCHAR) WHEN CAST(raw AS VARCHAR) = '{}' THEN CAST(meta AS VARCHAR)" +
+		" ELSE substr(CAST(raw AS VARCHAR), 1, length(CAST(raw AS VARCHAR)) - 1) || ',' || substr(CAST(meta AS VARCHAR), 2) END AS raw")
 	if full {
 		b.WriteString(", " + LiftedColumn)
 	}

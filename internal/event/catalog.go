@@ -97,6 +97,8 @@ const (
 	PublicIP
 	CloudProvider
 	AccountID
+	// Threat Stack's second time field, usually equal to event_time.
+	Timestamp
 
 	NumFields int = iota
 )
@@ -176,6 +178,7 @@ var catalog = [NumFields]Field{
 	{PublicIP, "public_ip", KindString, "", nil, true},
 	{CloudProvider, "cloud_provider", KindString, "", nil, true},
 	{AccountID, "account_id", KindString, "", nil, true},
+	{Timestamp, "timestamp", KindTime, "timestamp", nil, false},
 }
 
 // RawColumn is the column that holds the residual original event: every

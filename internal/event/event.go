@@ -18,8 +18,13 @@ type Event struct {
 	// puts it back. Bits follow catalog order, which is append-only.
 	Lifted uint64
 	// Raw is the residual original event, a JSON object holding every
-	// original key whose value is not held, as is, by a typed column.
+	// original key whose value is not held, as is, by a typed column, and
+	// that is not one of the per-host MetaKeys.
 	Raw []byte
+	// Meta holds the original's per-host metadata blocks (MetaKeys): the
+	// same in every event of a host, so the lake stores them in a
+	// dictionary-encoded column of their own. nil when there are none.
+	Meta []byte
 }
 
 func init() {
@@ -129,4 +134,35 @@ func DateKeyOf(ms int64) string {
 	b[10] = '-'
 	put(11, h, 2)
 	return string(b[:])
+}
+
+// MetaKeys are the top-level keys of a Threat Stack event that describe the
+// host rather than the event; they go to Event.Meta.
+var MetaKeys = []string{"network_metadata", "agent_metadata", "host_metadata", "provider_metadata",
+	"alert_metadata", "workloadMetadata", "containerLabels"}
+
+var metaKeySet = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range MetaKeys {
+		m[k] = true
+	}
+	return m
+}()
+
+// RawObject returns the residual original as one JSON object: Raw and Meta
+// together (it allocates only when both hold keys).
+func (e *Event) RawObject() []byte { return MergeObjects(e.Raw, e.Meta) }
+
+// MergeObjects joins the members of two JSON object texts with disjoint keys.
+func MergeObjects(a, b []byte) []byte {
+	if len(b) <= 2 {
+		return a
+	}
+	if len(a) <= 2 {
+		return b
+	}
+	out := make([]byte, 0, len(a)+len(b))
+	out = append(out, a[:len(a)-1]...)
+	out = append(out, ',')
+	return append(out, b[1:]...)
 }

@@ -146,6 +146,7 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 	*e = Event{}
 	raw := make([]byte, 0, len(line))
 	raw = append(raw, '{')
+	var meta []byte
 	var fallbackTime []byte
 	var timeErr, memberErr error
 	err := members(line, true, n.known, func(m member) bool {
@@ -207,6 +208,16 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 			}
 		}
 	keep:
+		if metaKeySet[string(m.key)] {
+			if meta == nil {
+				meta = make([]byte, 0, 2048)
+				meta = append(meta, '{')
+			} else {
+				meta = append(meta, ',')
+			}
+			meta = append(meta, line[m.start:m.end]...)
+			return true
+		}
 		if len(raw) > 1 {
 			raw = append(raw, ',')
 		}
@@ -220,6 +231,9 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 		return &RejectError{Reason: ReasonMalformed, Detail: err.Error()}
 	}
 	e.Raw = append(raw, '}')
+	if meta != nil {
+		e.Meta = append(meta, '}')
+	}
 	return n.finish(line, e, fallbackTime, timeErr)
 }
 
@@ -286,6 +300,9 @@ const minSeen = 64
 
 // finish fills the fields every event has.
 func (n *Normalizer) finish(line []byte, e *Event, fallbackTime []byte, timeErr error) error {
+	if !e.Has(EventTime) && timeErr == nil && e.Has(Timestamp) {
+		e.SetInt(EventTime, e.Int[Timestamp])
+	}
 	if !e.Has(EventTime) {
 		if timeErr != nil {
 			return timeErr

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -43,8 +44,15 @@ func TestNormalizeTyped(t *testing.T) {
 		t.Errorf("tty null should be absent")
 	}
 	var raw map[string]any
-	if err := json.Unmarshal(e.Raw, &raw); err != nil {
-		t.Fatalf("raw is not JSON: %v: %s", err, e.Raw)
+	if err := json.Unmarshal(e.RawObject(), &raw); err != nil {
+		t.Fatalf("raw is not JSON: %v: %s", err, e.RawObject())
+	}
+	var meta map[string]any
+	if err := json.Unmarshal(e.Meta, &meta); err != nil || meta["host_metadata"] == nil {
+		t.Errorf("meta %s lacks host_metadata (%v)", e.Meta, err)
+	}
+	if bytes.Contains(e.Raw, []byte("host_metadata")) {
+		t.Errorf("raw %s repeats meta's host_metadata", e.Raw)
 	}
 	for _, k := range []string{"_id", "pid", "args", "containerId", "event_time"} {
 		if _, ok := raw[k]; ok {

@@ -9,7 +9,7 @@ import (
 // keys plus the lifted typed fields under their original keys. Key order may
 // differ from the source; every key and value is there.
 func (e *Event) Original() []byte {
-	b := make([]byte, 0, len(e.Raw)+256)
+	b := make([]byte, 0, len(e.Raw)+len(e.Meta)+256)
 	b = append(b, '{')
 	for i := 0; i < NumFields; i++ {
 		if e.Lifted&(1<<i) == 0 {
@@ -23,11 +23,13 @@ func (e *Event) Original() []byte {
 		b = append(b, ':')
 		b = e.AppendJSON(b, f.ID)
 	}
-	if len(e.Raw) > 2 {
-		if len(b) > 1 {
-			b = append(b, ',')
+	for _, part := range [][]byte{e.Raw, e.Meta} {
+		if len(part) > 2 {
+			if len(b) > 1 {
+				b = append(b, ',')
+			}
+			b = append(b, part[1:len(part)-1]...)
 		}
-		b = append(b, e.Raw[1:len(e.Raw)-1]...)
 	}
 	return append(b, '}')
 }

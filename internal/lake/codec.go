@@ -17,7 +17,8 @@ import (
 //	...     zstd frame of: uvarint count, then per event:
 //	        uint64 Set, uint64 Lifted, the present fields in FieldID order
 //	        (string: uvarint len + bytes; int/time/bool: varint;
-//	        list: uvarint n + n strings), uvarint len(raw) + raw
+//	        list: uvarint n + n strings), uvarint len(raw) + raw,
+//	        uvarint len(meta) + meta
 const batchVersion = 1
 
 // maxBatchBytes bounds a decoded batch, so a corrupt length cannot make the
@@ -39,7 +40,7 @@ var (
 func encodeBatch(dst []byte, evs []*event.Event) []byte {
 	size := 16
 	for _, e := range evs {
-		size += len(e.Raw) + 512
+		size += len(e.Raw) + len(e.Meta) + 512
 	}
 	plain := make([]byte, 0, size)
 	plain = binary.AppendUvarint(plain, uint64(len(evs)))
@@ -65,6 +66,8 @@ func encodeBatch(dst []byte, evs []*event.Event) []byte {
 		}
 		plain = binary.AppendUvarint(plain, uint64(len(e.Raw)))
 		plain = append(plain, e.Raw...)
+		plain = binary.AppendUvarint(plain, uint64(len(e.Meta)))
+		plain = append(plain, e.Meta...)
 	}
 	dst = append(dst, batchVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(plain)))
@@ -131,6 +134,9 @@ func decodeBatch(rec []byte) ([]event.Event, error) {
 			}
 		}
 		e.Raw = []byte(r.string())
+		if m := r.string(); m != "" {
+			e.Meta = []byte(m)
+		}
 		if r.err {
 			return nil, fmt.Errorf("%w: truncated", errBatch)
 		}

@@ -201,11 +201,12 @@ func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, er
 	agentCol, timeCol, insertCol := -1, -1, -1
 	for _, c := range s.schema.columns {
 		switch {
-		case !c.raw && !c.lift && c.field == event.AgentID:
+		case c.raw || c.lift || c.meta:
+		case c.field == event.AgentID:
 			agentCol = c.index
-		case !c.raw && !c.lift && c.field == event.EventTime:
+		case c.field == event.EventTime:
 			timeCol = c.index
-		case !c.raw && !c.lift && c.field == event.InsertTime:
+		case c.field == event.InsertTime:
 			insertCol = c.index
 		}
 	}

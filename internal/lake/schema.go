@@ -12,6 +12,10 @@ import (
 // and DuckDB add them back from the directory names.
 var pathColumns = map[event.FieldID]bool{event.OrganizationID: true, event.DateKey: true}
 
+// MetaColumn holds event.Event.Meta, the per-host metadata blocks of the
+// original event, dictionary encoded: the events view shows them inside raw.
+const MetaColumn = "meta"
+
 // LiftedColumn holds event.Event.Lifted: which typed fields were lifted out
 // of raw (so the original can be rebuilt exactly).
 const LiftedColumn = "_lifted"
@@ -22,6 +26,7 @@ type column struct {
 	field event.FieldID // typed field, when kind != 0
 	kind  event.Kind
 	raw   bool // the raw column
+	meta  bool // the meta column
 	lift  bool // the _lifted column
 	name  string
 }
@@ -61,6 +66,7 @@ func newPartSchema() *partSchema {
 		}
 	}
 	g[event.RawColumn] = parquet.Required(parquet.JSON())
+	g[MetaColumn] = parquet.Optional(parquet.Encoded(parquet.JSON(), &parquet.RLEDictionary))
 	g[LiftedColumn] = parquet.Required(parquet.Encoded(parquet.Int(64), &parquet.RLEDictionary))
 	s := parquet.NewSchema("event", g)
 
@@ -85,6 +91,7 @@ func newPartSchema() *partSchema {
 		}
 	}
 	add(column{raw: true, name: event.RawColumn}, event.RawColumn)
+	add(column{meta: true, name: MetaColumn}, MetaColumn)
 	add(column{lift: true, name: LiftedColumn}, LiftedColumn)
 	sort.Slice(ps.columns, func(i, j int) bool { return ps.columns[i].index < ps.columns[j].index })
 	return ps
@@ -96,6 +103,12 @@ func (ps *partSchema) appendRow(row parquet.Row, e *event.Event) parquet.Row {
 		switch {
 		case c.raw:
 			row = append(row, parquet.ByteArrayValue(e.Raw).Level(0, 0, c.index))
+		case c.meta:
+			if len(e.Meta) == 0 {
+				row = append(row, parquet.NullValue().Level(0, 0, c.index))
+			} else {
+				row = append(row, parquet.ByteArrayValue(e.Meta).Level(0, 1, c.index))
+			}
 		case c.lift:
 			row = append(row, parquet.Int64Value(int64(e.Lifted)).Level(0, 0, c.index))
 		default:

@@ -75,10 +75,10 @@ func eventRow(e *event.Event) []driver.Value {
 			row = append(row, l)
 		}
 	}
-	if e.Raw == nil {
+	if raw := e.RawObject(); raw == nil {
 		row = append(row, nil)
 	} else {
-		row = append(row, string(e.Raw))
+		row = append(row, string(raw))
 	}
 	return row
 }

@@ -33,8 +33,8 @@ type rawCtx struct {
 func (r *rawCtx) object() *fastjson.Object {
 	if !r.parsed {
 		r.parsed = true
-		if len(r.e.Raw) > 0 {
-			if v, err := r.p.ParseBytes(r.e.Raw); err == nil {
+		if raw := r.e.RawObject(); len(raw) > 0 {
+			if v, err := r.p.ParseBytes(raw); err == nil {
 				r.obj, _ = v.Object()
 			}
 		}
