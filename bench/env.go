@@ -200,8 +200,10 @@ func runCmd(ctx context.Context, out io.Writer, name string, args ...string) (re
 	}
 	cmd.Stderr = &se
 	hwm := selfHWM()
+	stop := heartbeat(filepath.Base(name) + " " + firstArg(args))
 	t0 := time.Now()
 	err := cmd.Run()
+	stop()
 	r := result{wall: time.Since(t0), stdout: so.Bytes(), stderr: se.Bytes()}
 	if cmd.ProcessState != nil {
 		r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
@@ -222,6 +224,13 @@ func runCmd(ctx context.Context, out io.Writer, name string, args ...string) (re
 		return r, fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, msg)
 	}
 	return r, nil
+}
+
+func firstArg(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
 }
 
 // selfHWM is this process's peak resident set (VmHWM), in bytes.

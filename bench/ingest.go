@@ -178,9 +178,11 @@ func (b *bench) ingest(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		stop := heartbeat("DuckDB COPY")
 		c0, t0 := selfCPU(), time.Now()
 		res, err := db.ExecContext(ctx, copySQL)
 		wall, cpu := time.Since(t0), selfCPU()-c0
+		stop()
 		if err != nil {
 			db.Close()
 			os.Remove(out)
@@ -218,7 +220,9 @@ func (b *bench) ingest(ctx context.Context) error {
 	rep.ingestRows = append(rep.ingestRows, drow, zrow)
 
 	logf("gzip -6 size of the raw file (klauspost gzip level 6, all cores)")
+	stop := heartbeat("gzip")
 	gz, err := gzipSize(ctx, b.raw)
+	stop()
 	if err != nil {
 		return fmt.Errorf("gzip: %w", err)
 	}

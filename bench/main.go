@@ -77,6 +77,11 @@ func main() {
 		} else {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 		}
+		if ctx.Err() == context.DeadlineExceeded {
+			fmt.Fprintf(os.Stderr, "bench: stopped after -timeout %s\n", c.timeout)
+		} else if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "bench: interrupted")
+		}
 		os.Exit(1)
 	}
 }
@@ -92,6 +97,25 @@ var started = time.Now()
 func logf(format string, a ...any) {
 	d := time.Since(started).Round(time.Second)
 	fmt.Fprintf(os.Stderr, "[%02d:%02d:%02d] %s\n", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60, fmt.Sprintf(format, a...))
+}
+
+// heartbeat logs every minute that what is still running, until stopped.
+func heartbeat(what string) (stop func()) {
+	done := make(chan struct{})
+	t0 := time.Now()
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				logf("  ... %s still running (%s)", what, time.Since(t0).Round(time.Second))
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 func run(ctx context.Context, c config) error {

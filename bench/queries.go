@@ -271,6 +271,7 @@ func engineQuery(ctx context.Context, db *datadir.DB, org string, q *queryRow) (
 
 // baseQuery runs q's baseline SQL over the raw NDJSON view.
 func baseQuery(ctx context.Context, db *sql.DB, q *queryRow) ([]string, error) {
+	defer heartbeat("DuckDB on raw NDJSON: " + q.name)()
 	rows, err := db.QueryContext(ctx, q.baseSQL)
 	if err != nil {
 		return nil, err
