@@ -115,30 +115,50 @@ func (d *DB) run(ctx context.Context, org string, from, to int64, q func(engine.
 		if err == nil {
 			return rows, nil
 		}
-		bad := badFile(err, s.Files)
-		if bad == "" || attempt >= 3 {
+		if attempt >= 3 || !readFailure(err) {
 			return nil, err
 		}
-		d.log.Warn("part unreadable, quarantining and retrying", "path", bad, "err", err)
-		d.Lake.Quarantine(bad, err.Error())
+		bad := d.findBadFiles(ctx, err, s.Files)
+		if len(bad) == 0 {
+			return nil, err
+		}
+		for _, f := range bad {
+			d.log.Warn("part unreadable, quarantining and retrying", "path", f, "err", err)
+			d.Lake.Quarantine(f, err.Error())
+		}
 	}
 }
 
-// badFile names the part a DuckDB error is about, if any.
-func badFile(err error, files []string) string {
+// readFailure tells errors that may come from a damaged file from the
+// user's mistakes and timeouts.
+func readFailure(err error) bool {
 	var se *engine.SQLError
-	if errors.As(err, &se) || errors.Is(err, engine.ErrTimeout) {
-		return ""
+	if errors.As(err, &se) || errors.Is(err, engine.ErrTimeout) || errors.Is(err, context.Canceled) {
+		return false
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, "parquet") && !strings.Contains(msg, "Parquet") && !strings.Contains(msg, "Invalid") && !strings.Contains(msg, "IO Error") {
-		return ""
+	for _, s := range []string{"IO Error", "Invalid Error", "nvalid Input Error", "parquet", "Parquet", "Corrupt", "corrupt", "don't know", "Serialization Error"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
 	}
-	i := slices.IndexFunc(files, func(f string) bool { return strings.Contains(msg, f) })
-	if i < 0 {
-		return ""
+	return false
+}
+
+// findBadFiles names the parts behind a read failure: the one the error
+// mentions, or else every part that fails a full read of its own.
+func (d *DB) findBadFiles(ctx context.Context, err error, files []string) []string {
+	msg := err.Error()
+	if i := slices.IndexFunc(files, func(f string) bool { return strings.Contains(msg, f) }); i >= 0 {
+		return files[i : i+1]
 	}
-	return files[i]
+	var bad []string
+	for _, f := range files {
+		if perr := d.Engine.Probe(ctx, f); perr != nil && readFailure(perr) {
+			bad = append(bad, f)
+		}
+	}
+	return bad
 }
 
 // DefaultOrg picks the organization when the caller named none: the only one

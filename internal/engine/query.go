@@ -91,3 +91,13 @@ func (e *Engine) explain(ctx context.Context, s Scope, query string, args ...any
 	}
 	return b.String(), rows.Err()
 }
+
+// Probe reads every value of one Parquet file and reports whether DuckDB can.
+// It finds which part a failed query tripped on when DuckDB's error does not
+// name it.
+func (e *Engine) Probe(ctx context.Context, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	defer cancel()
+	var n int64
+	return e.db.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet("+quote(path)+") r WHERE hash(r) IS NOT NULL").Scan(&n)
+}

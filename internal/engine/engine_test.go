@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func openEngine(t *testing.T, opts Options) *Engine {
+	t.Helper()
+	if opts.AllowedDir == "" {
+		opts.AllowedDir = t.TempDir()
+	}
+	e, err := Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// User SQL is one SELECT over events and alerts: no files, no other
+// databases, no settings.
+func TestUserSQLLockdown(t *testing.T) {
+	e := openEngine(t, Options{})
+	ctx := context.Background()
+	secret := filepath.Join(t.TempDir(), "secret.csv")
+	os.WriteFile(secret, []byte("a,b\n1,2\n"), 0o644)
+	refused := []string{
+		"SELECT * FROM read_csv('/etc/passwd')",
+		"SELECT * FROM read_csv_auto('" + secret + "')",
+		"SELECT * FROM '/etc/passwd'",
+		"SELECT * FROM read_text('/etc/passwd')",
+		"SELECT * FROM read_parquet('/tmp/*.parquet')",
+		"SELECT * FROM glob('/*')",
+		"ATTACH '/tmp/x.duckdb' AS x",
+		"SET enable_external_access = true",
+		"SET memory_limit = '100GB'",
+		"RESET lock_configuration",
+		"PRAGMA database_list",
+		"COPY (SELECT 1) TO '/tmp/out.csv'",
+		"EXPORT DATABASE '/tmp/dump'",
+		"INSTALL httpfs",
+		"LOAD httpfs",
+		"CREATE TABLE t AS SELECT 1",
+		"SELECT current_setting('allowed_directories')",
+		"SELECT getenv('HOME')",
+		"SELECT * FROM duckdb_settings()",
+		"SELECT * FROM main.events",
+		"SELECT * FROM other_table",
+		"SELECT 1; SELECT 2",
+		"WITH x AS (SELECT * FROM read_csv('/etc/passwd')) SELECT * FROM x",
+		"SELECT (SELECT count(*) FROM read_csv('/etc/passwd'))",
+		"SELECT * FROM query('SELECT 1')",
+		"",
+	}
+	for _, q := range refused {
+		rows, err := e.UserQuery(ctx, Scope{Org: "o"}, q)
+		if err == nil {
+			rows.Close()
+			t.Errorf("%q ran; want it refused", q)
+			continue
+		}
+		var se *SQLError
+		if !errors.As(err, &se) {
+			t.Errorf("%q: %v is not a SQLError (the user's fault)", q, err)
+		}
+	}
+	allowed := []string{
+		"SELECT count(*) FROM events",
+		"SELECT * FROM alerts",
+		"WITH e AS (SELECT exe FROM events) SELECT exe, count(*) FROM e GROUP BY exe",
+		"SELECT a.exe FROM events a JOIN events b ON a.\"_id\" = b.\"_id\" WHERE a.raw->>'x' = '1'",
+	}
+	for _, q := range allowed {
+		rows, err := e.UserQuery(ctx, Scope{Org: "o"}, q)
+		if err != nil {
+			t.Errorf("%q refused: %v", q, err)
+			continue
+		}
+		for rows.Next() {
+		}
+		if err := rows.Err(); err != nil {
+			t.Errorf("%q: %v", q, err)
+		}
+		rows.Close()
+	}
+}
+
+// Even SQL that slips past the check cannot read outside the lake: DuckDB's
+// own external access is off.
+func TestEngineReadsOnlyTheLake(t *testing.T) {
+	e := openEngine(t, Options{})
+	rows, err := e.Query(context.Background(), Scope{Org: "o"}, "SELECT * FROM read_csv('/etc/passwd')")
+	if err == nil {
+		rows.Close()
+		t.Fatal("trusted path read /etc/passwd")
+	}
+	if !strings.Contains(err.Error(), "disabled") && !strings.Contains(err.Error(), "Permission") && !strings.Contains(err.Error(), "not allowed") {
+		t.Errorf("unexpected error: %v", err)
+	}
+}
+
+func TestQueryTimeout(t *testing.T) {
+	e := openEngine(t, Options{Timeout: 200 * time.Millisecond})
+	start := time.Now()
+	rows, err := e.Query(context.Background(), Scope{Org: "o"}, "SELECT count(*) FROM range(10000000000) a, range(1000) b")
+	if err == nil {
+		for rows.Next() {
+		}
+		err = rows.Err()
+		rows.Close()
+	}
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("got %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("timeout took %v to take effect", d)
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	e := openEngine(t, Options{MemoryLimit: "64MB"})
+	rows, err := e.Query(context.Background(), Scope{Org: "o"}, "SELECT list(range) FROM range(100000000)")
+	if err == nil {
+		for rows.Next() {
+		}
+		err = rows.Err()
+		rows.Close()
+	}
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "memory") {
+		t.Fatalf("got %v, want an out-of-memory error under a 64MB limit", err)
+	}
+}
+
+// Each scope sees only its own organization's name, whatever the files.
+func TestScopeFixesOrganization(t *testing.T) {
+	e := openEngine(t, Options{})
+	rows, err := e.Query(context.Background(), Scope{Org: "o'1"}, "SELECT organization_id FROM events UNION ALL SELECT organization_id FROM alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		t.Errorf("empty scope returned rows")
+	}
+}
