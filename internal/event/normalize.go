@@ -137,6 +137,9 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 		return &RejectError{Reason: ReasonMalformed, Detail: "control character in a string"}
 	}
 	if i := skipSpace(line, 0); i >= len(line) || line[i] != '{' {
+		if err := fastjson.ValidateBytes(line); err != nil {
+			return &RejectError{Reason: ReasonMalformed, Detail: shortErr(err)}
+		}
 		what := "nothing"
 		if i < len(line) {
 			what = kindName(kindOf(line[i:]))
