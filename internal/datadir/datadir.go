@@ -81,7 +81,7 @@ func (d *DB) Scope(org string, from, to int64) (engine.Scope, error) {
 	if err != nil {
 		return engine.Scope{}, fmt.Errorf("snapshot head: %w", err)
 	}
-	sc := engine.Scope{Org: org, Files: append(files, head...)}
+	sc := engine.Scope{Org: org, Files: append(files, head...), CheckColumns: d.Lake.MaybeMixed(files)}
 	if from > 0 || to < maxMS {
 		sc.From, sc.To = from, min(to, maxMS)
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -35,6 +36,9 @@ type Options struct {
 type Engine struct {
 	db   *sql.DB
 	opts Options
+
+	colMu sync.Mutex
+	cols  map[string][]string // columns of each part file read so far
 }
 
 // Open starts DuckDB in memory and locks its configuration.

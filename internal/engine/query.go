@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/spoor-dev/spoor/internal/event"
 )
 
 // Rows is a streaming result. Close it to release its connection.
@@ -50,9 +52,17 @@ func (e *Engine) Query(ctx context.Context, s Scope, query string, args ...any) 
 		}
 		return nil, err
 	}
+	have := currentColumns
+	if s.CheckColumns {
+		var mixed bool
+		if have, mixed, err = e.columnsOf(ctx, conn, s.Files); err != nil {
+			return fail(err)
+		}
+		s.mixed = mixed
+	}
 	for _, v := range []string{
-		"CREATE OR REPLACE TEMP VIEW events AS " + eventsViewSQL(s),
-		"CREATE OR REPLACE TEMP VIEW events_full AS " + eventsFullViewSQL(s),
+		"CREATE OR REPLACE TEMP VIEW events AS " + eventsViewSQL(s, have),
+		"CREATE OR REPLACE TEMP VIEW events_full AS " + eventsFullViewSQL(s, have),
 		"CREATE OR REPLACE TEMP VIEW alerts AS " + alertsViewSQL(s),
 	} {
 		if _, err := conn.ExecContext(ctx, v); err != nil {
@@ -100,4 +110,81 @@ func (e *Engine) Probe(ctx context.Context, path string) error {
 	defer cancel()
 	var n int64
 	return e.db.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet("+quote(path)+") r WHERE hash(r) IS NOT NULL").Scan(&n)
+}
+
+// currentColumns are the columns every part of the current schema holds.
+var currentColumns = func() map[string]bool {
+	m := map[string]bool{event.RawColumn: true, "meta": true, LiftedColumn: true}
+	for _, f := range event.Catalog() {
+		m[f.Name] = true
+	}
+	return m
+}()
+
+// columnsOf returns the union of the columns the files hold, and whether
+// some file lacks some of them. Parts are immutable, so what a file holds is
+// read once per engine.
+func (e *Engine) columnsOf(ctx context.Context, conn *sql.Conn, files []string) (have map[string]bool, mixed bool, err error) {
+	have = map[string]bool{}
+	counts := map[string]int{}
+	defer func() {
+		for _, n := range counts {
+			if n != len(files) {
+				mixed = true
+			}
+		}
+	}()
+	var unknown []string
+	e.colMu.Lock()
+	for _, f := range files {
+		cols, ok := e.cols[f]
+		if !ok {
+			unknown = append(unknown, f)
+			continue
+		}
+		for _, c := range cols {
+			have[c] = true
+			counts[c]++
+		}
+	}
+	e.colMu.Unlock()
+	if len(unknown) == 0 {
+		return have, false, nil
+	}
+	var b strings.Builder
+	b.WriteString("SELECT file_name, name FROM parquet_schema([")
+	for i, f := range unknown {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(f))
+	}
+	b.WriteString("])")
+	rows, err := conn.QueryContext(ctx, b.String())
+	if err != nil {
+		return nil, false, fmt.Errorf("read part schemas: %w", err)
+	}
+	defer rows.Close()
+	found := map[string][]string{}
+	for rows.Next() {
+		var file, name string
+		if err := rows.Scan(&file, &name); err != nil {
+			return nil, false, err
+		}
+		found[file] = append(found[file], name)
+		have[name] = true
+		counts[name]++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("read part schemas: %w", err)
+	}
+	e.colMu.Lock()
+	if e.cols == nil {
+		e.cols = map[string][]string{}
+	}
+	for f, cols := range found {
+		e.cols[f] = cols
+	}
+	e.colMu.Unlock()
+	return have, false, nil
 }

@@ -14,6 +14,12 @@ type Scope struct {
 	Files []string // Parquet files: parts and head snapshots
 	// From and To bound event_time (epoch ms, inclusive) when To > 0.
 	From, To int64
+
+	// CheckColumns says some files may lack columns of the current schema
+	// (parts written by an older spoor): the engine reads what each holds.
+	CheckColumns bool
+
+	mixed bool // the files differ in their columns
 }
 
 // SQLType is the DuckDB type of a typed field in the events view.
@@ -44,9 +50,9 @@ func ViewColumns() []string {
 
 // eventsViewSQL is the body of the public events view; eventsFullViewSQL
 // adds _lifted, which spoor needs to rebuild original events.
-func eventsViewSQL(s Scope) string { return viewSQL(s, false) }
+func eventsViewSQL(s Scope, have map[string]bool) string { return viewSQL(s, false, have) }
 
-func eventsFullViewSQL(s Scope) string { return viewSQL(s, true) }
+func eventsFullViewSQL(s Scope, have map[string]bool) string { return viewSQL(s, true, have) }
 
 // LiftedColumn is the column of the events_full view that says which typed
 // fields were lifted out of raw.
@@ -55,7 +61,10 @@ const LiftedColumn = "_lifted"
 // viewSQL is the body of the events view over the scope's files.
 // Columns come out in catalog order with fixed types, whatever the files
 // hold; organization_id is the scope's, never read from a path.
-func viewSQL(s Scope, full bool) string {
+//
+// have names the columns the files hold: parts written before a column was
+// added to the catalog lack it, and the view shows NULL there.
+func viewSQL(s Scope, full bool, have map[string]bool) string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for i, f := range event.Catalog() {
@@ -66,7 +75,7 @@ func viewSQL(s Scope, full bool) string {
 		switch {
 		case f.ID == event.OrganizationID:
 			b.WriteString("CAST(" + quote(s.Org) + " AS VARCHAR) AS " + name)
-		case len(s.Files) == 0:
+		case len(s.Files) == 0 || (!have[f.Name] && f.ID != event.DateKey):
 			b.WriteString("CAST(NULL AS " + SQLType(f.Kind) + ") AS " + name)
 		case f.Kind == event.KindTime:
 			// Parts store TIMESTAMP_MILLIS adjusted to UTC; the view shows naive UTC.
@@ -85,8 +94,12 @@ func viewSQL(s Scope, full bool) string {
 	}
 	// raw shows the residual original with the per-host blocks (kept in
 	// meta, dictionary encoded) put back in.
-	b.WriteString(", CASE WHEN meta IS NULL THEN CAST(raw AS VARCHAR) WHEN CAST(raw AS VARCHAR) = '{}' THEN CAST(meta AS VARCHAR)" +
-		" ELSE substr(CAST(raw AS VARCHAR), 1, length(CAST(raw AS VARCHAR)) - 1) || ',' || substr(CAST(meta AS VARCHAR), 2) END AS raw")
+	if have["meta"] {
+		b.WriteString(", CASE WHEN meta IS NULL THEN CAST(raw AS VARCHAR) WHEN CAST(raw AS VARCHAR) = '{}' THEN CAST(meta AS VARCHAR)" +
+			" ELSE substr(CAST(raw AS VARCHAR), 1, length(CAST(raw AS VARCHAR)) - 1) || ',' || substr(CAST(meta AS VARCHAR), 2) END AS raw")
+	} else {
+		b.WriteString(", CAST(raw AS VARCHAR) AS raw")
+	}
 	if full {
 		b.WriteString(", " + LiftedColumn)
 	}
@@ -97,7 +110,11 @@ func viewSQL(s Scope, full bool) string {
 		}
 		b.WriteString(quote(f))
 	}
-	b.WriteString("], hive_partitioning = true, hive_types = {'date_key': VARCHAR, 'organization_id': VARCHAR})")
+	b.WriteString("], hive_partitioning = true")
+	if s.mixed {
+		b.WriteString(", union_by_name = true")
+	}
+	b.WriteString(", hive_types = {'date_key': VARCHAR, 'organization_id': VARCHAR})")
 	if s.To > 0 {
 		fmt.Fprintf(&b, " WHERE event_time >= make_timestamp(%d) AND event_time <= make_timestamp(%d)", max(s.From, 0)*1000, s.To*1000)
 	}

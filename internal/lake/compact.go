@@ -132,6 +132,14 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (CompactResult, erro
 		var merge []Part
 		var expired []Part
 		for _, p := range parts {
+			if s.legacy(p) {
+				// Another schema: never merged with current parts. Only
+				// whole-part expiry applies to it (below).
+				if m, err := readPartMeta(p.Path); err == nil && m.maxInsert < cutoff {
+					expired = append(expired, p)
+				}
+				continue
+			}
 			m, err := readPartMeta(p.Path)
 			if err != nil {
 				s.Quarantine(p.Path, err.Error())

@@ -98,6 +98,8 @@ type Store struct {
 	problems  []Problem
 	snapshots map[string]snapshot // per org
 	schema    *partSchema
+	// schemaSince: parts written before this time (epoch ms) are legacy.
+	schemaSince int64
 }
 
 // Open opens (creating if needed) the store in dir, repairs what a crash
@@ -127,6 +129,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.scanParts(); err != nil {
+		s.closeLock()
+		return nil, err
+	}
+	if s.schemaSince, err = s.loadSchema(len(s.parts) > 0); err != nil {
 		s.closeLock()
 		return nil, err
 	}
