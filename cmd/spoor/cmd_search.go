@@ -98,11 +98,7 @@ func runSearch(ctx context.Context, o searchOptions, q string, out io.Writer) er
 		return err
 	}
 	var e event.Event
-	vals := make([]any, len(s.Columns))
-	ptrs := make([]any, len(vals))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+	vals, ptrs := rowBuffer(len(s.Columns))
 	for s.Next() {
 		if s.Full {
 			if err := s.Event(&e); err != nil {
@@ -143,4 +139,14 @@ func queryError(err error, q string) error {
 		return usageError{se}
 	}
 	return err
+}
+
+// rowBuffer returns n scan targets and pointers to them, for rows.Scan.
+func rowBuffer(n int) (vals, ptrs []any) {
+	vals = make([]any, n)
+	ptrs = make([]any, n)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	return vals, ptrs
 }

@@ -71,11 +71,7 @@ func runSQL(ctx context.Context, o sqlOptions, q string, out io.Writer) error {
 	if err := w.Header(cols); err != nil {
 		return err
 	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(vals))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+	vals, ptrs := rowBuffer(len(cols))
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err

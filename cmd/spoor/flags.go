@@ -17,9 +17,10 @@ import (
 
 // dataFlags are the flags of every command that reads or writes a data dir.
 type dataFlags struct {
-	Dir    string
-	Org    string
-	Memory string
+	Dir     string
+	Org     string
+	Memory  string
+	Timeout time.Duration
 
 	headEvents int // lake head size, for tests
 }
@@ -32,13 +33,16 @@ func (f *dataFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Dir, "data", def, "data directory ($SPOOR_DATA)")
 	cmd.Flags().StringVar(&f.Org, "org", "", "organization (default: the only one in the data directory)")
 	cmd.Flags().StringVar(&f.Memory, "memory-limit", "", "DuckDB memory limit, e.g. 4GB (default: DuckDB's)")
+	cmd.Flags().DurationVar(&f.Timeout, "timeout", 60*time.Second, "query timeout")
 }
 
 func (f *dataFlags) open(ctx context.Context) (*datadir.DB, error) {
 	return datadir.Open(ctx, f.Dir, datadir.Options{
-		Lake:        lake.Options{HeadMaxEvents: f.headEvents},
-		MemoryLimit: f.Memory,
-		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Lake:          lake.Options{HeadMaxEvents: f.headEvents},
+		MemoryLimit:   f.Memory,
+		Timeout:       f.Timeout,
+		AllowReadOnly: true,
+		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 }
 

@@ -25,6 +25,9 @@ type Options struct {
 	MemoryLimit string        // DuckDB memory limit, e.g. "4GB"
 	Timeout     time.Duration // per query
 	Logger      *slog.Logger
+	// AllowReadOnly opens a directory another process writes to read-only
+	// instead of failing.
+	AllowReadOnly bool
 }
 
 // DB is an open data directory.
@@ -45,12 +48,20 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	st, err := lake.Open(ctx, abs, opts.Lake)
+	if errors.Is(err, lake.ErrLocked) && opts.AllowReadOnly {
+		opts.Logger.Warn("another spoor process writes to the data directory: reading its stored parts only; events it has not flushed yet are not shown", "dir", abs)
+		st, err = lake.OpenReadOnly(ctx, abs, opts.Lake)
+	}
 	if err != nil {
 		return nil, err
 	}
 	tmp := filepath.Join(abs, "tmp")
-	os.RemoveAll(tmp)
-	os.MkdirAll(tmp, 0o755)
+	if st.ReadOnly() {
+		tmp = "" // no spilling into another process's directory
+	} else {
+		os.RemoveAll(tmp)
+		os.MkdirAll(tmp, 0o755)
+	}
 	eng, err := engine.Open(ctx, engine.Options{
 		AllowedDir:  st.LakeDir(),
 		TempDir:     tmp,

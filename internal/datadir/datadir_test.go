@@ -144,3 +144,40 @@ func TestOrganizationsAreSeparate(t *testing.T) {
 		}
 	}
 }
+
+// While another process holds the directory, readers get its stored parts.
+func TestReadOnlyWhileAnotherWrites(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writer, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close(ctx)
+	fill(t, writer, "o1", 2) // flushed: 40 events in parts
+	if _, err := Open(ctx, dir, Options{}); err == nil {
+		t.Fatal("a second writer opened the locked directory")
+	}
+	reader, err := Open(ctx, dir, Options{AllowReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close(ctx)
+	if !reader.Lake.ReadOnly() {
+		t.Fatal("reader is not read-only")
+	}
+	rows, err := reader.UserQuery(ctx, "o1", 0, maxMS, "SELECT count(*) FROM events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	rows.Next()
+	rows.Scan(&n)
+	rows.Close()
+	if n != 40 {
+		t.Errorf("read-only reader sees %d events, want 40", n)
+	}
+	if _, err := reader.Lake.Append(ctx, nil); err == nil {
+		t.Errorf("append to a read-only store succeeded")
+	}
+}

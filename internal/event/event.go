@@ -9,10 +9,12 @@ import (
 // original JSON. Strings, ints, bools and lists live in slots indexed by
 // FieldID; Set records which fields are present (absent fields are NULL).
 type Event struct {
-	Str  [NumFields]string
-	Int  [NumFields]int64 // KindInt, KindTime (epoch ms) and KindBool (0 or 1)
-	List [NumFields][]string
-	Set  uint64 // bit i set: field i present
+	Str [NumFields]string
+	Int [NumFields]int64 // KindInt, KindTime (epoch ms) and KindBool (0 or 1)
+	// lists holds the list fields by listSlot: only a few fields are lists,
+	// and an event is held in memory by the thousand.
+	lists [numLists][]string
+	Set   uint64 // bit i set: field i present
 	// Lifted has bit i set when field i was read from its original top-level
 	// key (Field.Key) with a matching JSON type and removed from Raw; Original
 	// puts it back. Bits follow catalog order, which is append-only.
@@ -27,6 +29,25 @@ type Event struct {
 	Meta []byte
 }
 
+// numLists is how many fields are lists; listSlot maps a field to its slot
+// in Event.lists, -1 for other fields.
+const numLists = 2
+
+var listSlot = func() (m [NumFields]int8) {
+	n := int8(0)
+	for _, f := range catalog {
+		m[f.ID] = -1
+		if f.Kind == KindList {
+			m[f.ID] = n
+			n++
+		}
+	}
+	if n != numLists {
+		panic("event: numLists does not match the catalog")
+	}
+	return m
+}()
+
 func init() {
 	if NumFields > 64 {
 		panic("event: more than 64 typed fields do not fit Event.Set")
@@ -40,7 +61,10 @@ func (e *Event) Has(id FieldID) bool { return e.Set&(1<<id) != 0 }
 func (e *Event) Clear(id FieldID) {
 	e.Set &^= 1 << id
 	e.Lifted &^= 1 << id
-	e.Str[id], e.Int[id], e.List[id] = "", 0, nil
+	e.Str[id], e.Int[id] = "", 0
+	if slot := listSlot[id]; slot >= 0 {
+		e.lists[slot] = nil
+	}
 }
 
 // SetString sets a string field.
@@ -59,7 +83,18 @@ func (e *Event) SetBool(id FieldID, b bool) {
 }
 
 // SetList sets a list field.
-func (e *Event) SetList(id FieldID, l []string) { e.List[id] = l; e.Set |= 1 << id }
+func (e *Event) SetList(id FieldID, l []string) {
+	e.lists[listSlot[id]] = l
+	e.Set |= 1 << id
+}
+
+// List returns a list field (nil for fields that are not lists).
+func (e *Event) List(id FieldID) []string {
+	if slot := listSlot[id]; slot >= 0 {
+		return e.lists[slot]
+	}
+	return nil
+}
 
 // Bool returns a bool field.
 func (e *Event) Bool(id FieldID) bool { return e.Int[id] != 0 }
@@ -76,7 +111,7 @@ func (e *Event) Value(id FieldID) (Value, bool) {
 	case KindString:
 		return Value{Kind: k, Str: e.Str[id]}, true
 	case KindList:
-		return Value{Kind: k, List: e.List[id]}, true
+		return Value{Kind: k, List: e.List(id)}, true
 	default:
 		return Value{Kind: k, Int: e.Int[id]}, true
 	}

@@ -48,7 +48,7 @@ func (e *Event) AppendJSON(b []byte, id FieldID) []byte {
 		return strconv.AppendBool(b, e.Int[id] != 0)
 	case KindList:
 		b = append(b, '[')
-		for j, s := range e.List[id] {
+		for j, s := range e.List(id) {
 			if j > 0 {
 				b = append(b, ',')
 			}

@@ -71,7 +71,7 @@ func (f *fleet) parse(t testing.TB) {
 			id: e.Str[event.ID], agent: e.Str[event.AgentID], typ: e.Str[event.EventType], host: e.Str[event.Hostname],
 			instance: e.Str[event.InstanceID], privateIP: e.Str[event.PrivateIP], t: e.Int[event.EventTime],
 			syscall: e.Str[event.Syscall], exe: e.Str[event.Exe], arguments: e.Str[event.Arguments], user: e.Str[event.User],
-			args: e.List[event.Args], path: e.List[event.Path], success: e.Bool(event.Success), sess: e.Int[event.Session],
+			args: e.List(event.Args), path: e.List(event.Path), success: e.Bool(event.Success), sess: e.Int[event.Session],
 			srcIP: e.Str[event.SrcIP], dstIP: e.Str[event.DstIP], dstPort: e.Int[event.DstPort],
 			eventName: e.Str[event.EventName], userType: e.Str[event.UserType], userARN: e.Str[event.UserARN], size: len(b) + 1,
 		}

@@ -55,7 +55,7 @@ func encodeBatch(dst []byte, evs []*event.Event) []byte {
 			case event.KindString:
 				plain = appendString(plain, e.Str[f.ID])
 			case event.KindList:
-				l := e.List[f.ID]
+				l := e.List(f.ID)
 				plain = binary.AppendUvarint(plain, uint64(len(l)))
 				for _, s := range l {
 					plain = appendString(plain, s)
@@ -128,7 +128,7 @@ func decodeBatch(rec []byte) ([]event.Event, error) {
 				for j := range l {
 					l[j] = r.string()
 				}
-				e.List[f.ID] = l
+				e.SetList(f.ID, l)
 			default:
 				e.Int[f.ID] = r.varint()
 			}

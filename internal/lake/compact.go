@@ -111,6 +111,9 @@ type CompactResult struct {
 // retention: parts whose every event was ingested before now-EventRetention
 // are deleted, parts with some such events are rewritten without them.
 func (s *Store) Compact(ctx context.Context, now time.Time) (CompactResult, error) {
+	if s.readOnly {
+		return CompactResult{}, ErrReadOnly
+	}
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	var res CompactResult

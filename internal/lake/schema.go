@@ -145,7 +145,7 @@ func (ps *partSchema) appendField(row parquet.Row, e *event.Event, c column) par
 	case event.KindBool:
 		return append(row, parquet.BooleanValue(e.Int[id] != 0).Level(0, def, c.index))
 	case event.KindList:
-		l := e.List[id]
+		l := e.List(id)
 		if len(l) == 0 {
 			return append(row, parquet.NullValue().Level(0, 1, c.index))
 		}

@@ -7,6 +7,7 @@ package lake
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -80,6 +81,8 @@ type Store struct {
 	opts Options
 	lock *os.File
 	log  *walLog
+	// readOnly stores read another process's parts: no WAL, no writes.
+	readOnly bool
 
 	// appendMu orders flushes against appends: an append holds it shared
 	// from its WAL write until its events are in the head, a flush holds it
@@ -115,7 +118,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		lock.Close()
-		return nil, fmt.Errorf("data dir %s is in use by another spoor process", dir)
+		return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
 	}
 	s := &Store{
 		dir: dir, opts: opts, lock: lock,
@@ -150,7 +153,44 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// ErrLocked is returned by Open when another process writes to the directory.
+var ErrLocked = errors.New("data dir is in use by another spoor process")
+
+// ErrReadOnly is returned by writes to a store opened with OpenReadOnly.
+var ErrReadOnly = errors.New("data dir is open read-only")
+
+// OpenReadOnly opens the parts of a directory another process writes to,
+// for queries only: no lock, no WAL (events not yet flushed by the writer
+// are not visible), and nothing on disk is changed; unreadable parts are
+// skipped and reported.
+func OpenReadOnly(ctx context.Context, dir string, opts Options) (*Store, error) {
+	opts.defaults()
+	s := &Store{
+		dir: dir, opts: opts, readOnly: true,
+		parts: map[partKey][]Part{}, head: map[partKey][]*event.Event{},
+		flushing: map[partKey][]*event.Event{}, ids: map[partKey]idSet{},
+		snapshots: map[string]snapshot{}, schema: newPartSchema(),
+	}
+	if err := s.scanParts(); err != nil {
+		return nil, err
+	}
+	var rec schemaRecord
+	fp, _ := s.schema.fingerprint()
+	if b, err := os.ReadFile(filepath.Join(dir, schemaFile)); err == nil && json.Unmarshal(b, &rec) == nil && rec.Fingerprint == fp {
+		s.schemaSince = rec.Since
+	} else if len(s.parts) > 0 {
+		s.schemaSince = time.Now().UnixMilli()
+	}
+	return s, nil
+}
+
+// ReadOnly reports whether the store was opened with OpenReadOnly.
+func (s *Store) ReadOnly() bool { return s.readOnly }
+
 func (s *Store) closeLock() {
+	if s.lock == nil {
+		return
+	}
 	syscall.Flock(int(s.lock.Fd()), syscall.LOCK_UN)
 	s.lock.Close()
 }
@@ -199,7 +239,9 @@ func (s *Store) scanParts() error {
 				name := f.Name()
 				path := filepath.Join(pdir, name)
 				if strings.HasSuffix(name, tmpSuffix) {
-					os.Remove(path) // never published: its events are still in the WAL or the source
+					if !s.readOnly {
+						os.Remove(path) // never published: its events are still in the WAL or the source
+					}
 					continue
 				}
 				if !strings.HasPrefix(name, partPrefix) || !strings.HasSuffix(name, partSuffix) {
@@ -223,6 +265,10 @@ func (s *Store) scanParts() error {
 
 // quarantine moves a bad part out of the lake so the rest stays readable.
 func (s *Store) quarantine(path, why string) {
+	if s.readOnly {
+		s.problems = append(s.problems, Problem{What: "part", Path: path, Msg: why + " (skipped)"})
+		return
+	}
 	qdir := filepath.Join(s.dir, quarantine)
 	os.MkdirAll(qdir, 0o755)
 	rel, _ := filepath.Rel(filepath.Join(s.dir, lakeDir), path)
@@ -301,7 +347,10 @@ type Stats struct {
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{HeadEvents: s.headN, WALBytes: s.log.size()}
+	st := Stats{HeadEvents: s.headN}
+	if s.log != nil {
+		st.WALBytes = s.log.size()
+	}
 	for _, ps := range s.parts {
 		st.Parts += len(ps)
 		for _, p := range ps {
@@ -356,6 +405,9 @@ func (s *Store) Load(ctx context.Context, evs []*event.Event) (AppendResult, err
 
 func (s *Store) add(ctx context.Context, evs []*event.Event, logged bool) (AppendResult, error) {
 	var res AppendResult
+	if s.readOnly {
+		return res, ErrReadOnly
+	}
 	fresh := make([]*event.Event, 0, len(evs))
 	hashes := make([]uint64, 0, len(evs))
 	s.mu.Lock()
@@ -457,6 +509,9 @@ func (s *Store) Flush(ctx context.Context) error { return s.flush(ctx, true) }
 // organization stays in the head. WAL segments are dropped only when
 // everything before the checkpoint is in parts, that is after a full flush.
 func (s *Store) flush(ctx context.Context, all bool) error {
+	if s.readOnly {
+		return nil // nothing to flush: the head is empty
+	}
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 
@@ -602,6 +657,9 @@ func (s *Store) writeParts(ctx context.Context, keys []partKey, taken map[partKe
 
 // Close flushes the head and releases the directory.
 func (s *Store) Close(ctx context.Context) error {
+	if s.readOnly {
+		return nil
+	}
 	err := s.Flush(ctx)
 	if cerr := s.log.close(); err == nil {
 		err = cerr
@@ -612,6 +670,9 @@ func (s *Store) Close(ctx context.Context) error {
 
 // Abandon releases the directory without flushing (the WAL keeps the head).
 func (s *Store) Abandon() error {
+	if s.readOnly {
+		return nil
+	}
 	err := s.log.close()
 	s.closeLock()
 	return err

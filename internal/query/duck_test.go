@@ -68,8 +68,8 @@ func eventRow(e *event.Event) []driver.Value {
 		case event.KindTime:
 			row = append(row, time.UnixMilli(e.Int[f.ID]).UTC())
 		case event.KindList:
-			l := make([]any, len(e.List[f.ID])) // present but empty is [], not NULL
-			for i, s := range e.List[f.ID] {
+			l := make([]any, len(e.List(f.ID))) // present but empty is [], not NULL
+			for i, s := range e.List(f.ID) {
 				l[i] = s
 			}
 			row = append(row, l)

@@ -281,7 +281,7 @@ func typedPred(x *cCmp) pred {
 			if e.Set&bit == 0 {
 				return false
 			}
-			for _, s := range e.List[id] {
+			for _, s := range e.List(id) {
 				if f(s) {
 					return true
 				}
