@@ -74,6 +74,9 @@ type Normalizer struct {
 	// that was validated and what it filled: an agent repeats the same
 	// metadata blocks in every event, so most are compared, not parsed.
 	seen    map[uint64][]*seenValue
+	metas   map[uint64][]byte // interned Meta texts: one copy per host
+	rawBuf  []byte
+	metaBuf []byte
 	hit     *seenValue // the known value the scanner just skipped
 	scratch Event
 }
@@ -147,9 +150,10 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 		return &RejectError{Reason: ReasonNotObject, Detail: "got " + what}
 	}
 	*e = Event{}
-	raw := make([]byte, 0, len(line))
-	raw = append(raw, '{')
-	var meta []byte
+	// raw and meta are built in scratch buffers and copied out at their
+	// size: the head holds events by the hundred thousand.
+	raw := append(n.rawBuf[:0], '{')
+	meta := n.metaBuf[:0]
 	var fallbackTime []byte
 	var timeErr, memberErr error
 	err := members(line, true, n.known, func(m member) bool {
@@ -212,8 +216,7 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 		}
 	keep:
 		if metaKeySet[string(m.key)] {
-			if meta == nil {
-				meta = make([]byte, 0, 2048)
+			if len(meta) == 0 {
 				meta = append(meta, '{')
 			} else {
 				meta = append(meta, ',')
@@ -233,9 +236,13 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 	if err != nil {
 		return &RejectError{Reason: ReasonMalformed, Detail: err.Error()}
 	}
-	e.Raw = append(raw, '}')
-	if meta != nil {
-		e.Meta = append(meta, '}')
+	raw = append(raw, '}')
+	e.Raw = append([]byte(nil), raw...)
+	n.rawBuf = raw
+	if len(meta) > 0 {
+		meta = append(meta, '}')
+		e.Meta = n.intern(meta)
+		n.metaBuf = meta
 	}
 	return n.finish(line, e, fallbackTime, timeErr)
 }
@@ -295,6 +302,22 @@ func (n *Normalizer) remember(e *Event, key, v []byte, filled uint64) {
 	} else {
 		n.seen[h] = []*seenValue{sv}
 	}
+}
+
+// intern returns an earlier identical Meta text, or remembers this one:
+// events of one host share one copy.
+// meta is scratch; what is kept is a copy.
+func (n *Normalizer) intern(meta []byte) []byte {
+	h := xxhash.Sum64(meta)
+	if old, ok := n.metas[h]; ok && bytes.Equal(old, meta) {
+		return old
+	}
+	if n.metas == nil || len(n.metas) >= maxSeen {
+		n.metas = make(map[uint64][]byte, 256)
+	}
+	kept := append([]byte(nil), meta...)
+	n.metas[h] = kept
+	return kept
 }
 
 // minSeen is the smallest value worth remembering: shorter ones are
