@@ -98,7 +98,7 @@ func (o Options) Normalize() (Options, error) {
 		o.Scenarios = AllScenarios
 	}
 	seen := map[string]bool{}
-	var sc []string
+	sc := []string{} // non-nil: an empty list means none, nil means all
 	for _, s := range o.Scenarios {
 		if !slices.Contains(AllScenarios, s) {
 			return o, errUnknownScenario(s)

@@ -600,3 +600,19 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 	b.ReportMetric(float64(st.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// --scenarios none plants nothing, even when the options are normalised twice.
+func TestNoScenariosStaysNone(t *testing.T) {
+	o, err := Options{Hosts: 4, Rate: 5, Start: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC), Days: 1, Scenarios: []string{}}.Normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev, lb bytes.Buffer
+	st, err := Generate(context.Background(), o, &ev, &lb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ScenarioEvents != 0 || lb.Len() != 0 {
+		t.Errorf("%d scenario events, %d label bytes; want none", st.ScenarioEvents, lb.Len())
+	}
+}
