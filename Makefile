@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/spoor
 DATA    ?= ./spoor-data
 
-.PHONY: build demo test fuzz bench lint clean
+.PHONY: build demo test fuzz bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spoor
@@ -30,7 +30,7 @@ fuzz:
 
 # Regenerate BENCHMARKS.md (needs ~25 GB of free disk and a quiet machine).
 bench:
-	$(GO) run ./bench -o BENCHMARKS.md
+	$(GO) run ./bench -events 10000000 -ingest-runs 1 -o BENCHMARKS.md
 
 clean:
 	rm -rf bin $(DATA)

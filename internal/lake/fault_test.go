@@ -297,3 +297,28 @@ func FuzzDecodeBatch(f *testing.F) {
 		}
 	})
 }
+
+// After a compaction rebuilds a partition's dedupe set, events still in the
+// head count as stored.
+func TestDedupeSetRebuiltWithHead(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir())
+	defer s.Close(ctx)
+	all := synth(t, "o1", 300, 1600000000000, 1700000000000)
+	for i := 0; i < 200; i += 100 {
+		s.Append(ctx, all[i:i+100])
+		s.Flush(ctx)
+	}
+	if _, err := s.Append(ctx, all[200:]); err != nil { // stays in the head
+		t.Fatal(err)
+	}
+	if _, err := s.Compact(ctx, time.UnixMilli(1700000000000)); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.Append(ctx, all); r.Stored != 0 || r.Duplicates != 300 {
+		t.Fatalf("after compaction: %+v, want 300 duplicates", r)
+	}
+	if n, d := count(t, s, "o1"); n != 300 || d != 300 {
+		t.Fatalf("%d events (%d distinct), want 300", n, d)
+	}
+}

@@ -373,6 +373,13 @@ func (s *Store) idsFor(k partKey) idSet {
 			s.quarantineLocked(k, p.Path, err.Error())
 		}
 	}
+	// Events not in parts yet count too (the set is rebuilt after a
+	// compaction while the head may hold events of the partition).
+	for _, evs := range [][]*event.Event{s.head[k], s.flushing[k]} {
+		for _, e := range evs {
+			set[hashID(e.Str[event.ID])] = struct{}{}
+		}
+	}
 	s.ids[k] = set
 	return set
 }
@@ -452,7 +459,10 @@ func (s *Store) add(ctx context.Context, evs []*event.Event, logged bool) (Appen
 		// WAL has grown past its bound.
 		all := s.log.size() > walFullFlushBytes
 		if err := s.flush(ctx, all); err != nil {
-			return res, fmt.Errorf("flush head (events are safe in the wal): %w", err)
+			if logged {
+				return res, fmt.Errorf("flush head (the events are safe in the wal): %w", err)
+			}
+			return res, fmt.Errorf("flush head: %w", err)
 		}
 	}
 	return res, nil
