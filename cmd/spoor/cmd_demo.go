@@ -112,6 +112,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	os.Remove(fleet) // stored now; `spoor gen` makes it again, byte for byte, from the same seed
 	data := dataFlags{Dir: o.data, Org: "5a8c4a54e11909bd290021ed"}
 	for _, s := range seed000Walkthrough {
 		fmt.Fprintf(stdout, "\n%s\n", s.say)
