@@ -86,22 +86,27 @@ type partWriter struct {
 	schema *partSchema
 	codec  *zstd.Codec
 	noSync bool
-	buf    parquet.Row // values of a batch of rows, reused
-	rows   []parquet.Row
+	rows   []partRow // a batch of rows, reused
 }
 
 func newPartWriter(ps *partSchema) *partWriter {
 	return &partWriter{schema: ps, codec: &zstd.Codec{Level: zstd.SpeedDefault}}
 }
 
-func (w *partWriter) parquetWriter(f io.Writer) *parquet.Writer {
-	return parquet.NewWriter(f, w.schema.schema,
+func (w *partWriter) options() []parquet.WriterOption {
+	return []parquet.WriterOption{
+		w.schema.schema,
 		parquet.Compression(w.codec),
-		parquet.PageBufferSize(512<<10),
-		parquet.WriteBufferSize(1<<20),
-		parquet.MaxRowsPerRowGroup(128<<10),
+		parquet.PageBufferSize(512 << 10),
+		parquet.WriteBufferSize(1 << 20),
+		parquet.MaxRowsPerRowGroup(128 << 10),
 		parquet.CreatedBy("spoor", "1", ""),
-	)
+	}
+}
+
+// parquetWriter writes generic rows (compaction copies rows between parts).
+func (w *partWriter) parquetWriter(f io.Writer) *parquet.Writer {
+	return parquet.NewWriter(f, w.options()...)
 }
 
 // write stores evs (already sorted) as a new part in the partition
@@ -122,19 +127,18 @@ func (w *partWriter) write(dir, org, dateKey string, evs []*event.Event) (Part, 
 		os.Remove(tmp)
 		return Part{}, err
 	}
-	pw := w.parquetWriter(f)
+	// Events go in through partRow, column by column (see partrow.go).
+	pw := parquet.NewGenericWriter[partRow](f, w.options()...)
 	const batch = 1024
+	if cap(w.rows) < batch {
+		w.rows = make([]partRow, batch)
+	}
 	for i := 0; i < len(evs); i += batch {
-		end := min(i+batch, len(evs))
-		w.rows = w.rows[:0]
-		buf := w.buf[:0]
-		for _, e := range evs[i:end] {
-			start := len(buf)
-			buf = w.schema.appendRow(buf, e)
-			w.rows = append(w.rows, buf[start:len(buf):len(buf)])
+		rows := w.rows[:min(batch, len(evs)-i)]
+		for j, e := range evs[i : i+len(rows)] {
+			rows[j].fill(e)
 		}
-		w.buf = buf
-		if _, err := pw.WriteRows(w.rows); err != nil {
+		if _, err := pw.Write(rows); err != nil {
 			return fail(fmt.Errorf("write part rows: %w", err))
 		}
 	}

@@ -65,8 +65,10 @@ func newPartSchema() *partSchema {
 			g[f.Name] = parquet.Optional(n)
 		}
 	}
-	g[event.RawColumn] = parquet.Required(parquet.JSON())
-	g[MetaColumn] = parquet.Optional(parquet.Encoded(parquet.JSON(), &parquet.RLEDictionary))
+	// JSON text, typed as strings: parquet-go gives the JSON logical type
+	// its own meaning (marshal the Go value) on the fast write path.
+	g[event.RawColumn] = parquet.Required(parquet.String())
+	g[MetaColumn] = parquet.Optional(parquet.Encoded(parquet.String(), &parquet.RLEDictionary))
 	g[LiftedColumn] = parquet.Required(parquet.Encoded(parquet.Int(64), &parquet.RLEDictionary))
 	s := parquet.NewSchema("event", g)
 
