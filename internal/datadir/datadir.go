@@ -47,30 +47,44 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	// DuckDB starts while the lake is opened: both take milliseconds a
+	// command line would otherwise wait for one after the other.
+	type opened struct {
+		eng *engine.Engine
+		err error
+	}
+	engc := make(chan opened, 1)
+	go func() {
+		eng, err := engine.Open(ctx, engine.Options{
+			AllowedDir:  filepath.Join(abs, "lake"),
+			TempDir:     filepath.Join(abs, "tmp"),
+			MemoryLimit: opts.MemoryLimit,
+			Timeout:     opts.Timeout,
+		})
+		engc <- opened{eng, err}
+	}()
 	st, err := lake.Open(ctx, abs, opts.Lake)
 	if errors.Is(err, lake.ErrLocked) && opts.AllowReadOnly {
 		opts.Logger.Warn("another spoor process writes to the data directory: reading its stored parts only; events it has not flushed yet are not shown", "dir", abs)
 		st, err = lake.OpenReadOnly(ctx, abs, opts.Lake)
 	}
+	o := <-engc
 	if err != nil {
+		if o.eng != nil {
+			o.eng.Close()
+		}
 		return nil, err
 	}
-	tmp := filepath.Join(abs, "tmp")
-	if st.ReadOnly() {
-		tmp = "" // no spilling into another process's directory
-	} else {
+	if o.err != nil {
+		st.Abandon()
+		return nil, o.err
+	}
+	eng := o.eng
+	if !st.ReadOnly() {
+		// DuckDB spills here; what a crashed process left is garbage.
+		tmp := filepath.Join(abs, "tmp")
 		os.RemoveAll(tmp)
 		os.MkdirAll(tmp, 0o755)
-	}
-	eng, err := engine.Open(ctx, engine.Options{
-		AllowedDir:  st.LakeDir(),
-		TempDir:     tmp,
-		MemoryLimit: opts.MemoryLimit,
-		Timeout:     opts.Timeout,
-	})
-	if err != nil {
-		st.Abandon()
-		return nil, err
 	}
 	return &DB{Lake: st, Engine: eng, log: opts.Logger}, nil
 }

@@ -78,11 +78,10 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		"SET enable_external_access = false",
 		"SET lock_configuration = true",
 	)
-	for _, s := range settings {
-		if _, err := db.ExecContext(ctx, s); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("configure duckdb (%s): %w", s, err)
-		}
+	// One round trip: DuckDB runs the statements in order.
+	if _, err := db.ExecContext(ctx, strings.Join(settings, "; ")); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("configure duckdb: %w", err)
 	}
 	return &Engine{db: db, opts: opts}, nil
 }

@@ -60,14 +60,11 @@ func (e *Engine) Query(ctx context.Context, s Scope, query string, args ...any) 
 		}
 		s.mixed = mixed
 	}
-	for _, v := range []string{
-		"CREATE OR REPLACE TEMP VIEW events AS " + eventsViewSQL(s, have),
-		"CREATE OR REPLACE TEMP VIEW events_full AS " + eventsFullViewSQL(s, have),
-		"CREATE OR REPLACE TEMP VIEW alerts AS " + alertsViewSQL(s),
-	} {
-		if _, err := conn.ExecContext(ctx, v); err != nil {
-			return fail(fmt.Errorf("create view: %w", err))
-		}
+	views := "CREATE OR REPLACE TEMP VIEW events AS " + eventsViewSQL(s, have) +
+		"; CREATE OR REPLACE TEMP VIEW events_full AS " + eventsFullViewSQL(s, have) +
+		"; CREATE OR REPLACE TEMP VIEW alerts AS " + alertsViewSQL(s)
+	if _, err := conn.ExecContext(ctx, views); err != nil {
+		return fail(fmt.Errorf("create views: %w", err))
 	}
 	rows, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -167,6 +168,10 @@ func TestCorruptPartQuarantined(t *testing.T) {
 
 	s = openStore(t, dir)
 	defer s.Close(ctx)
+	// The frame is checked when a query first needs the part.
+	if got := s.Parts("o1", 0, maxTime); slices.Contains(got, victim) || len(got) == 0 {
+		t.Fatalf("parts %v: the corrupt part is served or nothing is", got)
+	}
 	probs := s.Problems()
 	if len(probs) != 1 || probs[0].What != "part" || probs[0].Path != victim {
 		t.Fatalf("problems %v, want the corrupt part %s", probs, victim)

@@ -37,6 +37,8 @@ type Part struct {
 	DateKey string
 	ULID    ulid.ULID
 	Size    int64
+
+	checked bool // its Parquet frame was found sound
 }
 
 // Written reports when the part was written (its ULID time).
@@ -167,7 +169,7 @@ func (w *partWriter) write(dir, org, dateKey string, evs []*event.Event) (Part, 
 			return Part{}, err
 		}
 	}
-	return Part{Path: final, Org: org, DateKey: dateKey, ULID: id, Size: st.Size()}, nil
+	return Part{Path: final, Org: org, DateKey: dateKey, ULID: id, Size: st.Size(), checked: true}, nil
 }
 
 func syncDir(dir string) error {

@@ -248,9 +248,6 @@ func (s *Store) scanParts() error {
 					continue
 				}
 				p, err := parsePart(path, org, dk)
-				if err == nil {
-					err = checkParquetFrame(path)
-				}
 				if err != nil {
 					s.quarantine(path, err.Error())
 					continue
@@ -308,7 +305,19 @@ func (s *Store) Parts(org string, from, to int64) []string {
 		if k.org != org || k.dateKey < lo || k.dateKey > hi {
 			continue
 		}
-		for _, p := range ps {
+		for i := 0; i < len(ps); i++ {
+			p := &ps[i]
+			// The cheap frame check runs when a part is first read, not at
+			// open: a query over an hour opens no other part.
+			if !p.checked {
+				if err := checkParquetFrame(p.Path); err != nil {
+					s.quarantineLocked(k, p.Path, err.Error())
+					ps = s.parts[k]
+					i--
+					continue
+				}
+				p.checked = true
+			}
 			files = append(files, p.Path)
 		}
 	}
