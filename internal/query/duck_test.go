@@ -10,6 +10,7 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 
+	"github.com/spoor-dev/spoor/internal/engine"
 	"github.com/spoor-dev/spoor/internal/event"
 )
 
@@ -27,19 +28,8 @@ func openDuck(t testing.TB) *sql.DB {
 	return db
 }
 
-func duckType(k event.Kind) string {
-	switch k {
-	case event.KindInt:
-		return "BIGINT"
-	case event.KindBool:
-		return "BOOLEAN"
-	case event.KindTime:
-		return "TIMESTAMP"
-	case event.KindList:
-		return "VARCHAR[]"
-	}
-	return "VARCHAR"
-}
+// duckType is the column type of a kind, as the engine's events view has it.
+func duckType(k event.Kind) string { return engine.SQLType(k) }
 
 // tableDDL is the CREATE TABLE statement of the events table.
 func tableDDL(name string) string {

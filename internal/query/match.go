@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"sync"
@@ -191,25 +192,11 @@ func textAny(op Op, vals []cval) func(string) bool {
 	}
 }
 
-func cmpInt(op Op, a, b int64) bool {
-	switch op {
-	case OpEq:
-		return a == b
-	case OpNe:
-		return a != b
-	case OpLt:
-		return a < b
-	case OpLe:
-		return a <= b
-	case OpGt:
-		return a > b
-	case OpGe:
-		return a >= b
-	}
-	return false
-}
+func cmpInt(op Op, a, b int64) bool { return cmpOrdered(op, a, b) }
 
-func cmpFloat(op Op, a, b float64) bool {
+func cmpFloat(op Op, a, b float64) bool { return cmpOrdered(op, a, b) }
+
+func cmpOrdered[T cmp.Ordered](op Op, a, b T) bool {
 	switch op {
 	case OpEq:
 		return a == b
