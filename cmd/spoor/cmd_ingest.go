@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -56,6 +57,12 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 		} else if st.IsDir() {
 			return usagef("%s is a directory: name the files", p)
 		}
+	}
+	if os.Getenv("GOGC") == "" {
+		// Ingest allocates fast and keeps a large head: collecting half as
+		// often costs ~40% more peak memory and saves ~13% of the CPU
+		// (measured on 1.3M events: 2.0 -> 2.8 GB, 22.6 -> 19.6 CPU-s).
+		debug.SetGCPercent(200)
 	}
 	o.data.headEvents = o.headEvents
 	st, err := o.data.openLake(ctx)
