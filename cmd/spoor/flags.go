@@ -6,13 +6,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spoor-dev/spoor/internal/datadir"
 	"github.com/spoor-dev/spoor/internal/lake"
+	"github.com/spoor-dev/spoor/internal/timespec"
 )
 
 // dataFlags are the flags of every command that reads or writes a data dir.
@@ -68,63 +67,14 @@ func (f *dataFlags) org(db *datadir.DB) (string, error) {
 	return org, nil
 }
 
-// parseTime reads a time flag: RFC 3339, epoch ms (or s), YYYY-MM-DD, or a
-// duration meaning that long ago (72h, 30d, 2w).
-func parseTime(s string, now time.Time) (int64, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, fmt.Errorf("empty time")
-	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if n < 1e11 && n > -1e11 {
-			return n * 1000, nil
-		}
-		return n, nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UnixMilli(), nil
-		}
-	}
-	if d, err := parseDuration(s); err == nil {
-		return now.Add(-d).UnixMilli(), nil
-	}
-	return 0, fmt.Errorf("cannot read time %q: use RFC 3339, epoch ms, YYYY-MM-DD or a duration like 72h or 30d", s)
-}
-
-func parseDuration(s string) (time.Duration, error) {
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if strings.HasSuffix(s, suffix) {
-			n, err := strconv.ParseFloat(strings.TrimSuffix(s, suffix), 64)
-			if err != nil || n < 0 {
-				return 0, fmt.Errorf("bad duration %q", s)
-			}
-			return time.Duration(n * float64(unit)), nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("bad duration %q", s)
-	}
-	return d, nil
-}
+// parseTime reads a time flag (see package timespec).
+func parseTime(s string, now time.Time) (int64, error) { return timespec.Parse(s, now) }
 
 // timeRange reads --since and --until; unset means unbounded.
 func timeRange(since, until string) (from, to int64, err error) {
-	now := time.Now()
-	from, to = 0, 253402300799999
-	if since != "" {
-		if from, err = parseTime(since, now); err != nil {
-			return 0, 0, usageError{fmt.Errorf("--since: %w", err)}
-		}
-	}
-	if until != "" {
-		if to, err = parseTime(until, now); err != nil {
-			return 0, 0, usageError{fmt.Errorf("--until: %w", err)}
-		}
-	}
-	if from > to {
-		return 0, 0, usagef("--since is after --until")
+	from, to, err = timespec.Range(since, until, time.Now())
+	if err != nil {
+		return 0, 0, usageError{fmt.Errorf("--%w", err)}
 	}
 	return from, to, nil
 }

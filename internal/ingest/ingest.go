@@ -29,6 +29,9 @@ type AppendFunc func(ctx context.Context, evs []*event.Event) (stored, duplicate
 // Options tune a run. Zero values take the defaults.
 type Options struct {
 	Org     string // organization of events that carry none
+	// ForceOrg puts every event in Org, whatever it says (a server writes
+	// into the caller's organization only).
+	ForceOrg bool
 	Workers int    // parsing goroutines (default GOMAXPROCS)
 	// ChunkBytes is how much input one worker parses into one batch (default 4 MiB).
 	ChunkBytes int
@@ -84,6 +87,36 @@ type chunk struct {
 // fails (nothing acknowledged is lost: what the sink accepted is durable);
 // unreadable files and bad lines are reported in the summary.
 func Run(ctx context.Context, paths []string, sink AppendFunc, opts Options) (Summary, error) {
+	srcs := make([]Source, len(paths))
+	for i, p := range paths {
+		srcs[i] = FileSource(p)
+	}
+	return RunSources(ctx, srcs, sink, opts)
+}
+
+// Source is one input: a name for messages and a way to open it.
+type Source struct {
+	Name string
+	Open func() (io.ReadCloser, error)
+}
+
+// FileSource reads a file, or standard input for "-".
+func FileSource(path string) Source {
+	return Source{Name: path, Open: func() (io.ReadCloser, error) {
+		if path == "-" {
+			return io.NopCloser(os.Stdin), nil
+		}
+		return os.Open(path)
+	}}
+}
+
+// ReaderSource reads r (an HTTP body, say) under a name.
+func ReaderSource(name string, r io.Reader) Source {
+	return Source{Name: name, Open: func() (io.ReadCloser, error) { return io.NopCloser(r), nil }}
+}
+
+// RunSources ingests the sources in order, like Run.
+func RunSources(ctx context.Context, srcs []Source, sink AppendFunc, opts Options) (Summary, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -130,6 +163,11 @@ func Run(ctx context.Context, paths []string, sink AppendFunc, opts Options) (Su
 					continue
 				}
 				evs := parseChunk(&norm, c, reject)
+				if opts.ForceOrg {
+					for _, e := range evs {
+						e.SetString(event.OrganizationID, opts.Org)
+					}
+				}
 				if len(evs) == 0 {
 					continue
 				}
@@ -148,7 +186,7 @@ func Run(ctx context.Context, paths []string, sink AppendFunc, opts Options) (Su
 		}()
 	}
 
-	for _, p := range paths {
+	for _, p := range srcs {
 		if ctx.Err() != nil {
 			break
 		}
@@ -158,7 +196,7 @@ func Run(ctx context.Context, paths []string, sink AppendFunc, opts Options) (Su
 		sum.Lines += lines
 		sum.Bytes += n
 		if err != nil && !errors.Is(err, context.Canceled) {
-			sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: %v (after line %d; the lines before were read)", p, err, lines))
+			sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: %v (after line %d; the lines before were read)", p.Name, err, lines))
 		}
 		mu.Unlock()
 	}
@@ -232,18 +270,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // readFile splits one file into chunks of whole lines. Lines longer than
 // event.MaxEventBytes are skipped without being held in memory, and rejected.
-func readFile(ctx context.Context, path string, chunkBytes int, out chan<- chunk, bytesIn *atomic.Int64, reject func(Rejection)) (lines, size int64, err error) {
-	var src io.Reader
-	if path == "-" {
-		src = os.Stdin
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return 0, 0, err
-		}
-		defer f.Close()
-		src = f
+func readFile(ctx context.Context, s Source, chunkBytes int, out chan<- chunk, bytesIn *atomic.Int64, reject func(Rejection)) (lines, size int64, err error) {
+	path := s.Name
+	src, err := s.Open()
+	if err != nil {
+		return 0, 0, err
 	}
+	defer src.Close()
 	cr := &countingReader{r: src, n: bytesIn}
 	r, closeFn, err := decompress(cr)
 	if err != nil {
