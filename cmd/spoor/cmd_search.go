@@ -15,9 +15,6 @@ import (
 	"github.com/spoor-dev/spoor/internal/render"
 )
 
-// defaultTableFields are shown by search as a table when --fields is unset.
-var defaultTableFields = []string{"event_time", "hostname", "event_type", "user", "exe", "arguments"}
-
 type searchOptions struct {
 	data         dataFlags
 	since, until string
@@ -74,7 +71,7 @@ func runSearch(ctx context.Context, o searchOptions, q string, out io.Writer) er
 	if o.fields != "" {
 		fields = strings.Split(o.fields, ",")
 	} else if o.format == "table" || o.format == "csv" {
-		fields = defaultTableFields
+		fields = datadir.DefaultFields
 	}
 	db, err := o.data.open(ctx)
 	if err != nil {

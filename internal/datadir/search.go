@@ -11,6 +11,9 @@ import (
 	"github.com/spoor-dev/spoor/internal/query"
 )
 
+// DefaultFields are shown when a tabular answer names no fields.
+var DefaultFields = []string{"event_time", "hostname", "event_type", "user", "exe", "arguments"}
+
 // SearchRequest is one filter-language search.
 type SearchRequest struct {
 	Query    string // filter language; "" matches everything

@@ -28,11 +28,11 @@ type AppendFunc func(ctx context.Context, evs []*event.Event) (stored, duplicate
 
 // Options tune a run. Zero values take the defaults.
 type Options struct {
-	Org     string // organization of events that carry none
+	Org string // organization of events that carry none
 	// ForceOrg puts every event in Org, whatever it says (a server writes
 	// into the caller's organization only).
 	ForceOrg bool
-	Workers int    // parsing goroutines (default GOMAXPROCS)
+	Workers  int // parsing goroutines (default GOMAXPROCS)
 	// ChunkBytes is how much input one worker parses into one batch (default 4 MiB).
 	ChunkBytes int
 	// MaxSamples is how many rejections are kept with their details (default 50).

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/ingest"
+	"github.com/valyala/fastjson"
+)
+
+// maxDecoded bounds a decompressed body: a small zip bomb must not fill memory.
+const maxDecoded = 512 << 20
+
+// ingestAnswer says what happened to each event of a batch. It is sent only
+// once the accepted events are durable.
+type ingestAnswer struct {
+	Accepted   int64              `json:"accepted"`
+	Duplicates int64              `json:"duplicates"`
+	Rejected   int64              `json:"rejected"`
+	Rejections []ingest.Rejection `json:"rejections,omitempty"`
+	Reasons    map[string]int64   `json:"reasons,omitempty"`
+}
+
+func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
+	tok := tokenOf(r)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes: send smaller batches", s.opts.MaxBodyBytes), "")
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "read body: "+err.Error(), "")
+		return
+	}
+	body, err = decode(body, r.Header.Get("Content-Encoding"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] == '[' {
+		if body, err = arrayToLines(b); err != nil {
+			writeError(w, http.StatusBadRequest, "JSON array body: "+err.Error(), "")
+			return
+		}
+	}
+	sink := func(ctx context.Context, evs []*event.Event) (int, int, error) {
+		res, err := s.db.Lake.Append(ctx, evs) // durable (WAL fsync) before it returns
+		return res.Stored, res.Duplicates, err
+	}
+	sum, err := ingest.RunSources(r.Context(), []ingest.Source{ingest.ReaderSource("body", bytes.NewReader(body))}, sink,
+		ingest.Options{Org: tok.Org, ForceOrg: true, MaxSamples: 1000})
+	if err != nil {
+		// What was acknowledged to the sink is durable; the caller retries
+		// the batch and the dedupe keeps each event once.
+		writeError(w, http.StatusServiceUnavailable, "store unavailable, retry the batch: "+err.Error(), "")
+		return
+	}
+	writeJSON(w, http.StatusOK, ingestAnswer{Accepted: sum.Stored, Duplicates: sum.Duplicates, Rejected: sum.Rejected, Rejections: sum.Samples, Reasons: sum.ByReason})
+}
+
+// decode undoes a Content-Encoding (gzip, zstd), bounded.
+func decode(b []byte, enc string) ([]byte, error) {
+	var r io.Reader
+	switch strings.ToLower(strings.TrimSpace(enc)) {
+	case "", "identity":
+		return b, nil
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+		r = zr
+	case "zstd":
+		zr, err := zstd.NewReader(bytes.NewReader(b), zstd.WithDecoderMaxMemory(maxDecoded))
+		if err != nil {
+			return nil, fmt.Errorf("zstd body: %w", err)
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return nil, fmt.Errorf("unsupported Content-Encoding %q (gzip, zstd or none)", enc)
+	}
+	out, err := io.ReadAll(io.LimitReader(r, maxDecoded+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s body: %w", enc, err)
+	}
+	if len(out) > maxDecoded {
+		return nil, fmt.Errorf("%s body decodes to over %d bytes", enc, maxDecoded)
+	}
+	return out, nil
+}
+
+// arrayToLines turns a JSON array of events into NDJSON.
+func arrayToLines(b []byte) ([]byte, error) {
+	var p fastjson.Parser
+	v, err := p.ParseBytes(b)
+	if err != nil {
+		return nil, err
+	}
+	a, err := v.Array()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(b)+len(a))
+	for _, x := range a {
+		out = x.MarshalTo(out)
+		out = append(out, '\n')
+	}
+	return out, nil
+}

@@ -1,0 +1,184 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/engine"
+	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/query"
+	"github.com/spoor-dev/spoor/internal/render"
+	"github.com/spoor-dev/spoor/internal/timespec"
+)
+
+type searchRequest struct {
+	Query  string   `json:"query"`
+	Since  string   `json:"since"`
+	Until  string   `json:"until"`
+	Fields []string `json:"fields"`
+	Limit  int      `json:"limit"`
+	Desc   bool     `json:"desc"`
+}
+
+type sqlRequest struct {
+	SQL   string `json:"sql"`
+	Since string `json:"since"`
+	Until string `json:"until"`
+}
+
+// format picks the answer's format: ?format=, else the Accept header, else
+// NDJSON (what pandas.read_json(url, lines=True) reads).
+func format(r *http.Request) (string, string) {
+	f := r.URL.Query().Get("format")
+	if f == "" {
+		accept := r.Header.Get("Accept")
+		switch {
+		case strings.Contains(accept, "text/csv"):
+			f = "csv"
+		case strings.Contains(accept, "application/json"):
+			f = "json"
+		default:
+			f = "ndjson"
+		}
+	}
+	switch f {
+	case "csv":
+		return f, "text/csv; charset=utf-8"
+	case "json":
+		return f, "application/json"
+	case "ndjson":
+		return f, "application/x-ndjson"
+	}
+	return "", ""
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "request body: "+err.Error(), "")
+		return false
+	}
+	return true
+}
+
+// queryFailed answers a failed search or SQL: the caller's mistakes are
+// 400 with the position, timeouts 504, the rest 500.
+func queryFailed(w http.ResponseWriter, err error, src string) {
+	var qe *query.Error
+	var se *engine.SQLError
+	switch {
+	case errors.As(err, &qe):
+		qe.Src = src
+		writeError(w, http.StatusBadRequest, "bad query at "+qe.Pos.String()+"\n"+qe.Caret(), qe.Pos.String())
+	case errors.As(err, &se):
+		writeError(w, http.StatusBadRequest, se.Error(), "")
+	case errors.Is(err, engine.ErrTimeout):
+		writeError(w, http.StatusGatewayTimeout, "query timed out", "")
+	default:
+		if strings.Contains(err.Error(), "Error") { // DuckDB's binder and parser errors: the SQL's fault
+			writeError(w, http.StatusBadRequest, err.Error(), "")
+			return
+		}
+		writeError(w, http.StatusInternalServerError, "query failed", "")
+	}
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	var req searchRequest
+	if !decodeBody(w, r, 1<<20, &req) {
+		return
+	}
+	f, ctype := format(r)
+	if f == "" {
+		writeError(w, http.StatusBadRequest, "format must be json, ndjson or csv", "")
+		return
+	}
+	from, to, err := timespec.Range(req.Since, req.Until, time.Now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	if len(req.Fields) == 0 && f == "csv" {
+		req.Fields = datadir.DefaultFields
+	}
+	if req.Limit <= 0 || req.Limit > s.opts.MaxRows {
+		req.Limit = s.opts.MaxRows
+	}
+	sr, err := s.db.Search(r.Context(), tokenOf(r).Org, datadir.SearchRequest{Query: req.Query, From: from, To: to, Fields: req.Fields, Limit: req.Limit, Desc: req.Desc})
+	if err != nil {
+		queryFailed(w, err, req.Query)
+		return
+	}
+	defer sr.Close()
+	w.Header().Set("Content-Type", ctype)
+	out, _ := render.New(f, w)
+	out.Header(sr.Columns)
+	var e event.Event
+	vals := make([]any, len(sr.Columns))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for sr.Next() {
+		if sr.Full { // json or ndjson without fields: whole original events
+			if err := sr.Event(&e); err != nil {
+				break
+			}
+			render.WriteObject(out, e.Original())
+			continue
+		}
+		if err := sr.Scan(ptrs...); err != nil {
+			break
+		}
+		out.Row(vals)
+	}
+	out.Close()
+}
+
+func (s *Server) sql(w http.ResponseWriter, r *http.Request) {
+	var req sqlRequest
+	if !decodeBody(w, r, 1<<20, &req) {
+		return
+	}
+	f, ctype := format(r)
+	if f == "" {
+		writeError(w, http.StatusBadRequest, "format must be json, ndjson or csv", "")
+		return
+	}
+	from, to, err := timespec.Range(req.Since, req.Until, time.Now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	rows, err := s.db.UserQuery(r.Context(), tokenOf(r).Org, from, to, req.SQL)
+	if err != nil {
+		queryFailed(w, err, req.SQL)
+		return
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		queryFailed(w, err, req.SQL)
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	out, _ := render.New(f, w)
+	out.Header(cols)
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for n := 0; rows.Next() && n < s.opts.MaxRows; n++ {
+		if err := rows.Scan(ptrs...); err != nil {
+			break
+		}
+		out.Row(vals)
+	}
+	out.Close()
+}

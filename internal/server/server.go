@@ -1,0 +1,174 @@
+// Package server is spoor's HTTP API v1: durable event ingest, filter-
+// language search and SQL, every call scoped to the organization of the
+// caller's token.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/auth"
+	"github.com/spoor-dev/spoor/internal/datadir"
+)
+
+// Options configure a server. Zero values take the defaults.
+type Options struct {
+	Listen       string        // default 127.0.0.1:7878
+	MaxBodyBytes int64         // request body limit, default 64 MiB
+	MaxRows      int           // rows a search or SQL answer may hold, default 100,000
+	FlushEvery   time.Duration // head to parts, default 10 s
+	CompactEvery time.Duration // compaction and retention, default 10 min
+	TLSCert      string
+	TLSKey       string
+	Logger       *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:7878"
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 64 << 20
+	}
+	if o.MaxRows <= 0 {
+		o.MaxRows = 100_000
+	}
+	if o.FlushEvery <= 0 {
+		o.FlushEvery = 10 * time.Second
+	}
+	if o.CompactEvery <= 0 {
+		o.CompactEvery = 10 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Server answers the API over one data directory.
+type Server struct {
+	db     *datadir.DB
+	tokens *auth.Store
+	opts   Options
+}
+
+// New returns a server over db, authenticating with tokens.
+func New(db *datadir.DB, tokens *auth.Store, opts Options) *Server {
+	opts.defaults()
+	return &Server{db: db, tokens: tokens, opts: opts}
+}
+
+// Handler routes the API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", s.authed(auth.Role.CanRead, s.ready))
+	mux.HandleFunc("POST /api/v1/events", s.authed(auth.Role.CanWrite, s.postEvents))
+	mux.HandleFunc("POST /api/v1/search", s.authed(auth.Role.CanRead, s.search))
+	mux.HandleFunc("POST /api/v1/sql", s.authed(auth.Role.CanRead, s.sql))
+	return mux
+}
+
+type ctxKey struct{}
+
+// tokenOf returns the caller's token (set by authed).
+func tokenOf(r *http.Request) auth.Token { return r.Context().Value(ctxKey{}).(auth.Token) }
+
+// authed admits callers with a live token whose role passes allow.
+func (s *Server) authed(allow func(auth.Role) bool, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		tok, valid := s.tokens.Verify(strings.TrimSpace(secret))
+		if !ok || !valid {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="spoor"`)
+			writeError(w, http.StatusUnauthorized, "a valid token is required (Authorization: Bearer TOKEN)", "")
+			return
+		}
+		if !allow(tok.Role) {
+			writeError(w, http.StatusForbidden, fmt.Sprintf("a %s token may not do this", tok.Role), "")
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok)))
+	}
+}
+
+func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+}
+
+// apiError is the body of every error answer.
+type apiError struct {
+	Error    string `json:"error"`
+	Position string `json:"position,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, code int, msg, pos string) {
+	writeJSON(w, code, apiError{Error: msg, Position: pos})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+// Run serves until ctx ends, flushing the head and compacting in the
+// background; on the way out it stops taking requests and flushes the head.
+func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.opts.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, s.opts.TLSCert, s.opts.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	flush := time.NewTicker(s.opts.FlushEvery)
+	defer flush.Stop()
+	compact := time.NewTicker(s.opts.CompactEvery)
+	defer compact.Stop()
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-flush.C:
+			if err := s.db.Lake.Flush(ctx); err != nil {
+				s.opts.Logger.Error("flush head", "err", err)
+			}
+		case <-compact.C:
+			if _, err := s.db.Lake.Compact(ctx, time.Now()); err != nil {
+				s.opts.Logger.Error("compact", "err", err)
+			}
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			err := srv.Shutdown(sctx)
+			if ferr := s.db.Lake.Flush(sctx); ferr != nil && err == nil {
+				err = ferr
+			}
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			return err
+		}
+	}
+}

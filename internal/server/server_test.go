@@ -1,0 +1,220 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/spoor-dev/spoor/internal/auth"
+	"github.com/spoor-dev/spoor/internal/datadir"
+)
+
+type fixture struct {
+	url                         string
+	ingestA, analystA, analystB string
+	adminB                      string
+}
+
+// start runs a real server on 127.0.0.1 over a fresh data dir.
+func start(t *testing.T, opts Options) fixture {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	db, err := datadir.Open(ctx, dir, datadir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := auth.Open(filepath.Join(dir, "tokens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(org string, role auth.Role) string {
+		s, _, err := tokens.Create(org, role, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	f := fixture{ingestA: mk("orgA", auth.Ingest), analystA: mk("orgA", auth.Analyst), analystB: mk("orgB", auth.Analyst), adminB: mk("orgB", auth.Admin)}
+	opts.Listen = "127.0.0.1:0"
+	srv := New(db, tokens, opts)
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, func(a string) { addr <- a }) }()
+	select {
+	case a := <-addr:
+		f.url = "http://" + a
+	case err := <-done:
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		db.Close(context.Background())
+	})
+	return f
+}
+
+func call(t *testing.T, method, url, token string, body []byte, hdr ...string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func events(n int, org string) []byte {
+	var b bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&b, `{"_id":"e-%d","organization_id":%q,"agent_id":"agent-1","event_time":%d,"event_type":"audit","exe":"/usr/bin/curl","user":"root"}`+"\n",
+			i, org, 1600362902289+int64(i)*1000)
+	}
+	return b.Bytes()
+}
+
+func countLines(b []byte) int { return len(strings.Split(strings.TrimSpace(string(b)), "\n")) }
+
+// Ingested events are durable when acknowledged and searchable at once,
+// by their own organization only, whatever organization the events claim.
+func TestIngestThenSearchScopedToOrg(t *testing.T) {
+	f := start(t, Options{})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(events(50, "orgB")) // claims orgB: lands in the token's orgA
+	zw.Write([]byte("{not json\n"))
+	zw.Close()
+	code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, gz.Bytes(), "Content-Encoding", "gzip")
+	if code != 200 {
+		t.Fatalf("ingest: %d %s", code, body)
+	}
+	var ans ingestAnswer
+	json.Unmarshal(body, &ans)
+	if ans.Accepted != 50 || ans.Rejected != 1 || len(ans.Rejections) != 1 || ans.Rejections[0].Line != 51 {
+		t.Fatalf("ingest answer %s", body)
+	}
+	q := []byte(`{"query": "exe = \"/usr/bin/curl\" AND user = \"root\""}`)
+	code, body = call(t, "POST", f.url+"/api/v1/search", f.analystA, q)
+	if code != 200 || countLines(body) != 50 {
+		t.Fatalf("orgA search: %d, %d lines", code, countLines(body))
+	}
+	var first map[string]any
+	json.Unmarshal(bytes.SplitN(body, []byte("\n"), 2)[0], &first)
+	if first["organization_id"] != "orgA" {
+		t.Errorf("event stored in %v, want the token's orgA", first["organization_id"])
+	}
+	code, body = call(t, "POST", f.url+"/api/v1/search", f.analystB, q)
+	if code != 200 || len(bytes.TrimSpace(body)) != 0 {
+		t.Fatalf("orgB sees orgA's events: %d %s", code, body)
+	}
+	code, body = call(t, "POST", f.url+"/api/v1/sql?format=csv", f.adminB, []byte(`{"sql": "SELECT count(*) AS n FROM events"}`))
+	if code != 200 || !strings.Contains(string(body), "n\n0\n") {
+		t.Fatalf("orgB count: %d %q", code, body)
+	}
+	code, body = call(t, "POST", f.url+"/api/v1/sql", f.analystA, []byte(`{"sql": "SELECT count(*) AS n FROM events"}`), "Accept", "application/json")
+	if code != 200 || !strings.Contains(string(body), `"n":50`) {
+		t.Fatalf("orgA count: %d %s", code, body)
+	}
+}
+
+func TestJSONArrayBodyAndDuplicates(t *testing.T) {
+	f := start(t, Options{})
+	arr := []byte("[" + strings.Join(strings.Split(strings.TrimSpace(string(events(5, "x"))), "\n"), ",") + "]")
+	for i, want := range []string{`"accepted":5,"duplicates":0`, `"accepted":0,"duplicates":5`} {
+		code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, arr)
+		if code != 200 || !strings.Contains(string(body), want) {
+			t.Fatalf("post %d: %d %s, want %s", i, code, body, want)
+		}
+	}
+}
+
+func TestAuthAndRoles(t *testing.T) {
+	f := start(t, Options{MaxBodyBytes: 1 << 10})
+	if code, _ := call(t, "GET", f.url+"/healthz", "", nil); code != 200 {
+		t.Errorf("healthz without a token: %d", code)
+	}
+	q := []byte(`{"query": ""}`)
+	for _, c := range []struct {
+		method, path, token string
+		body                []byte
+		want                int
+	}{
+		{"POST", "/api/v1/search", "", q, 401},
+		{"POST", "/api/v1/search", "spoor_forged", q, 401},
+		{"POST", "/api/v1/search", f.ingestA, q, 403},
+		{"POST", "/api/v1/events", f.analystA, events(1, "x"), 403},
+		{"GET", "/readyz", "", nil, 401},
+		{"POST", "/api/v1/events", f.ingestA, events(100, "x"), 413},
+		{"POST", "/api/v1/search", f.analystA, []byte(`{"query": "event_type = "}`), 400},
+		{"POST", "/api/v1/search", f.analystA, []byte(`{"bogus": 1}`), 400},
+		{"POST", "/api/v1/sql", f.analystA, []byte(`{"sql": "SELECT * FROM read_csv('/etc/passwd')"}`), 400},
+		{"POST", "/api/v1/sql", f.analystA, []byte(`{"sql": "ATTACH 'x.db'"}`), 400},
+		{"POST", "/api/v1/events", f.ingestA, []byte("\x1f\x8b garbage"), 400},
+	} {
+		hdr := []string{}
+		if strings.HasPrefix(string(c.body), "\x1f\x8b") {
+			hdr = []string{"Content-Encoding", "gzip"}
+		}
+		code, body := call(t, c.method, f.url+c.path, c.token, c.body, hdr...)
+		if code != c.want {
+			t.Errorf("%s %s (%.20q): %d %s, want %d", c.method, c.path, c.token, code, body, c.want)
+		}
+		if code >= 400 && !json.Valid(body) {
+			t.Errorf("%s %s: error body is not JSON: %s", c.method, c.path, body)
+		}
+	}
+	code, body := call(t, "POST", f.url+"/api/v1/search", f.analystA, []byte(`{"query": "event_type = "}`))
+	var e apiError
+	json.Unmarshal(body, &e)
+	if code != 400 || e.Position != "1:14" {
+		t.Errorf("bad query answer %d %s, want the position 1:14", code, body)
+	}
+}
+
+// Graceful shutdown flushes the head: events acknowledged just before are in
+// parts afterwards.
+func TestShutdownFlushesHead(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	db, _ := datadir.Open(ctx, dir, datadir.Options{})
+	tokens, _ := auth.Open(filepath.Join(dir, "tokens.json"))
+	tok, _, _ := tokens.Create("o", auth.Admin, "t")
+	srv := New(db, tokens, Options{Listen: "127.0.0.1:0", FlushEvery: time.Hour})
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, func(a string) { addr <- a }) }()
+	url := "http://" + <-addr
+	if code, body := call(t, "POST", url+"/api/v1/events", tok, events(20, "o")); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if n := len(db.Lake.Parts("o", 0, 1<<62)); n != 0 {
+		t.Fatalf("%d parts before shutdown, want 0 (events in the head)", n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(db.Lake.Parts("o", 0, 1<<62)); n == 0 {
+		t.Errorf("no parts after shutdown: the head was not flushed")
+	}
+	db.Close(context.Background())
+}
