@@ -50,10 +50,10 @@ type Progress struct {
 
 // Rejection is one refused line.
 type Rejection struct {
-	File   string
-	Line   int64
-	Reason string
-	Detail string
+	File   string `json:"file"`
+	Line   int64  `json:"line"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
 }
 
 func (r Rejection) String() string {

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spoor-dev/spoor/internal/auth"
+	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/server"
+)
+
+type serveOptions struct {
+	data    string
+	listen  string
+	tlsCert string
+	tlsKey  string
+	maxBody int64
+	flush   time.Duration
+	memory  string
+	timeout time.Duration
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func newServeCmd() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the HTTP API over a data directory",
+		Long: `Serve API v1 over a data directory: POST /api/v1/events (durable ingest),
+POST /api/v1/search, POST /api/v1/sql, GET /healthz. Every call needs a token
+(spoor token create) and sees its organization only.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), o, cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.data, "data", envOr("SPOOR_DATA", "./spoor-data"), "data directory ($SPOOR_DATA)")
+	f.StringVar(&o.listen, "listen", envOr("SPOOR_LISTEN", "127.0.0.1:7878"), "address to listen on ($SPOOR_LISTEN)")
+	f.StringVar(&o.tlsCert, "tls-cert", os.Getenv("SPOOR_TLS_CERT"), "TLS certificate file (with --tls-key)")
+	f.StringVar(&o.tlsKey, "tls-key", os.Getenv("SPOOR_TLS_KEY"), "TLS key file")
+	f.Int64Var(&o.maxBody, "max-body", 64<<20, "largest request body in bytes")
+	f.DurationVar(&o.flush, "flush-every", 10*time.Second, "how often the head is written to parts")
+	f.StringVar(&o.memory, "memory-limit", os.Getenv("SPOOR_MEMORY_LIMIT"), "DuckDB memory limit, e.g. 4GB")
+	f.DurationVar(&o.timeout, "timeout", 60*time.Second, "query timeout")
+	return cmd
+}
+
+func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return usagef("--tls-cert and --tls-key go together")
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	db, err := datadir.Open(ctx, o.data, datadir.Options{MemoryLimit: o.memory, Timeout: o.timeout, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	for _, p := range db.Lake.Problems() {
+		log.Warn("recovered", "problem", p.String())
+	}
+	tokens, err := auth.Open(filepath.Join(o.data, "tokens.json"))
+	if err != nil {
+		return err
+	}
+	srv := server.New(db, tokens, server.Options{Listen: o.listen, MaxBodyBytes: o.maxBody, FlushEvery: o.flush, TLSCert: o.tlsCert, TLSKey: o.tlsKey, Logger: log})
+	return srv.Run(ctx, func(addr string) {
+		scheme := "http"
+		if o.tlsCert != "" {
+			scheme = "https"
+		}
+		fmt.Fprintf(stderr, "spoor: serving %s on %s://%s\n", o.data, scheme, addr)
+	})
+}
