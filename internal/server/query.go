@@ -3,7 +3,9 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,9 +90,33 @@ func queryFailed(w http.ResponseWriter, err error, src string) {
 	}
 }
 
+// searchParams reads a GET search from the URL, so notebooks can read
+// answers straight from a URL: pandas.read_json(url, lines=True).
+func searchParams(r *http.Request) (searchRequest, error) {
+	q := r.URL.Query()
+	req := searchRequest{Query: q.Get("query"), Since: q.Get("since"), Until: q.Get("until"), Desc: q.Get("desc") == "true"}
+	if f := q.Get("fields"); f != "" {
+		req.Fields = strings.Split(f, ",")
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			return req, fmt.Errorf("limit: %w", err)
+		}
+		req.Limit = n
+	}
+	return req, nil
+}
+
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	var req searchRequest
-	if !decodeBody(w, r, 1<<20, &req) {
+	if r.Method == http.MethodGet {
+		var err error
+		if req, err = searchParams(r); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error(), "")
+			return
+		}
+	} else if !decodeBody(w, r, 1<<20, &req) {
 		return
 	}
 	f, ctype := format(r)
@@ -142,7 +168,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) sql(w http.ResponseWriter, r *http.Request) {
 	var req sqlRequest
-	if !decodeBody(w, r, 1<<20, &req) {
+	if r.Method == http.MethodGet {
+		q := r.URL.Query()
+		req = sqlRequest{SQL: q.Get("sql"), Since: q.Get("since"), Until: q.Get("until")}
+	} else if !decodeBody(w, r, 1<<20, &req) {
 		return
 	}
 	f, ctype := format(r)

@@ -72,6 +72,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/events", s.authed(auth.Role.CanWrite, s.postEvents))
 	mux.HandleFunc("POST /api/v1/search", s.authed(auth.Role.CanRead, s.search))
 	mux.HandleFunc("POST /api/v1/sql", s.authed(auth.Role.CanRead, s.sql))
+	mux.HandleFunc("GET /api/v1/search", s.authed(auth.Role.CanRead, s.search))
+	mux.HandleFunc("GET /api/v1/sql", s.authed(auth.Role.CanRead, s.sql))
 	return mux
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -133,6 +134,11 @@ func TestIngestThenSearchScopedToOrg(t *testing.T) {
 	code, body = call(t, "POST", f.url+"/api/v1/sql", f.analystA, []byte(`{"sql": "SELECT count(*) AS n FROM events"}`), "Accept", "application/json")
 	if code != 200 || !strings.Contains(string(body), `"n":50`) {
 		t.Fatalf("orgA count: %d %s", code, body)
+	}
+	// GET, as pandas.read_csv(url, storage_options={"Authorization": ...}) sends it.
+	code, body = call(t, "GET", f.url+"/api/v1/search?format=csv&fields=exe,user&limit=3&query="+url.QueryEscape(`user = "root"`), f.analystA, nil)
+	if code != 200 || string(body) != "exe,user\n/usr/bin/curl,root\n/usr/bin/curl,root\n/usr/bin/curl,root\n" {
+		t.Fatalf("GET search: %d %q", code, body)
 	}
 }
 
