@@ -95,7 +95,7 @@ func runSearch(ctx context.Context, o searchOptions, q string, out io.Writer) er
 		return err
 	}
 	var e event.Event
-	vals, ptrs := rowBuffer(len(s.Columns))
+	vals, ptrs := render.ScanTargets(len(s.Columns))
 	for s.Next() {
 		if s.Full {
 			if err := s.Event(&e); err != nil {
@@ -136,14 +136,4 @@ func queryError(err error, q string) error {
 		return usageError{se}
 	}
 	return err
-}
-
-// rowBuffer returns n scan targets and pointers to them, for rows.Scan.
-func rowBuffer(n int) (vals, ptrs []any) {
-	vals = make([]any, n)
-	ptrs = make([]any, n)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	return vals, ptrs
 }

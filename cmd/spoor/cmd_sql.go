@@ -71,7 +71,7 @@ func runSQL(ctx context.Context, o sqlOptions, q string, out io.Writer) error {
 	if err := w.Header(cols); err != nil {
 		return err
 	}
-	vals, ptrs := rowBuffer(len(cols))
+	vals, ptrs := render.ScanTargets(len(cols))
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err

@@ -302,3 +302,13 @@ func (t *table) Close() error {
 	fmt.Fprintf(t.w, "(%d rows)\n", t.n)
 	return t.w.Flush()
 }
+
+// ScanTargets returns n values and pointers to them, for rows.Scan.
+func ScanTargets(n int) (vals, ptrs []any) {
+	vals = make([]any, n)
+	ptrs = make([]any, n)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	return vals, ptrs
+}

@@ -108,6 +108,22 @@ func searchParams(r *http.Request) (searchRequest, error) {
 	return req, nil
 }
 
+// answerSpec reads what every query answer needs: its format and time
+// range. On a bad one it answers 400 and returns !ok.
+func answerSpec(w http.ResponseWriter, r *http.Request, since, until string) (f, ctype string, from, to int64, ok bool) {
+	f, ctype = format(r)
+	if f == "" {
+		writeError(w, http.StatusBadRequest, "format must be json, ndjson or csv", "")
+		return "", "", 0, 0, false
+	}
+	from, to, err := timespec.Range(since, until, time.Now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return "", "", 0, 0, false
+	}
+	return f, ctype, from, to, true
+}
+
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	var req searchRequest
 	if r.Method == http.MethodGet {
@@ -119,14 +135,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	} else if !decodeBody(w, r, 1<<20, &req) {
 		return
 	}
-	f, ctype := format(r)
-	if f == "" {
-		writeError(w, http.StatusBadRequest, "format must be json, ndjson or csv", "")
-		return
-	}
-	from, to, err := timespec.Range(req.Since, req.Until, time.Now())
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "")
+	f, ctype, from, to, ok := answerSpec(w, r, req.Since, req.Until)
+	if !ok {
 		return
 	}
 	if len(req.Fields) == 0 && f == "csv" {
@@ -145,11 +155,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	out, _ := render.New(f, w)
 	out.Header(sr.Columns)
 	var e event.Event
-	vals := make([]any, len(sr.Columns))
-	ptrs := make([]any, len(vals))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+	vals, ptrs := render.ScanTargets(len(sr.Columns))
 	for sr.Next() {
 		if sr.Full { // json or ndjson without fields: whole original events
 			if err := sr.Event(&e); err != nil {
@@ -174,14 +180,8 @@ func (s *Server) sql(w http.ResponseWriter, r *http.Request) {
 	} else if !decodeBody(w, r, 1<<20, &req) {
 		return
 	}
-	f, ctype := format(r)
-	if f == "" {
-		writeError(w, http.StatusBadRequest, "format must be json, ndjson or csv", "")
-		return
-	}
-	from, to, err := timespec.Range(req.Since, req.Until, time.Now())
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "")
+	f, ctype, from, to, ok := answerSpec(w, r, req.Since, req.Until)
+	if !ok {
 		return
 	}
 	rows, err := s.db.UserQuery(r.Context(), tokenOf(r).Org, from, to, req.SQL)
@@ -198,11 +198,7 @@ func (s *Server) sql(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ctype)
 	out, _ := render.New(f, w)
 	out.Header(cols)
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(vals))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+	vals, ptrs := render.ScanTargets(len(cols))
 	for n := 0; rows.Next() && n < s.opts.MaxRows; n++ {
 		if err := rows.Scan(ptrs...); err != nil {
 			break
