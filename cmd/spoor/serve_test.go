@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/auth"
+)
+
+// Senders post batches over loopback while the server is killed with
+// SIGKILL and restarted; they retry what was not acknowledged. Afterwards
+// every acknowledged event is stored exactly once.
+func TestServerKill9UnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load with a crash takes a while")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	tokens, err := auth.Open(filepath.Join(data, "tokens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := tokens.Create("org", auth.Ingest, "load")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	exe, _ := os.Executable()
+	spoor := func(args ...string) *exec.Cmd {
+		c := exec.Command(exe, args...)
+		c.Env = append(os.Environ(), "SPOOR_TEST_AS_MAIN=1")
+		return c
+	}
+	serve := func() *exec.Cmd {
+		c := spoor("serve", "--data", data, "--listen", addr, "--flush-every", "300ms")
+		var out bytes.Buffer
+		c.Stdout, c.Stderr = &out, &out
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	const senders, batches, perBatch = 6, 60, 150
+	waitUp := func() {
+		for i := 0; ; i++ {
+			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+				resp.Body.Close()
+				return
+			}
+			if i > 300 {
+				t.Fatal("server did not come up")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	srv := serve()
+	waitUp()
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		acked   int
+		retries int
+	)
+	client := &http.Client{Timeout: 5 * time.Second}
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				var body bytes.Buffer
+				for k := range perBatch {
+					fmt.Fprintf(&body, `{"_id":"s%d-b%d-e%d","event_time":%d,"event_type":"audit","exe":"/bin/x","agent_id":"a%d"}`+"\n",
+						s, b, k, 1600000000000+int64(b*perBatch+k)*1000, s)
+				}
+				deadline := time.Now().Add(60 * time.Second)
+				for {
+					req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/events", bytes.NewReader(body.Bytes()))
+					req.Header.Set("Authorization", "Bearer "+token)
+					resp, err := client.Do(req)
+					if err == nil {
+						resp.Body.Close()
+						if resp.StatusCode == 200 {
+							mu.Lock()
+							acked += perBatch
+							mu.Unlock()
+							break
+						}
+					}
+					if time.Now().After(deadline) {
+						t.Errorf("sender %d batch %d never acknowledged", s, b)
+						return
+					}
+					mu.Lock()
+					retries++
+					mu.Unlock()
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	// Kill once a third of the load is acknowledged.
+	for {
+		mu.Lock()
+		a := acked
+		mu.Unlock()
+		if a >= senders*batches*perBatch/3 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	atKill := acked
+	mu.Unlock()
+	srv.Process.Signal(syscall.SIGKILL)
+	srv.Wait()
+	time.Sleep(300 * time.Millisecond)
+	srv = serve()
+	wg.Wait()
+	srv.Process.Signal(syscall.SIGTERM)
+	srv.Wait()
+
+	out, err := spoor("sql", "--data", data, "--format", "csv", `SELECT count(*), count(DISTINCT "_id") FROM events`).CombinedOutput()
+	if err != nil {
+		t.Fatalf("count: %v\n%s", err, out)
+	}
+	rec, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
+	if err != nil || len(rec) != 2 {
+		t.Fatalf("count output %q", out)
+	}
+	n, _ := strconv.Atoi(rec[1][0])
+	d, _ := strconv.Atoi(rec[1][1])
+	want := senders * batches * perBatch
+	if acked != want || n != want || d != want {
+		t.Fatalf("acknowledged %d of %d; stored %d, %d distinct", acked, want, n, d)
+	}
+	if retries == 0 || atKill >= want {
+		t.Errorf("the kill did not land during the load (%d retries, %d of %d acknowledged at the kill)", retries, atKill, want)
+	}
+	t.Logf("%d events from %d senders, server killed after %d acknowledged, %d retries: all stored exactly once", want, senders, atKill, retries)
+}
