@@ -207,3 +207,31 @@ func (s *Server) sql(w http.ResponseWriter, r *http.Request) {
 	}
 	out.Close()
 }
+
+// getEvent answers one whole original event by _id, or 404.
+func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	// The id is a value of the filter language: quoted, never pasted.
+	q := "_id = " + strconv.Quote(id)
+	sr, err := s.db.Search(r.Context(), tokenOf(r).Org, datadir.SearchRequest{Query: q, To: timespec.Max, Limit: 1})
+	if err != nil {
+		queryFailed(w, err, q)
+		return
+	}
+	defer sr.Close()
+	if !sr.Next() {
+		if err := sr.Err(); err != nil {
+			queryFailed(w, err, q)
+			return
+		}
+		writeError(w, http.StatusNotFound, "no event "+strconv.Quote(id), "")
+		return
+	}
+	var e event.Event
+	if err := sr.Event(&e); err != nil {
+		queryFailed(w, err, q)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(e.Original(), '\n'))
+}

@@ -73,6 +73,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/search", s.authed(auth.Role.CanRead, s.search))
 	mux.HandleFunc("POST /api/v1/sql", s.authed(auth.Role.CanRead, s.sql))
 	mux.HandleFunc("GET /api/v1/search", s.authed(auth.Role.CanRead, s.search))
+	mux.HandleFunc("GET /api/v1/events/{id}", s.authed(auth.Role.CanRead, s.getEvent))
 	mux.HandleFunc("GET /api/v1/sql", s.authed(auth.Role.CanRead, s.sql))
 	return mux
 }

@@ -224,3 +224,50 @@ func TestShutdownFlushesHead(t *testing.T) {
 	}
 	db.Close(context.Background())
 }
+
+// Every endpoint, with a token of each role of another organization, and of
+// the owner: nothing of orgA reaches orgB, not even in an error.
+func TestCrossOrganizationMatrix(t *testing.T) {
+	f := start(t, Options{})
+	if code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, events(10, "orgA")); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	secret := []string{"e-3", "agent-1", "/usr/bin/curl", "orgA"}
+	type ep struct {
+		method, path string
+		body         []byte
+	}
+	eps := []ep{
+		{"POST", "/api/v1/search", []byte(`{"query": "agent_id = \"agent-1\""}`)},
+		{"GET", "/api/v1/search?query=" + url.QueryEscape(`exe = "/usr/bin/curl"`), nil},
+		{"POST", "/api/v1/sql", []byte(`{"sql": "SELECT * FROM events"}`)},
+		{"GET", "/api/v1/sql?sql=" + url.QueryEscape("SELECT organization_id, count(*) FROM events GROUP BY 1"), nil},
+		{"POST", "/api/v1/sql", []byte(`{"sql": "SELECT * FROM read_parquet('lake/events/organization_id=orgA/*/*.parquet')"}`)},
+		{"GET", "/api/v1/events/e-3", nil},
+		{"GET", "/readyz", nil},
+	}
+	for _, tok := range []string{f.analystB, f.adminB} {
+		for _, e := range eps {
+			code, body := call(t, e.method, f.url+e.path, tok, e.body)
+			for _, s := range secret {
+				if strings.Contains(string(body), s) && !strings.Contains(e.path, url.QueryEscape(s)) {
+					t.Errorf("orgB %s %s (%d) leaks %q: %s", e.method, e.path, code, s, body)
+				}
+			}
+			if code >= 500 {
+				t.Errorf("orgB %s %s: %d", e.method, e.path, code)
+			}
+		}
+	}
+	// The owner sees its event; the other organization gets 404 for it.
+	code, body := call(t, "GET", f.url+"/api/v1/events/e-3", f.analystA, nil)
+	if code != 200 || !strings.Contains(string(body), `"_id":"e-3"`) {
+		t.Errorf("owner GET event: %d %s", code, body)
+	}
+	if code, _ := call(t, "GET", f.url+"/api/v1/events/e-3", f.analystB, nil); code != 404 {
+		t.Errorf("other org GET event: %d, want 404", code)
+	}
+	if code, _ := call(t, "GET", f.url+"/api/v1/events/e-3", f.ingestA, nil); code != 403 {
+		t.Errorf("ingest token GET event: %d, want 403", code)
+	}
+}
