@@ -58,6 +58,20 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 			return usagef("%s is a directory: name the files", p)
 		}
 	}
+	if c, err := o.data.client(); err != nil {
+		return err
+	} else if c != nil {
+		start := time.Now()
+		sum, err := c.Ingest(ctx, paths)
+		printSummary(stdout, sum, time.Since(start), -1, 0)
+		if err != nil {
+			return err
+		}
+		if o.strict && sum.Rejected > 0 {
+			return fmt.Errorf("%d line(s) rejected (--strict)", sum.Rejected)
+		}
+		return nil
+	}
 	if os.Getenv("GOGC") == "" {
 		// Ingest allocates fast and keeps a large head: collecting half as
 		// often costs ~40% more peak memory and saves ~13% of the CPU
@@ -149,7 +163,9 @@ func printSummary(w io.Writer, s ingest.Summary, d time.Duration, parts int, par
 	for _, e := range s.FileErrors {
 		fmt.Fprintf(w, "  unreadable: %s\n", e)
 	}
-	fmt.Fprintf(w, "  lake:       %d parts, %s\n", parts, bytesHuman(float64(partBytes)))
+	if parts >= 0 {
+		fmt.Fprintf(w, "  lake:       %d parts, %s\n", parts, bytesHuman(float64(partBytes)))
+	}
 }
 
 func human(v float64) string {

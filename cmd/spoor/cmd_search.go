@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spoor-dev/spoor/internal/client"
 	"github.com/spoor-dev/spoor/internal/datadir"
 	"github.com/spoor-dev/spoor/internal/engine"
 	"github.com/spoor-dev/spoor/internal/event"
@@ -73,6 +75,12 @@ func runSearch(ctx context.Context, o searchOptions, q string, out io.Writer) er
 	} else if o.format == "table" || o.format == "csv" {
 		fields = datadir.DefaultFields
 	}
+	if c, err := o.data.client(); err != nil {
+		return err
+	} else if c != nil {
+		req := map[string]any{"query": q, "since": o.since, "until": o.until, "fields": fields, "limit": o.limit, "desc": o.desc}
+		return remoteQuery(ctx, c, "/api/v1/search", req, o.format, q, out)
+	}
 	db, err := o.data.open(ctx)
 	if err != nil {
 		return err
@@ -136,4 +144,50 @@ func queryError(err error, q string) error {
 		return usageError{se}
 	}
 	return err
+}
+
+// remoteQuery runs a search or SQL on a server and prints its answer: json,
+// ndjson and csv as the server sends them, a table built from its CSV.
+func remoteQuery(ctx context.Context, c *client.Client, path string, req any, format, src string, out io.Writer) error {
+	wire := format
+	if format == "table" {
+		wire = "csv"
+	}
+	body, err := c.Query(ctx, path, req, wire)
+	if err != nil {
+		var api *client.APIError
+		if errors.As(err, &api) && api.Status == 400 {
+			return usageError{api}
+		}
+		return err
+	}
+	defer body.Close()
+	if format != "table" {
+		_, err := io.Copy(out, body)
+		return err
+	}
+	r := csv.NewReader(body)
+	head, err := r.Read()
+	if err == io.EOF {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	w, _ := render.New("table", out)
+	w.Header(head)
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		vals := make([]any, len(rec))
+		for i, v := range rec {
+			vals[i] = v
+		}
+		w.Row(vals)
+	}
+	return w.Close()
 }

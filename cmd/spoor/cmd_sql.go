@@ -46,6 +46,11 @@ func runSQL(ctx context.Context, o sqlOptions, q string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if c, err := o.data.client(); err != nil {
+		return err
+	} else if c != nil {
+		return remoteQuery(ctx, c, "/api/v1/sql", map[string]any{"sql": q, "since": o.since, "until": o.until}, o.format, q, out)
+	}
 	db, err := o.data.open(ctx)
 	if err != nil {
 		return err

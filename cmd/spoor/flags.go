@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spoor-dev/spoor/internal/client"
 	"github.com/spoor-dev/spoor/internal/datadir"
 	"github.com/spoor-dev/spoor/internal/lake"
 	"github.com/spoor-dev/spoor/internal/timespec"
@@ -16,6 +17,8 @@ import (
 
 // dataFlags are the flags of every command that reads or writes a data dir.
 type dataFlags struct {
+	Server  string // a spoor server instead of a data dir
+	Token   string
 	Dir     string
 	Org     string
 	Memory  string
@@ -30,6 +33,8 @@ func (f *dataFlags) add(cmd *cobra.Command) {
 		def = "./spoor-data"
 	}
 	cmd.Flags().StringVar(&f.Dir, "data", def, "data directory ($SPOOR_DATA)")
+	cmd.Flags().StringVar(&f.Server, "server", os.Getenv("SPOOR_SERVER"), "a spoor server's URL instead of a data directory ($SPOOR_SERVER)")
+	cmd.Flags().StringVar(&f.Token, "token", os.Getenv("SPOOR_TOKEN"), "the token for --server ($SPOOR_TOKEN)")
 	cmd.Flags().StringVar(&f.Org, "org", "", "organization (default: the only one in the data directory)")
 	cmd.Flags().StringVar(&f.Memory, "memory-limit", "", "DuckDB memory limit, e.g. 4GB (default: DuckDB's)")
 	cmd.Flags().DurationVar(&f.Timeout, "timeout", 60*time.Second, "query timeout")
@@ -43,6 +48,17 @@ func (f *dataFlags) open(ctx context.Context) (*datadir.DB, error) {
 		AllowReadOnly: true,
 		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
+}
+
+// client returns the server client, or nil for a local data directory.
+func (f *dataFlags) client() (*client.Client, error) {
+	if f.Server == "" {
+		return nil, nil
+	}
+	if f.Token == "" {
+		return nil, usagef("--server needs --token (or $SPOOR_TOKEN)")
+	}
+	return client.New(f.Server, f.Token), nil
 }
 
 // openLake opens only the data directory's lake, for writers that need no

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -154,4 +157,66 @@ func TestServerKill9UnderLoad(t *testing.T) {
 		t.Errorf("the kill did not land during the load (%d retries, %d of %d acknowledged at the kill)", retries, atKill, want)
 	}
 	t.Logf("%d events from %d senders, server killed after %d acknowledged, %d retries: all stored exactly once", want, senders, atKill, retries)
+}
+
+// ingest, search and sql work against a server as they do on a data dir.
+func TestCLIAgainstServer(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	tokens, _ := auth.Open(filepath.Join(data, "tokens.json"))
+	token, _, _ := tokens.Create("org", auth.Admin, "cli")
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	exe, _ := os.Executable()
+	srv := exec.Command(exe, "serve", "--data", data, "--listen", addr)
+	srv.Env = append(os.Environ(), "SPOOR_TEST_AS_MAIN=1")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() }()
+	for i := 0; ; i++ {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i > 300 {
+			t.Fatal("server did not come up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	file := filepath.Join(dir, "e.ndjson")
+	var b bytes.Buffer
+	for i := range 300 {
+		fmt.Fprintf(&b, `{"_id":"c%d","event_time":%d,"event_type":"login","user":"u%d","agent_id":"a"}`+"\n", i, 1600362902289+int64(i), i%3)
+	}
+	b.WriteString("{broken\n")
+	os.WriteFile(file, b.Bytes(), 0o644)
+	remote := dataFlags{Server: "http://" + addr, Token: token}
+	var out bytes.Buffer
+	if err := runIngest(context.Background(), ingestOptions{data: remote, format: "auto"}, []string{file}, &out, &out); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out.String())
+	}
+	if s := out.String(); !strings.Contains(s, "stored:     300 new") || !strings.Contains(s, file+":301: malformed JSON") {
+		t.Errorf("remote ingest summary:\n%s", s)
+	}
+	out.Reset()
+	if err := runSearch(context.Background(), searchOptions{data: remote, format: "table", fields: "_id,user", limit: 5}, `user = "u1"`, &out); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, "c1 ") || !strings.Contains(s, "(5 rows)") {
+		t.Errorf("remote search table:\n%s", s)
+	}
+	out.Reset()
+	if err := runSQL(context.Background(), sqlOptions{data: remote, format: "csv"}, `SELECT count(*) AS n FROM events WHERE event_type = 'login'`, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "n\n300\n" {
+		t.Errorf("remote sql: %q", out.String())
+	}
+	err := runSearch(context.Background(), searchOptions{data: remote, format: "table", limit: 5}, `user = `, &out)
+	var u usageError
+	if !errors.As(err, &u) {
+		t.Errorf("bad remote query: %v, want a usage error", err)
+	}
 }

@@ -345,6 +345,10 @@ func readFile(ctx context.Context, s Source, chunkBytes int, out chan<- chunk, b
 	return lines, cr.t, nil
 }
 
+// Decompress returns r decompressed when it starts with gzip or zstd magic
+// bytes, else r itself, and a function that releases the decompressor.
+func Decompress(r io.Reader) (io.Reader, func(), error) { return decompress(r) }
+
 // decompress recognises gzip and zstd by their magic bytes.
 func decompress(r io.Reader) (io.Reader, func(), error) {
 	br := bufio.NewReaderSize(r, 64<<10)

@@ -1,0 +1,220 @@
+// Package client talks to a spoor server for the command line: searches and
+// SQL streamed back in a format, and files sent as durable event batches.
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/ingest"
+)
+
+// Client is one server and token.
+type Client struct {
+	URL   string
+	Token string
+	HTTP  *http.Client
+}
+
+// New returns a client of the server at base (http://host:port).
+func New(base, token string) *Client {
+	return &Client{URL: strings.TrimSuffix(base, "/"), Token: token, HTTP: &http.Client{Timeout: 10 * time.Minute}}
+}
+
+// APIError is an error answer of the server.
+type APIError struct {
+	Status   int
+	Message  string `json:"error"`
+	Position string `json:"position"`
+}
+
+func (e *APIError) Error() string { return e.Message }
+
+func (c *Client) do(ctx context.Context, method, path string, body io.Reader, hdr map[string]string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		e := &APIError{Status: resp.StatusCode}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if json.Unmarshal(b, e) != nil || e.Message == "" {
+			e.Message = fmt.Sprintf("server answered %s", resp.Status)
+		}
+		return nil, e
+	}
+	return resp, nil
+}
+
+// Query posts a search or SQL request and returns the answer stream in
+// format (json, ndjson or csv).
+func (c *Client) Query(ctx context.Context, path string, req any, format string) (io.ReadCloser, error) {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.do(ctx, "POST", path+"?format="+url.QueryEscape(format), bytes.NewReader(b), map[string]string{"Content-Type": "application/json"})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// IngestAnswer is the server's answer to one batch.
+type IngestAnswer struct {
+	Accepted   int64              `json:"accepted"`
+	Duplicates int64              `json:"duplicates"`
+	Rejected   int64              `json:"rejected"`
+	Rejections []ingest.Rejection `json:"rejections"`
+	Reasons    map[string]int64   `json:"reasons"`
+}
+
+// batchBytes is how much NDJSON one request carries.
+const batchBytes = 4 << 20
+
+// Ingest sends files as batches of lines, gzipped, each retried until the
+// server acknowledges it (its events are durable then; resending is safe,
+// the server keeps each _id once). Rejections carry the file's own lines.
+func (c *Client) Ingest(ctx context.Context, paths []string) (ingest.Summary, error) {
+	sum := ingest.Summary{ByReason: map[string]int64{}}
+	for _, p := range paths {
+		src := ingest.FileSource(p)
+		rc, err := src.Open()
+		if err != nil {
+			sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: %v", p, err))
+			continue
+		}
+		err = c.ingestFile(ctx, p, rc, &sum)
+		rc.Close()
+		sum.Files++
+		if err != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
+}
+
+func (c *Client) ingestFile(ctx context.Context, name string, r io.Reader, sum *ingest.Summary) error {
+	rd, release, err := ingest.Decompress(r)
+	if err != nil {
+		sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: %v", name, err))
+		return nil
+	}
+	defer release()
+	br := bufio.NewReaderSize(rd, event.MaxEventBytes+64<<10)
+	var batch bytes.Buffer
+	first, line := int64(1), int64(0)
+	send := func() error {
+		if batch.Len() == 0 {
+			return nil
+		}
+		ans, err := c.sendBatch(ctx, batch.Bytes())
+		if err != nil {
+			return err
+		}
+		sum.Stored += ans.Accepted
+		sum.Duplicates += ans.Duplicates
+		sum.Rejected += ans.Rejected
+		for k, v := range ans.Reasons {
+			sum.ByReason[k] += v
+		}
+		for _, rj := range ans.Rejections {
+			if len(sum.Samples) < 50 {
+				rj.File, rj.Line = name, rj.Line+first-1
+				sum.Samples = append(sum.Samples, rj)
+			}
+		}
+		batch.Reset()
+		first = line + 1
+		return nil
+	}
+	for {
+		l, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+			line++
+			sum.Lines++
+			sum.Rejected++
+			sum.ByReason[event.ReasonTooLarge]++
+			batch.WriteByte('\n') // keeps the server's line numbers aligned
+			if err != nil {
+				break
+			}
+			continue
+		}
+		if len(l) > 0 {
+			line++
+			sum.Lines++
+			sum.Bytes += int64(len(l))
+			batch.Write(l)
+			if l[len(l)-1] != '\n' {
+				batch.WriteByte('\n')
+			}
+		}
+		if batch.Len() >= batchBytes {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: %v (after line %d)", name, err, line))
+			}
+			break
+		}
+	}
+	return send()
+}
+
+// sendBatch posts one batch, retrying while the server is unreachable or
+// busy, for up to a minute.
+func (c *Client) sendBatch(ctx context.Context, ndjson []byte) (IngestAnswer, error) {
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+	zw.Write(ndjson)
+	zw.Close()
+	deadline := time.Now().Add(time.Minute)
+	wait := 100 * time.Millisecond
+	for {
+		resp, err := c.do(ctx, "POST", "/api/v1/events", bytes.NewReader(gz.Bytes()), map[string]string{"Content-Encoding": "gzip", "Content-Type": "application/x-ndjson"})
+		if err == nil {
+			defer resp.Body.Close()
+			var ans IngestAnswer
+			if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
+				return ans, fmt.Errorf("read ingest answer: %w", err)
+			}
+			return ans, nil
+		}
+		var api *APIError
+		retry := !errors.As(err, &api) || api.Status == http.StatusServiceUnavailable || api.Status == http.StatusTooManyRequests
+		if !retry || time.Now().After(deadline) || ctx.Err() != nil {
+			return IngestAnswer{}, err
+		}
+		fmt.Fprintf(os.Stderr, "spoor: %v; retrying in %v\n", err, wait)
+		time.Sleep(wait)
+		wait = min(2*wait, 5*time.Second)
+	}
+}
