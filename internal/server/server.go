@@ -74,6 +74,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/sql", s.authed(auth.Role.CanRead, s.sql))
 	mux.HandleFunc("GET /api/v1/search", s.authed(auth.Role.CanRead, s.search))
 	mux.HandleFunc("GET /api/v1/events/{id}", s.authed(auth.Role.CanRead, s.getEvent))
+	mux.HandleFunc("POST /services/collector/event", s.hecAuthed(s.hecEvent))
+	mux.HandleFunc("POST /services/collector", s.hecAuthed(s.hecEvent))
+	mux.HandleFunc("POST /services/collector/event/1.0", s.hecAuthed(s.hecEvent))
+	mux.HandleFunc("POST /services/collector/raw", s.hecAuthed(s.hecRaw))
+	mux.HandleFunc("POST /services/collector/raw/1.0", s.hecAuthed(s.hecRaw))
+	mux.HandleFunc("GET /services/collector/health", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, hecAnswer{Text: "HEC is healthy", Code: 17})
+	})
 	mux.HandleFunc("GET /api/v1/sql", s.authed(auth.Role.CanRead, s.sql))
 	return mux
 }

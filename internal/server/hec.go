@@ -1,0 +1,204 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/ingest"
+)
+
+// Splunk HTTP Event Collector compatibility: log shippers that speak HEC
+// (Fluent Bit, Vector, the OpenTelemetry collector, Splunk forwarders) send
+// to spoor unchanged, with "Authorization: Splunk TOKEN".
+
+// hecAnswer is HEC's answer body.
+type hecAnswer struct {
+	Text string `json:"text"`
+	Code int    `json:"code"`
+	// spoor's own counts, beside HEC's fields.
+	Accepted   int64              `json:"accepted,omitempty"`
+	Rejected   int64              `json:"rejected,omitempty"`
+	Rejections []ingest.Rejection `json:"rejections,omitempty"`
+}
+
+// HEC's status codes.
+const (
+	hecSuccess       = 0
+	hecNoAuth        = 2
+	hecInvalidToken  = 4
+	hecNoData        = 5
+	hecInvalidFormat = 6
+	hecBusy          = 9
+	hecEventRequired = 12
+	hecBlankEvent    = 13
+)
+
+// hecAuthed admits HEC callers: "Splunk TOKEN" (or Bearer) with a role that
+// may write.
+func (s *Server) hecAuthed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a := r.Header.Get("Authorization")
+		secret, ok := strings.CutPrefix(a, "Splunk ")
+		if !ok {
+			secret, ok = strings.CutPrefix(a, "Bearer ")
+		}
+		if !ok {
+			writeJSON(w, http.StatusUnauthorized, hecAnswer{Text: "Token is required", Code: hecNoAuth})
+			return
+		}
+		tok, valid := s.tokens.Verify(strings.TrimSpace(secret))
+		if !valid || !tok.Role.CanWrite() {
+			writeJSON(w, http.StatusForbidden, hecAnswer{Text: "Invalid token", Code: hecInvalidToken})
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok)))
+	}
+}
+
+func (s *Server) hecBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, hecAnswer{Text: "Content too large", Code: hecInvalidFormat})
+		return nil, false
+	}
+	if err == nil {
+		body, err = decode(body, r.Header.Get("Content-Encoding"))
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, hecAnswer{Text: "Invalid data format: " + err.Error(), Code: hecInvalidFormat})
+		return nil, false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		writeJSON(w, http.StatusBadRequest, hecAnswer{Text: "No data", Code: hecNoData})
+		return nil, false
+	}
+	return body, true
+}
+
+// hecEvent takes HEC envelopes, {"time":..,"host":..,"event":{..}|"text",
+// "fields":{..}}, back to back or one per line.
+func (s *Server) hecEvent(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.hecBody(w, r)
+	if !ok {
+		return
+	}
+	var lines bytes.Buffer
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for n := 0; ; n++ {
+		var env struct {
+			Time   json.Number     `json:"time"`
+			Host   string          `json:"host"`
+			Event  json.RawMessage `json:"event"`
+			Fields json.RawMessage `json:"fields"`
+		}
+		err := dec.Decode(&env)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, hecAnswer{Text: fmt.Sprintf("Invalid data format: event %d: %v", n, err), Code: hecInvalidFormat})
+			return
+		}
+		if len(env.Event) == 0 {
+			writeJSON(w, http.StatusBadRequest, hecAnswer{Text: fmt.Sprintf("Event field is required (event %d)", n), Code: hecEventRequired})
+			return
+		}
+		ev := bytes.TrimSpace(env.Event)
+		if string(ev) == `""` || string(ev) == "null" {
+			writeJSON(w, http.StatusBadRequest, hecAnswer{Text: fmt.Sprintf("Event field cannot be blank (event %d)", n), Code: hecBlankEvent})
+			return
+		}
+		lines.Write(hecToEvent(ev, env.Time, env.Host, env.Fields))
+		lines.WriteByte('\n')
+	}
+	s.hecIngest(w, r, lines.Bytes())
+}
+
+// hecRaw takes /services/collector/raw: one event per line.
+func (s *Server) hecRaw(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.hecBody(w, r)
+	if !ok {
+		return
+	}
+	var lines bytes.Buffer
+	for _, l := range bytes.Split(body, []byte{'\n'}) {
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 {
+			continue
+		}
+		if l[0] == '{' {
+			lines.Write(hecToEvent(l, "", "", nil))
+		} else {
+			lines.Write(hecToEvent(mustJSON(string(l)), "", "", nil))
+		}
+		lines.WriteByte('\n')
+	}
+	s.hecIngest(w, r, lines.Bytes())
+}
+
+func (s *Server) hecIngest(w http.ResponseWriter, r *http.Request, ndjson []byte) {
+	tok := tokenOf(r)
+	sink := func(ctx context.Context, evs []*event.Event) (int, int, error) {
+		res, err := s.db.Lake.Append(ctx, evs)
+		return res.Stored, res.Duplicates, err
+	}
+	sum, err := ingest.RunSources(r.Context(), []ingest.Source{ingest.ReaderSource("body", bytes.NewReader(ndjson))}, sink,
+		ingest.Options{Org: tok.Org, ForceOrg: true, MaxSamples: 100})
+	if err != nil {
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, hecAnswer{Text: "Server is busy", Code: hecBusy})
+		return
+	}
+	writeJSON(w, http.StatusOK, hecAnswer{Text: "Success", Code: hecSuccess, Accepted: sum.Stored + sum.Duplicates, Rejected: sum.Rejected, Rejections: sum.Samples})
+}
+
+// hecToEvent makes one spoor event line of a HEC event: an object is kept
+// as it is, with the envelope's time and host added where it has none; a
+// string becomes {"message": ...}. Indexed fields are kept under "fields".
+func hecToEvent(ev []byte, t json.Number, host string, fields json.RawMessage) []byte {
+	if ev[0] != '{' {
+		ev = append(append([]byte(`{"message":`), ev...), '}')
+	}
+	var probe map[string]json.RawMessage
+	json.Unmarshal(ev, &probe)
+	var extra []string
+	if _, has := probe["event_time"]; !has {
+		if _, has := probe["timestamp"]; !has {
+			ms := time.Now().UnixMilli()
+			if f, err := strconv.ParseFloat(string(t), 64); err == nil && t != "" {
+				ms = int64(f * 1000)
+			}
+			extra = append(extra, `"event_time":`+strconv.FormatInt(ms, 10))
+		}
+	}
+	if _, has := probe["hostname"]; !has && host != "" {
+		extra = append(extra, `"hostname":`+string(mustJSON(host)))
+	}
+	if _, has := probe["fields"]; !has && len(fields) > 0 {
+		extra = append(extra, `"fields":`+string(fields))
+	}
+	if len(extra) == 0 {
+		return ev
+	}
+	out := []byte("{" + strings.Join(extra, ","))
+	if rest := bytes.TrimSpace(ev[1:]); len(rest) > 0 && rest[0] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, ev[1:]...)
+}
+
+func mustJSON(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
+}
