@@ -64,6 +64,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "store unavailable, retry the batch: "+err.Error(), "")
 		return
 	}
+	s.metrics.counted(sum.Stored, sum.Duplicates, sum.ByReason)
 	writeJSON(w, http.StatusOK, ingestAnswer{Accepted: sum.Stored, Duplicates: sum.Duplicates, Rejected: sum.Rejected, Rejections: sum.Samples, Reasons: sum.ByReason})
 }
 

@@ -160,6 +160,7 @@ func (s *Server) hecIngest(w http.ResponseWriter, r *http.Request, ndjson []byte
 		writeJSON(w, http.StatusServiceUnavailable, hecAnswer{Text: "Server is busy", Code: hecBusy})
 		return
 	}
+	s.metrics.counted(sum.Stored, sum.Duplicates, sum.ByReason)
 	writeJSON(w, http.StatusOK, hecAnswer{Text: "Success", Code: hecSuccess, Accepted: sum.Stored + sum.Duplicates, Rejected: sum.Rejected, Rejections: sum.Samples})
 }
 

@@ -53,15 +53,18 @@ func (o *Options) defaults() {
 
 // Server answers the API over one data directory.
 type Server struct {
-	db     *datadir.DB
-	tokens *auth.Store
-	opts   Options
+	db      *datadir.DB
+	tokens  *auth.Store
+	opts    Options
+	metrics *metrics
 }
 
 // New returns a server over db, authenticating with tokens.
 func New(db *datadir.DB, tokens *auth.Store, opts Options) *Server {
 	opts.defaults()
-	return &Server{db: db, tokens: tokens, opts: opts}
+	s := &Server{db: db, tokens: tokens, opts: opts}
+	s.metrics = s.newMetrics()
+	return s
 }
 
 // Handler routes the API.
@@ -70,10 +73,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.authed(auth.Role.CanRead, s.ready))
 	mux.HandleFunc("POST /api/v1/events", s.authed(auth.Role.CanWrite, s.postEvents))
-	mux.HandleFunc("POST /api/v1/search", s.authed(auth.Role.CanRead, s.search))
-	mux.HandleFunc("POST /api/v1/sql", s.authed(auth.Role.CanRead, s.sql))
-	mux.HandleFunc("GET /api/v1/search", s.authed(auth.Role.CanRead, s.search))
-	mux.HandleFunc("GET /api/v1/events/{id}", s.authed(auth.Role.CanRead, s.getEvent))
+	mux.HandleFunc("POST /api/v1/search", s.authed(auth.Role.CanRead, s.metrics.timed("search", s.search)))
+	mux.HandleFunc("POST /api/v1/sql", s.authed(auth.Role.CanRead, s.metrics.timed("sql", s.sql)))
+	mux.HandleFunc("GET /api/v1/search", s.authed(auth.Role.CanRead, s.metrics.timed("search", s.search)))
+	mux.HandleFunc("GET /api/v1/events/{id}", s.authed(auth.Role.CanRead, s.metrics.timed("event", s.getEvent)))
+	mux.Handle("GET /metrics", s.authed(auth.Role.CanRead, s.metrics.handler().ServeHTTP))
 	mux.HandleFunc("POST /services/collector/event", s.hecAuthed(s.hecEvent))
 	mux.HandleFunc("POST /services/collector", s.hecAuthed(s.hecEvent))
 	mux.HandleFunc("POST /services/collector/event/1.0", s.hecAuthed(s.hecEvent))
@@ -82,7 +86,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /services/collector/health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, hecAnswer{Text: "HEC is healthy", Code: 17})
 	})
-	mux.HandleFunc("GET /api/v1/sql", s.authed(auth.Role.CanRead, s.sql))
+	mux.HandleFunc("GET /api/v1/sql", s.authed(auth.Role.CanRead, s.metrics.timed("sql", s.sql)))
 	return mux
 }
 

@@ -271,3 +271,24 @@ func TestCrossOrganizationMatrix(t *testing.T) {
 		t.Errorf("ingest token GET event: %d, want 403", code)
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	f := start(t, Options{})
+	call(t, "POST", f.url+"/api/v1/events", f.ingestA, append(events(7, "x"), []byte("{bad\n")...))
+	call(t, "POST", f.url+"/api/v1/search", f.analystA, []byte(`{"query": ""}`))
+	if code, _ := call(t, "GET", f.url+"/metrics", "", nil); code != 401 {
+		t.Errorf("metrics without a token: %d, want 401", code)
+	}
+	code, body := call(t, "GET", f.url+"/metrics", f.analystA, nil)
+	if code != 200 {
+		t.Fatalf("metrics: %d", code)
+	}
+	for _, want := range []string{
+		"spoor_ingested_events_total 7", `spoor_rejected_events_total{reason="malformed JSON"} 1`,
+		"spoor_head_events 7", `spoor_query_seconds_count{kind="search"} 1`, "spoor_wal_bytes ",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
