@@ -28,6 +28,17 @@ type Options struct {
 	TLSCert      string
 	TLSKey       string
 	Logger       *slog.Logger
+	// MaxQueries bounds searches and SQL running at once (default 4); more
+	// wait up to QueueWait, then get 429 with Retry-After.
+	MaxQueries int
+	// MaxIngests bounds ingest requests in flight (default 16), likewise.
+	MaxIngests int
+	QueueWait  time.Duration // default 2 s
+	// MaxHeadEvents: above this many unflushed events ingest answers 503
+	// with Retry-After until the flush catches up (default 2,000,000).
+	MaxHeadEvents int
+	// ReadHeaderTimeout drops clients that send headers too slowly (10 s).
+	ReadHeaderTimeout time.Duration
 }
 
 func (o *Options) defaults() {
@@ -49,20 +60,40 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.MaxQueries <= 0 {
+		o.MaxQueries = 4
+	}
+	if o.MaxIngests <= 0 {
+		o.MaxIngests = 16
+	}
+	if o.QueueWait <= 0 {
+		o.QueueWait = 2 * time.Second
+	}
+	if o.MaxHeadEvents <= 0 {
+		o.MaxHeadEvents = 2_000_000
+	}
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = 10 * time.Second
+	}
 }
 
 // Server answers the API over one data directory.
 type Server struct {
-	db      *datadir.DB
-	tokens  *auth.Store
-	opts    Options
-	metrics *metrics
+	db       *datadir.DB
+	tokens   *auth.Store
+	opts     Options
+	metrics  *metrics
+	queries  chan struct{} // slots for queries running at once
+	ingests  chan struct{} // slots for ingest requests in flight
+	flushNow chan struct{} // asks Run for a flush ahead of its ticker
 }
 
 // New returns a server over db, authenticating with tokens.
 func New(db *datadir.DB, tokens *auth.Store, opts Options) *Server {
 	opts.defaults()
-	s := &Server{db: db, tokens: tokens, opts: opts}
+	s := &Server{db: db, tokens: tokens, opts: opts,
+		queries: make(chan struct{}, opts.MaxQueries), ingests: make(chan struct{}, opts.MaxIngests),
+		flushNow: make(chan struct{}, 1)}
 	s.metrics = s.newMetrics()
 	return s
 }
@@ -72,21 +103,21 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.authed(auth.Role.CanRead, s.ready))
-	mux.HandleFunc("POST /api/v1/events", s.authed(auth.Role.CanWrite, s.postEvents))
-	mux.HandleFunc("POST /api/v1/search", s.authed(auth.Role.CanRead, s.metrics.timed("search", s.search)))
-	mux.HandleFunc("POST /api/v1/sql", s.authed(auth.Role.CanRead, s.metrics.timed("sql", s.sql)))
-	mux.HandleFunc("GET /api/v1/search", s.authed(auth.Role.CanRead, s.metrics.timed("search", s.search)))
-	mux.HandleFunc("GET /api/v1/events/{id}", s.authed(auth.Role.CanRead, s.metrics.timed("event", s.getEvent)))
+	mux.HandleFunc("POST /api/v1/events", s.authed(auth.Role.CanWrite, s.ingestSlot(s.postEvents)))
+	mux.HandleFunc("POST /api/v1/search", s.authed(auth.Role.CanRead, s.querySlot(s.metrics.timed("search", s.search))))
+	mux.HandleFunc("POST /api/v1/sql", s.authed(auth.Role.CanRead, s.querySlot(s.metrics.timed("sql", s.sql))))
+	mux.HandleFunc("GET /api/v1/search", s.authed(auth.Role.CanRead, s.querySlot(s.metrics.timed("search", s.search))))
+	mux.HandleFunc("GET /api/v1/events/{id}", s.authed(auth.Role.CanRead, s.querySlot(s.metrics.timed("event", s.getEvent))))
 	mux.Handle("GET /metrics", s.authed(auth.Role.CanRead, s.metrics.handler().ServeHTTP))
-	mux.HandleFunc("POST /services/collector/event", s.hecAuthed(s.hecEvent))
-	mux.HandleFunc("POST /services/collector", s.hecAuthed(s.hecEvent))
-	mux.HandleFunc("POST /services/collector/event/1.0", s.hecAuthed(s.hecEvent))
-	mux.HandleFunc("POST /services/collector/raw", s.hecAuthed(s.hecRaw))
-	mux.HandleFunc("POST /services/collector/raw/1.0", s.hecAuthed(s.hecRaw))
+	mux.HandleFunc("POST /services/collector/event", s.hecAuthed(s.ingestSlot(s.hecEvent)))
+	mux.HandleFunc("POST /services/collector", s.hecAuthed(s.ingestSlot(s.hecEvent)))
+	mux.HandleFunc("POST /services/collector/event/1.0", s.hecAuthed(s.ingestSlot(s.hecEvent)))
+	mux.HandleFunc("POST /services/collector/raw", s.hecAuthed(s.ingestSlot(s.hecRaw)))
+	mux.HandleFunc("POST /services/collector/raw/1.0", s.hecAuthed(s.ingestSlot(s.hecRaw)))
 	mux.HandleFunc("GET /services/collector/health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, hecAnswer{Text: "HEC is healthy", Code: 17})
 	})
-	mux.HandleFunc("GET /api/v1/sql", s.authed(auth.Role.CanRead, s.metrics.timed("sql", s.sql)))
+	mux.HandleFunc("GET /api/v1/sql", s.authed(auth.Role.CanRead, s.querySlot(s.metrics.timed("sql", s.sql))))
 	return mux
 }
 
@@ -117,6 +148,48 @@ func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
 }
 
+// querySlot runs h when a query slot is free within QueueWait, else 429.
+func (s *Server) querySlot(h http.HandlerFunc) http.HandlerFunc {
+	return s.slot(s.queries, http.StatusTooManyRequests, "too many queries at once", h)
+}
+
+// ingestSlot runs h when an ingest slot is free and the head is not too far
+// behind its flushes; else 503, which senders retry.
+func (s *Server) ingestSlot(h http.HandlerFunc) http.HandlerFunc {
+	inner := s.slot(s.ingests, http.StatusServiceUnavailable, "too many ingest requests at once", h)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.db.Lake.Stats().HeadEvents > s.opts.MaxHeadEvents {
+			// The flush is behind; ask for one now.
+			select {
+			case s.flushNow <- struct{}{}:
+			default:
+			}
+			w.Header().Set("Retry-After", "2")
+			writeError(w, http.StatusServiceUnavailable, "ingest is behind its flushes: retry later", "")
+			return
+		}
+		inner(w, r)
+	}
+}
+
+func (s *Server) slot(slots chan struct{}, busy int, msg string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t := time.NewTimer(s.opts.QueueWait)
+		defer t.Stop()
+		select {
+		case slots <- struct{}{}:
+		case <-t.C:
+			w.Header().Set("Retry-After", "1")
+			writeError(w, busy, msg+": retry later", "")
+			return
+		case <-r.Context().Done():
+			return
+		}
+		defer func() { <-slots }()
+		h(w, r)
+	}
+}
+
 // apiError is the body of every error answer.
 type apiError struct {
 	Error    string `json:"error"`
@@ -142,7 +215,8 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	}
 	srv := &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		ReadTimeout:       5 * time.Minute, // a body trickling in for longer is dropped
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
@@ -165,6 +239,10 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 		select {
 		case err := <-errc:
 			return err
+		case <-s.flushNow:
+			if err := s.db.Lake.Flush(ctx); err != nil {
+				s.opts.Logger.Error("flush head", "err", err)
+			}
 		case <-flush.C:
 			if err := s.db.Lake.Flush(ctx); err != nil {
 				s.opts.Logger.Error("flush head", "err", err)

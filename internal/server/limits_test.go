@@ -1,0 +1,113 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// Queries beyond the limit wait, then get 429 with Retry-After; the slot
+// frees when the running one ends.
+func TestQuerySlotsAnswer429(t *testing.T) {
+	s := &Server{opts: Options{QueueWait: 50 * time.Millisecond}}
+	slots := make(chan struct{}, 1)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	h := s.slot(slots, http.StatusTooManyRequests, "too many queries at once", func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+	})
+	go h(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil))
+	<-started
+	rec := httptest.NewRecorder()
+	h(rec, httptest.NewRequest("POST", "/", nil))
+	if rec.Code != 429 || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("second query: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	close(release)
+	time.Sleep(20 * time.Millisecond)
+	ok := s.slot(slots, 429, "x", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	rec = httptest.NewRecorder()
+	ok(rec, httptest.NewRequest("POST", "/", nil))
+	if rec.Code != 204 {
+		t.Errorf("after the first ended: %d", rec.Code)
+	}
+}
+
+// When the head is too far ahead of the flushes, ingest answers 503 with
+// Retry-After, and accepts again once the flush it asked for caught up.
+func TestIngestBackpressure(t *testing.T) {
+	f := start(t, Options{MaxHeadEvents: 5, FlushEvery: time.Hour})
+	if code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, events(10, "x")); code != 200 {
+		t.Fatalf("first batch: %d %s", code, body)
+	}
+	req, _ := http.NewRequest("POST", f.url+"/api/v1/events", bytes.NewReader(events(1, "x")))
+	req.Header.Set("Authorization", "Bearer "+f.ingestA)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("over the head limit: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, _ := call(t, "POST", f.url+"/api/v1/events", f.ingestA, events(1, "x"))
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ingest never recovered: %d", code)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Bad requests get a clear 4xx and the server keeps serving others.
+func TestHostileRequests(t *testing.T) {
+	f := start(t, Options{ReadHeaderTimeout: 300 * time.Millisecond})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(events(200, "x"))
+	zw.Close()
+	truncated := gz.Bytes()[:gz.Len()/2]
+	if code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, truncated, "Content-Encoding", "gzip"); code != 400 || !strings.Contains(string(body), "gzip") {
+		t.Errorf("truncated gzip: %d %s", code, body)
+	}
+	if code, _ := call(t, "POST", f.url+"/api/v1/events", f.ingestA, []byte("x"), "Content-Encoding", "br"); code != 400 {
+		t.Errorf("unknown encoding: %d", code)
+	}
+	if code, _ := call(t, "POST", f.url+"/api/v1/search", f.analystA, []byte("<html>"), "Content-Type", "text/html"); code != 400 {
+		t.Errorf("HTML search body: %d", code)
+	}
+	if code, _ := call(t, "GET", f.url+"/api/v1/search", f.analystA, nil, "X-Huge", strings.Repeat("a", 200<<10)); code != 431 {
+		t.Errorf("huge header: %d, want 431", code)
+	}
+	// A slowloris client is dropped; others are served meanwhile.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte("POST /api/v1/events HTTP/1.1\r\nHost: x\r\n"))
+	if code, _ := call(t, "GET", f.url+"/healthz", "", nil); code != 200 {
+		t.Errorf("server not serving others during a slow client: %d", code)
+	}
+	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := bufio.NewReader(conn).ReadString('\n'); err == nil {
+		// net/http may answer 408 before closing; either way the connection ends.
+		if _, err := bufio.NewReader(conn).ReadString('\n'); err == nil {
+			t.Errorf("slow client still connected")
+		}
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Errorf("slow client not dropped within 3 s")
+	}
+}
