@@ -8,8 +8,8 @@ DATA    ?= ./spoor-data
 build:
 	$(GO) build -o $(BIN) ./cmd/spoor
 
-# Generate a fleet with the seeds' attacks, ingest it into $(DATA) and walk
-# through the seed-000 investigation.
+# Generate a fleet with the seeds' attacks, ingest it into $(DATA), walk
+# through the seed-000 investigation, then serve it (Ctrl-C stops it).
 demo: build
 	./$(BIN) demo --data $(DATA)
 

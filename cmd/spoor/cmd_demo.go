@@ -7,23 +7,27 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/gen"
 )
 
 type demoOptions struct {
-	data  string
-	hosts int
-	rate  float64
-	seed  uint64
+	data    string
+	hosts   int
+	rate    float64
+	seed    uint64
+	listen  string
+	noServe bool
 }
 
 func newDemoCmd() *cobra.Command {
 	var o demoOptions
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Load a realistic fleet with attack scenarios and walk through the seed-000 investigation",
+		Short: "Load a realistic fleet with attack scenarios, walk through the seed-000 investigation, then serve it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -37,6 +41,8 @@ func newDemoCmd() *cobra.Command {
 	cmd.Flags().IntVar(&o.hosts, "hosts", gen.DefaultHosts, "hosts in the fleet")
 	cmd.Flags().Float64Var(&o.rate, "rate", 200, "events per host per hour")
 	cmd.Flags().Uint64Var(&o.seed, "seed", 1, "random seed of the fleet")
+	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:7878", "where to serve the demo data")
+	cmd.Flags().BoolVar(&o.noServe, "no-serve", false, "stop after the walkthrough instead of serving")
 	return cmd
 }
 
@@ -113,7 +119,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 		return err
 	}
 	os.Remove(fleet) // stored now; `spoor gen` makes it again, byte for byte, from the same seed
-	data := dataFlags{Dir: o.data, Org: "5a8c4a54e11909bd290021ed"}
+	data := dataFlags{Dir: o.data, Org: demoOrg}
 	for _, s := range seed000Walkthrough {
 		fmt.Fprintf(stdout, "\n%s\n", s.say)
 		if s.sql != "" {
@@ -128,5 +134,21 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 		}
 	}
 	fmt.Fprintf(stdout, "\nThe data is in %s; try: spoor search --data %s 'event_type = \"login\" AND agent_id = \"436dd34c-f795-11ea-a752-21e3e3eb7c50\"'\n", o.data, o.data)
-	return nil
+	if o.noServe {
+		return nil
+	}
+	tokens, err := auth.Open(filepath.Join(o.data, "tokens.json"))
+	if err != nil {
+		return err
+	}
+	analyst, _, err := tokens.Create(demoOrg, auth.Analyst, "demo analyst")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nServing the demo fleet on http://%s (Ctrl-C stops it). An analyst token:\n\n  export SPOOR_SERVER=http://%s SPOOR_TOKEN=%s\n  spoor search 'event_type = \"cloudtrail\" AND userType = \"AssumedRole\"'\n  curl -s -H \"Authorization: Bearer $SPOOR_TOKEN\" \"$SPOOR_SERVER/api/v1/sql?format=csv&sql=SELECT%%20count(*)%%20FROM%%20events\"\n\n",
+		o.listen, o.listen, analyst)
+	return runServe(ctx, serveOptions{data: o.data, listen: o.listen, maxBody: 64 << 20, flush: 10 * time.Second, timeout: time.Minute}, stderr)
 }
+
+// demoOrg is the organization of gen's fleet (seed 000's).
+const demoOrg = "5a8c4a54e11909bd290021ed"
