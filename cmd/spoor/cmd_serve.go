@@ -7,15 +7,19 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/datadir"
 	"github.com/spoor-dev/spoor/internal/server"
+	"gopkg.in/yaml.v3"
 )
 
 type serveOptions struct {
+	config  string
 	data    string
 	listen  string
 	tlsCert string
@@ -43,10 +47,16 @@ POST /api/v1/search, POST /api/v1/sql, GET /healthz. Every call needs a token
 (spoor token create) and sees its organization only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.config != "" {
+				if err := applyConfig(cmd.Flags(), o.config); err != nil {
+					return usageError{err}
+				}
+			}
 			return runServe(cmd.Context(), o, cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.config, "config", os.Getenv("SPOOR_CONFIG"), "YAML file of settings named like these flags ($SPOOR_CONFIG); flags and SPOOR_* variables win over it")
 	f.StringVar(&o.data, "data", envOr("SPOOR_DATA", "./spoor-data"), "data directory ($SPOOR_DATA)")
 	f.StringVar(&o.listen, "listen", envOr("SPOOR_LISTEN", "127.0.0.1:7878"), "address to listen on ($SPOOR_LISTEN)")
 	f.StringVar(&o.tlsCert, "tls-cert", os.Getenv("SPOOR_TLS_CERT"), "TLS certificate file (with --tls-key)")
@@ -83,4 +93,33 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "spoor: serving %s on %s://%s\n", o.data, scheme, addr)
 	})
+}
+
+// applyConfig sets, from a YAML file of flag names and values, every flag
+// that neither the command line nor its SPOOR_* variable set:
+// flags > environment > config file > defaults.
+func applyConfig(fs *pflag.FlagSet, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	var conf map[string]any
+	if err := yaml.Unmarshal(b, &conf); err != nil {
+		return fmt.Errorf("--config %s: %w", path, err)
+	}
+	for key, v := range conf {
+		name := strings.ReplaceAll(key, "_", "-")
+		f := fs.Lookup(name)
+		if f == nil || name == "config" {
+			return fmt.Errorf("--config %s: unknown setting %q", path, key)
+		}
+		env := "SPOOR_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		if f.Changed || os.Getenv(env) != "" {
+			continue
+		}
+		if err := fs.Set(name, fmt.Sprint(v)); err != nil {
+			return fmt.Errorf("--config %s: %s: %w", path, key, err)
+		}
+	}
+	return nil
 }
