@@ -233,6 +233,9 @@ func (b *bench) run(ctx context.Context) error {
 	if err := b.queries(ctx); err != nil {
 		return err
 	}
+	if err := b.httpIngest(ctx); err != nil {
+		return err
+	}
 	if b.cfg.profile && !b.rep.ingestMet() {
 		if err := b.cpuProfile(ctx); err != nil {
 			return err

@@ -34,6 +34,8 @@ type report struct {
 	queryParts int
 	baseView   string
 
+	http []httpRow
+
 	profile    profileInfo
 	mismatches []string
 }
@@ -108,6 +110,15 @@ func (r *report) targetTable() string {
 		e, c, bs := median(q.engine), median(q.cli), median(q.base)
 		fmt.Fprintf(&sb, "| %s p50 ≤ %s, in engine | %s | DuckDB on raw NDJSON %s | %s |\n", q.name, ms(q.target), ms(e), ms(bs), metStr(e <= q.target))
 		fmt.Fprintf(&sb, "| %s p50 ≤ %s, CLI | %s | DuckDB on raw NDJSON %s | %s |\n", q.name, ms(q.target), ms(c), ms(bs), metStr(c <= q.target))
+	}
+	if len(r.http) > 0 {
+		h := r.http[0]
+		other := ""
+		if len(r.http) > 1 {
+			other = fmt.Sprintf("%s: %s, p99 %s", r.http[1].name, rate(r.http[1].rate()), r.http[1].p99.Round(time.Millisecond))
+		}
+		fmt.Fprintf(&sb, "| HTTP ingest ≥ %s events/s, %d senders | %s | %s | %s |\n", commas(targetHTTP), httpSenders, rate(h.rate()), other, metStr(h.rate() >= targetHTTP))
+		fmt.Fprintf(&sb, "| HTTP ingest p99 ack ≤ %s | %s | | %s |\n", targetHTTPp99, h.p99.Round(time.Millisecond), metStr(h.p99 <= targetHTTPp99))
 	}
 	return sb.String()
 }
@@ -341,6 +352,17 @@ func (r *report) markdown() string {
 		w(".\n")
 	}
 	w("\n")
+
+	// 5. HTTP ingest (before the targets, numbered after them)
+	if len(r.http) > 0 {
+		w("## 3b. Durable HTTP ingest\n\n")
+		w("A fresh `spoor serve` on loopback, %d concurrent senders posting the generated NDJSON in batches of %d events (plain, one connection each); a batch is acknowledged only once it is fsynced in the WAL. Wall clock from the first send to the last acknowledgement; latency per request.\n\n", httpSenders, httpBatchEvents)
+		w("| endpoint | events | wall | events/s | p50 ack | p99 ack | retries (429/503) |\n|---|---|---|---|---|---|---|\n")
+		for _, h := range r.http {
+			w("| %s `%s` | %s | %.2f s | %s | %s | %s | %d |\n", h.name, h.endpoint, commas(h.events), h.wall.Seconds(), rate(h.rate()), h.p50.Round(time.Millisecond), h.p99.Round(time.Millisecond), h.retries)
+		}
+		w("\nTargets: at least %s events/s with %d senders, p99 acknowledgement at most %s.\n\n", commas(targetHTTP), httpSenders, targetHTTPp99)
+	}
 
 	// 4. Targets
 	w("## 4. Targets\n\n")

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/lake"
 	"github.com/spoor-dev/spoor/internal/server"
 	"gopkg.in/yaml.v3"
 )
@@ -73,7 +74,9 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		return usagef("--tls-cert and --tls-key go together")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	db, err := datadir.Open(ctx, o.data, datadir.Options{MemoryLimit: o.memory, Timeout: o.timeout, Logger: log})
+	var srv *server.Server
+	db, err := datadir.Open(ctx, o.data, datadir.Options{MemoryLimit: o.memory, Timeout: o.timeout, Logger: log,
+		Lake: lake.Options{FlushWanted: server.FlushWanted(&srv)}})
 	if err != nil {
 		return err
 	}
@@ -85,7 +88,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := server.New(db, tokens, server.Options{Listen: o.listen, MaxBodyBytes: o.maxBody, FlushEvery: o.flush, TLSCert: o.tlsCert, TLSKey: o.tlsKey, Logger: log})
+	srv = server.New(db, tokens, server.Options{Listen: o.listen, MaxBodyBytes: o.maxBody, FlushEvery: o.flush, TLSCert: o.tlsCert, TLSKey: o.tlsKey, Logger: log})
 	return srv.Run(ctx, func(addr string) {
 		scheme := "http"
 		if o.tlsCert != "" {

@@ -216,6 +216,13 @@ func RunSources(ctx context.Context, srcs []Source, sink AppendFunc, opts Option
 	return sum, ctx.Err()
 }
 
+// ParseLines normalises every line of data, NDJSON already in memory (an
+// HTTP body, say), numbering lines from 1 and passing bad ones to reject.
+// norm keeps its caches across calls: reuse one per goroutine.
+func ParseLines(norm *event.Normalizer, name string, data []byte, reject func(Rejection)) []*event.Event {
+	return parseChunk(norm, chunk{file: name, firstLine: 1, data: data}, reject)
+}
+
 // parseChunk normalises every line of a chunk.
 func parseChunk(norm *event.Normalizer, c chunk, reject func(Rejection)) []*event.Event {
 	slab := make([]event.Event, bytes.Count(c.data, []byte{'\n'})+1)

@@ -35,7 +35,11 @@ type Options struct {
 	SmallPartRows int64
 	// NoSync skips fsync (tests of logic only; never in production).
 	NoSync bool
-	Logger *slog.Logger
+	// FlushWanted, when set, is called (and must not block) when the head is
+	// full, instead of the append flushing it then and there: a server
+	// flushes in the background and keeps acknowledging appends meanwhile.
+	FlushWanted func()
+	Logger      *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -463,6 +467,10 @@ func (s *Store) add(ctx context.Context, evs []*event.Event, logged bool) (Appen
 	s.mu.Unlock()
 	s.appendMu.RUnlock()
 	res.Stored = len(fresh)
+	if full && s.opts.FlushWanted != nil {
+		s.opts.FlushWanted()
+		full = false
+	}
 	if full {
 		// A partial flush cannot trim the WAL; a full one does, once the
 		// WAL has grown past its bound.

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/ingest"
+	"github.com/valyala/fastjson"
 )
 
 // Splunk HTTP Event Collector compatibility: log shippers that speak HEC
@@ -148,20 +148,13 @@ func (s *Server) hecRaw(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) hecIngest(w http.ResponseWriter, r *http.Request, ndjson []byte) {
-	tok := tokenOf(r)
-	sink := func(ctx context.Context, evs []*event.Event) (int, int, error) {
-		res, err := s.db.Lake.Append(ctx, evs)
-		return res.Stored, res.Duplicates, err
-	}
-	sum, err := ingest.RunSources(r.Context(), []ingest.Source{ingest.ReaderSource("body", bytes.NewReader(ndjson))}, sink,
-		ingest.Options{Org: tok.Org, ForceOrg: true, MaxSamples: 100})
+	ans, err := s.store(r.Context(), tokenOf(r).Org, ndjson)
 	if err != nil {
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, hecAnswer{Text: "Server is busy", Code: hecBusy})
 		return
 	}
-	s.metrics.counted(sum.Stored, sum.Duplicates, sum.ByReason)
-	writeJSON(w, http.StatusOK, hecAnswer{Text: "Success", Code: hecSuccess, Accepted: sum.Stored + sum.Duplicates, Rejected: sum.Rejected, Rejections: sum.Samples})
+	writeJSON(w, http.StatusOK, hecAnswer{Text: "Success", Code: hecSuccess, Accepted: ans.Accepted + ans.Duplicates, Rejected: ans.Rejected, Rejections: ans.Rejections})
 }
 
 // hecToEvent makes one spoor event line of a HEC event: an object is kept
@@ -171,11 +164,12 @@ func hecToEvent(ev []byte, t json.Number, host string, fields json.RawMessage) [
 	if ev[0] != '{' {
 		ev = append(append([]byte(`{"message":`), ev...), '}')
 	}
-	var probe map[string]json.RawMessage
-	json.Unmarshal(ev, &probe)
+	var p fastjson.Parser
+	probe, _ := p.ParseBytes(ev)
+	has := func(k string) bool { return probe != nil && probe.Exists(k) }
 	var extra []string
-	if _, has := probe["event_time"]; !has {
-		if _, has := probe["timestamp"]; !has {
+	if !has("event_time") {
+		if !has("timestamp") {
 			ms := time.Now().UnixMilli()
 			if f, err := strconv.ParseFloat(string(t), 64); err == nil && t != "" {
 				ms = int64(f * 1000)
@@ -183,10 +177,10 @@ func hecToEvent(ev []byte, t json.Number, host string, fields json.RawMessage) [
 			extra = append(extra, `"event_time":`+strconv.FormatInt(ms, 10))
 		}
 	}
-	if _, has := probe["hostname"]; !has && host != "" {
+	if !has("hostname") && host != "" {
 		extra = append(extra, `"hostname":`+string(mustJSON(host)))
 	}
-	if _, has := probe["fields"]; !has && len(fields) > 0 {
+	if !has("fields") && len(fields) > 0 {
 		extra = append(extra, `"fields":`+string(fields))
 	}
 	if len(extra) == 0 {

@@ -12,10 +12,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/event"
 )
 
 // Options configure a server. Zero values take the defaults.
@@ -86,6 +88,24 @@ type Server struct {
 	queries  chan struct{} // slots for queries running at once
 	ingests  chan struct{} // slots for ingest requests in flight
 	flushNow chan struct{} // asks Run for a flush ahead of its ticker
+	norms    sync.Pool     // *event.Normalizer, caches warm across requests
+}
+
+// FlushWanted returns the hook to give the lake (lake.Options.FlushWanted)
+// so that a full head is flushed by the server's loop, not in a request.
+func FlushWanted(s **Server) func() {
+	return func() {
+		if *s != nil {
+			(*s).wantFlush()
+		}
+	}
+}
+
+func (s *Server) wantFlush() {
+	select {
+	case s.flushNow <- struct{}{}:
+	default:
+	}
 }
 
 // New returns a server over db, authenticating with tokens.
@@ -95,6 +115,7 @@ func New(db *datadir.DB, tokens *auth.Store, opts Options) *Server {
 		queries: make(chan struct{}, opts.MaxQueries), ingests: make(chan struct{}, opts.MaxIngests),
 		flushNow: make(chan struct{}, 1)}
 	s.metrics = s.newMetrics()
+	s.norms.New = func() any { return new(event.Normalizer) }
 	return s
 }
 
@@ -160,10 +181,7 @@ func (s *Server) ingestSlot(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.db.Lake.Stats().HeadEvents > s.opts.MaxHeadEvents {
 			// The flush is behind; ask for one now.
-			select {
-			case s.flushNow <- struct{}{}:
-			default:
-			}
+			s.wantFlush()
 			w.Header().Set("Retry-After", "2")
 			writeError(w, http.StatusServiceUnavailable, "ingest is behind its flushes: retry later", "")
 			return
