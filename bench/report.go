@@ -217,6 +217,19 @@ func (r *report) bounds() []string {
 		line += fmt.Sprintf(" (DuckDB on the raw NDJSON takes %s); %s.", ms(median(q.base)), fixed)
 		out = append(out, line)
 	}
+	if len(r.http) > 0 {
+		h := r.http[0]
+		if h.rate() < targetHTTP || h.p99 > targetHTTPp99 {
+			inFlight := float64(httpSenders * httpBatchEvents)
+			out = append(out, fmt.Sprintf("**HTTP ingest** (%s, p99 %s): every event costs the server the CPU of a CLI ingest (normalising, the WAL, "+
+				"Parquet parts written by the background flush) plus HTTP; on %d cores that caps the rate near the CLI's. At saturation "+
+				"%d senders with %d events each in flight wait %.0f ms per batch on average (Little's law: %.0f events in flight / %s), "+
+				"and the p99 adds flush and GC pauses: a p99 of %s needs either fewer events in flight (smaller batches, fewer senders) "+
+				"or a faster event path.",
+				rate(h.rate()), h.p99.Round(time.Millisecond), r.machine.nproc, httpSenders, httpBatchEvents,
+				inFlight/h.rate()*1000, inFlight, rate(h.rate()), targetHTTPp99))
+		}
+	}
 	return out
 }
 
