@@ -237,6 +237,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 		ReadTimeout:       5 * time.Minute, // a body trickling in for longer is dropped
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
 	}
 	if ready != nil {
 		ready(ln.Addr().String())
