@@ -103,7 +103,7 @@ func runSearch(ctx context.Context, o searchOptions, q string, out io.Writer) er
 		return err
 	}
 	var e event.Event
-	vals, ptrs := render.ScanTargets(len(s.Columns))
+	vals := make([]any, len(s.Columns))
 	for s.Next() {
 		if s.Full {
 			if err := s.Event(&e); err != nil {
@@ -116,7 +116,7 @@ func runSearch(ctx context.Context, o searchOptions, q string, out io.Writer) er
 				continue
 			}
 		}
-		if err := s.Scan(ptrs...); err != nil {
+		if err := s.Row(vals); err != nil {
 			return err
 		}
 		if err := w.Row(vals); err != nil {

@@ -39,11 +39,11 @@ func ids(t *testing.T, s *Search) []string {
 	defer s.Close()
 	var out []string
 	for s.Next() {
-		var id string
-		if err := s.Scan(&id); err != nil {
+		vals := make([]any, 1)
+		if err := s.Row(vals); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, id)
+		out = append(out, vals[0].(string))
 	}
 	if err := s.Err(); err != nil {
 		t.Fatal(err)

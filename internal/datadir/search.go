@@ -2,7 +2,9 @@ package datadir
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,14 +23,60 @@ type SearchRequest struct {
 	Fields   []string
 	Limit    int  // 0: no limit
 	Desc     bool // newest first
+	// After continues a search from the NextCursor of its previous page.
+	After string
 }
 
 // Search is a running search. With no Fields every row is a whole event;
-// read it with Event.
+// read it with Event, otherwise with Row.
 type Search struct {
 	*engine.Rows
 	Columns []string
 	Full    bool
+
+	limit, n int
+	lastT    int64
+	lastID   string
+}
+
+// cursor names the last row of a page: its event time and _id, the sort key.
+func encodeCursor(t int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t, 10) + ":" + id))
+}
+
+func decodeCursor(c string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		if ts, id, ok := strings.Cut(string(b), ":"); ok {
+			if t, err := strconv.ParseInt(ts, 10, 64); err == nil {
+				return t, id, nil
+			}
+		}
+	}
+	return 0, "", fmt.Errorf("bad cursor %q: pass the cursor of the previous page as it came", c)
+}
+
+// NextCursor returns the cursor of the next page, or "" when this page
+// held fewer rows than its limit (the last page). Call it after the rows.
+func (s *Search) NextCursor() string {
+	if s.limit <= 0 || s.n < s.limit {
+		return ""
+	}
+	return encodeCursor(s.lastT, s.lastID)
+}
+
+// Row reads the current row's columns into vals (len(Columns) of them).
+func (s *Search) Row(vals []any) error {
+	ptrs := make([]any, len(vals)+2)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	ptrs[len(vals)], ptrs[len(vals)+1] = &s.lastT, &s.lastID
+	if err := s.Scan(ptrs...); err != nil {
+		return err
+	}
+	s.n++
+	return nil
 }
 
 // Search runs a filter-language query over org's events. A bad query
@@ -57,14 +105,24 @@ func (d *DB) Search(ctx context.Context, org string, r SearchRequest) (*Search, 
 	if err != nil {
 		return nil, err
 	}
+	// The sort key rides along unseen, for the next page's cursor.
+	exprs = append(exprs, `epoch_ms(event_time) AS "__cursor_t"`, `"_id" AS "__cursor_id"`)
 	q := "SELECT " + strings.Join(exprs, ", ") + " FROM events_full WHERE (" + where + ")" +
 		" AND event_time >= make_timestamp(CAST(? AS BIGINT)) AND event_time <= make_timestamp(CAST(? AS BIGINT))"
 	args = append(args, clampMicros(from), clampMicros(to))
-	order := "ASC"
+	order, after := "ASC", ">"
 	if r.Desc {
-		order = "DESC"
+		order, after = "DESC", "<"
 	}
-	q += " ORDER BY event_time " + order + ", \"_id\""
+	if r.After != "" {
+		t, id, err := decodeCursor(r.After)
+		if err != nil {
+			return nil, &query.Error{Msg: err.Error()}
+		}
+		q += " AND (event_time " + after + " make_timestamp(CAST(? AS BIGINT)) OR (event_time = make_timestamp(CAST(? AS BIGINT)) AND \"_id\" " + after + " ?))"
+		args = append(args, t*1000, t*1000, id)
+	}
+	q += " ORDER BY event_time " + order + ", \"_id\" " + order
 	if r.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", r.Limit)
 	}
@@ -72,7 +130,7 @@ func (d *DB) Search(ctx context.Context, org string, r SearchRequest) (*Search, 
 	if err != nil {
 		return nil, err
 	}
-	return &Search{Rows: rows, Columns: cols, Full: len(r.Fields) == 0}, nil
+	return &Search{Rows: rows, Columns: cols, Full: len(r.Fields) == 0, limit: r.Limit}, nil
 }
 
 const maxMS = 253402300799999
@@ -119,11 +177,7 @@ func sqlString(s string) string  { return "'" + strings.ReplaceAll(s, "'", "''")
 // Event reads the current row of a Full search into e.
 func (s *Search) Event(e *event.Event) error {
 	vals := make([]any, len(s.Columns))
-	ptrs := make([]any, len(vals))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := s.Scan(ptrs...); err != nil {
+	if err := s.Row(vals); err != nil {
 		return err
 	}
 	return EventFromRow(s.Columns, vals, e)

@@ -24,6 +24,7 @@ type searchRequest struct {
 	Fields []string `json:"fields"`
 	Limit  int      `json:"limit"`
 	Desc   bool     `json:"desc"`
+	Cursor string   `json:"cursor"` // from the previous page's Spoor-Next-Cursor trailer
 }
 
 type sqlRequest struct {
@@ -94,7 +95,7 @@ func queryFailed(w http.ResponseWriter, err error, src string) {
 // answers straight from a URL: pandas.read_json(url, lines=True).
 func searchParams(r *http.Request) (searchRequest, error) {
 	q := r.URL.Query()
-	req := searchRequest{Query: q.Get("query"), Since: q.Get("since"), Until: q.Get("until"), Desc: q.Get("desc") == "true"}
+	req := searchRequest{Query: q.Get("query"), Since: q.Get("since"), Until: q.Get("until"), Desc: q.Get("desc") == "true", Cursor: q.Get("cursor")}
 	if f := q.Get("fields"); f != "" {
 		req.Fields = strings.Split(f, ",")
 	}
@@ -145,17 +146,19 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if req.Limit <= 0 || req.Limit > s.opts.MaxRows {
 		req.Limit = s.opts.MaxRows
 	}
-	sr, err := s.db.Search(r.Context(), tokenOf(r).Org, datadir.SearchRequest{Query: req.Query, From: from, To: to, Fields: req.Fields, Limit: req.Limit, Desc: req.Desc})
+	sr, err := s.db.Search(r.Context(), tokenOf(r).Org, datadir.SearchRequest{Query: req.Query, From: from, To: to, Fields: req.Fields, Limit: req.Limit, Desc: req.Desc, After: req.Cursor})
 	if err != nil {
 		queryFailed(w, err, req.Query)
 		return
 	}
 	defer sr.Close()
 	w.Header().Set("Content-Type", ctype)
+	// The next page's cursor is known only after the rows: a trailer.
+	w.Header().Set("Trailer", "Spoor-Next-Cursor")
 	out, _ := render.New(f, w)
 	out.Header(sr.Columns)
 	var e event.Event
-	vals, ptrs := render.ScanTargets(len(sr.Columns))
+	vals := make([]any, len(sr.Columns))
 	for sr.Next() {
 		if sr.Full { // json or ndjson without fields: whole original events
 			if err := sr.Event(&e); err != nil {
@@ -164,12 +167,15 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 			render.WriteObject(out, e.Original())
 			continue
 		}
-		if err := sr.Scan(ptrs...); err != nil {
+		if err := sr.Row(vals); err != nil {
 			break
 		}
 		out.Row(vals)
 	}
 	out.Close()
+	if c := sr.NextCursor(); c != "" {
+		w.Header().Set("Spoor-Next-Cursor", c)
+	}
 }
 
 func (s *Server) sql(w http.ResponseWriter, r *http.Request) {

@@ -292,3 +292,57 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// A search pages through its results with the cursor of each page's trailer:
+// every event once, in order, newest first too.
+func TestSearchCursorPaging(t *testing.T) {
+	f := start(t, Options{})
+	if code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, events(25, "x")); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	for _, desc := range []bool{false, true} {
+		var got []string
+		cursor := ""
+		for page := 0; ; page++ {
+			req, _ := json.Marshal(map[string]any{"query": `user = "root"`, "fields": []string{"_id"}, "limit": 10, "cursor": cursor, "desc": desc})
+			hreq, _ := http.NewRequest("POST", f.url+"/api/v1/search?format=csv", bytes.NewReader(req))
+			hreq.Header.Set("Authorization", "Bearer "+f.analystA)
+			resp, err := http.DefaultClient.Do(hreq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			rows := strings.Split(strings.TrimSpace(string(body)), "\n")[1:]
+			got = append(got, rows...)
+			cursor = resp.Trailer.Get("Spoor-Next-Cursor")
+			if cursor == "" {
+				break
+			}
+			if page > 5 {
+				t.Fatal("paging does not end")
+			}
+		}
+		if len(got) != 25 {
+			t.Fatalf("desc %v: %d events over the pages, want 25: %v", desc, len(got), got)
+		}
+		first, last := "e-0", "e-24"
+		if desc {
+			first, last = last, first
+		}
+		if got[0] != first || got[24] != last {
+			t.Errorf("desc %v: order %s ... %s", desc, got[0], got[24])
+		}
+		seen := map[string]bool{}
+		for _, id := range got {
+			if seen[id] {
+				t.Errorf("%s twice", id)
+			}
+			seen[id] = true
+		}
+	}
+	code, _ := call(t, "POST", f.url+"/api/v1/search", f.analystA, []byte(`{"query": "", "cursor": "garbage!"}`))
+	if code != 400 {
+		t.Errorf("bad cursor: %d, want 400", code)
+	}
+}
