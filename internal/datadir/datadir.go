@@ -85,6 +85,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		tmp := filepath.Join(abs, "tmp")
 		os.RemoveAll(tmp)
 		os.MkdirAll(tmp, 0o755)
+		os.RemoveAll(filepath.Join(abs, "lake", exportDir)) // answers a crash left behind
 	}
 	return &DB{Lake: st, Engine: eng, log: opts.Logger}, nil
 }

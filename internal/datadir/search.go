@@ -2,8 +2,11 @@ package datadir
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -82,16 +85,83 @@ func (s *Search) Row(vals []any) error {
 // Search runs a filter-language query over org's events. A bad query
 // returns a *query.Error carrying the query text (for a caret).
 func (d *DB) Search(ctx context.Context, org string, r SearchRequest) (*Search, error) {
+	p, err := searchSQL(r)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.Query(ctx, org, p.from, p.to, p.sql, p.args...)
+	if err != nil {
+		return nil, err
+	}
+	return &Search{Rows: rows, Columns: p.cols, Full: len(r.Fields) == 0, limit: r.Limit}, nil
+}
+
+// ExportSearch writes a search's answer to a Parquet file and returns its
+// path; the caller removes it. Without fields every column is written.
+func (d *DB) ExportSearch(ctx context.Context, org string, r SearchRequest) (string, error) {
+	p, err := searchSQL(r)
+	if err != nil {
+		return "", err
+	}
+	return d.export(ctx, org, p.from, p.to, "SELECT * EXCLUDE (__cursor_t, __cursor_id) FROM ("+p.sql+")", p.args...)
+}
+
+// ExportSQL checks a user's SQL and writes its answer to a Parquet file.
+func (d *DB) ExportSQL(ctx context.Context, org string, from, to int64, query string) (string, error) {
+	if err := d.Engine.Check(ctx, query); err != nil {
+		return "", err
+	}
+	// On lines of its own, so that a trailing comment cannot swallow the rest.
+	return d.export(ctx, org, from, to, "\n"+query+"\n")
+}
+
+func (d *DB) export(ctx context.Context, org string, from, to int64, q string, args ...any) (string, error) {
+	dir := filepath.Join(d.Lake.LakeDir(), exportDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	path := filepath.Join(dir, fmt.Sprintf("answer-%x.parquet", rnd))
+	rows, err := d.Query(ctx, org, from, to, "COPY ("+q+") TO '"+path+"' (FORMAT parquet, COMPRESSION zstd)", args...)
+	if err != nil {
+		os.Remove(path)
+		return "", err
+	}
+	for rows.Next() {
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		os.Remove(path)
+		return "", err
+	}
+	return path, nil
+}
+
+// exportDir, under the lake (the only place DuckDB may write), holds
+// Parquet answers on their way to a client.
+const exportDir = "export"
+
+// searchPlan is a search compiled to SQL.
+type searchPlan struct {
+	sql      string
+	args     []any
+	cols     []string
+	from, to int64
+}
+
+func searchSQL(r SearchRequest) (searchPlan, error) {
 	where, args := "true", []any(nil)
 	from, to := r.From, r.To
 	if strings.TrimSpace(r.Query) != "" {
 		n, err := query.Parse(r.Query)
 		if err != nil {
-			return nil, err
+			return searchPlan{}, err
 		}
 		s, err := query.ToSQL(n)
 		if err != nil {
-			return nil, query.WithSource(err, r.Query)
+			return searchPlan{}, query.WithSource(err, r.Query)
 		}
 		where, args = s.Where, s.Args
 		if lo, hi, ok := query.TimeBounds(n); ok {
@@ -103,7 +173,7 @@ func (d *DB) Search(ctx context.Context, org string, r SearchRequest) (*Search, 
 	}
 	cols, exprs, err := selectList(r.Fields)
 	if err != nil {
-		return nil, err
+		return searchPlan{}, err
 	}
 	// The sort key rides along unseen, for the next page's cursor.
 	exprs = append(exprs, `epoch_ms(event_time) AS "__cursor_t"`, `"_id" AS "__cursor_id"`)
@@ -117,7 +187,7 @@ func (d *DB) Search(ctx context.Context, org string, r SearchRequest) (*Search, 
 	if r.After != "" {
 		t, id, err := decodeCursor(r.After)
 		if err != nil {
-			return nil, &query.Error{Msg: err.Error()}
+			return searchPlan{}, &query.Error{Msg: err.Error()}
 		}
 		q += " AND (event_time " + after + " make_timestamp(CAST(? AS BIGINT)) OR (event_time = make_timestamp(CAST(? AS BIGINT)) AND \"_id\" " + after + " ?))"
 		args = append(args, t*1000, t*1000, id)
@@ -126,11 +196,7 @@ func (d *DB) Search(ctx context.Context, org string, r SearchRequest) (*Search, 
 	if r.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", r.Limit)
 	}
-	rows, err := d.Query(ctx, org, max(from, 0), min(to, maxMS), q, args...)
-	if err != nil {
-		return nil, err
-	}
-	return &Search{Rows: rows, Columns: cols, Full: len(r.Fields) == 0, limit: r.Limit}, nil
+	return searchPlan{sql: q, args: args, cols: cols, from: max(from, 0), to: min(to, maxMS)}, nil
 }
 
 const maxMS = 253402300799999

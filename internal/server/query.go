@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +44,8 @@ func format(r *http.Request) (string, string) {
 		switch {
 		case strings.Contains(accept, "text/csv"):
 			f = "csv"
+		case strings.Contains(accept, "parquet"):
+			f = "parquet"
 		case strings.Contains(accept, "application/json"):
 			f = "json"
 		default:
@@ -49,6 +53,8 @@ func format(r *http.Request) (string, string) {
 		}
 	}
 	switch f {
+	case "parquet":
+		return f, "application/vnd.apache.parquet"
 	case "csv":
 		return f, "text/csv; charset=utf-8"
 	case "json":
@@ -114,7 +120,7 @@ func searchParams(r *http.Request) (searchRequest, error) {
 func answerSpec(w http.ResponseWriter, r *http.Request, since, until string) (f, ctype string, from, to int64, ok bool) {
 	f, ctype = format(r)
 	if f == "" {
-		writeError(w, http.StatusBadRequest, "format must be json, ndjson or csv", "")
+		writeError(w, http.StatusBadRequest, "format must be json, ndjson, csv or parquet", "")
 		return "", "", 0, 0, false
 	}
 	from, to, err := timespec.Range(since, until, time.Now())
@@ -146,7 +152,13 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if req.Limit <= 0 || req.Limit > s.opts.MaxRows {
 		req.Limit = s.opts.MaxRows
 	}
-	sr, err := s.db.Search(r.Context(), tokenOf(r).Org, datadir.SearchRequest{Query: req.Query, From: from, To: to, Fields: req.Fields, Limit: req.Limit, Desc: req.Desc, After: req.Cursor})
+	sreq := datadir.SearchRequest{Query: req.Query, From: from, To: to, Fields: req.Fields, Limit: req.Limit, Desc: req.Desc, After: req.Cursor}
+	if f == "parquet" {
+		path, err := s.db.ExportSearch(r.Context(), tokenOf(r).Org, sreq)
+		s.sendFile(w, path, ctype, err, req.Query)
+		return
+	}
+	sr, err := s.db.Search(r.Context(), tokenOf(r).Org, sreq)
 	if err != nil {
 		queryFailed(w, err, req.Query)
 		return
@@ -188,6 +200,11 @@ func (s *Server) sql(w http.ResponseWriter, r *http.Request) {
 	}
 	f, ctype, from, to, ok := answerSpec(w, r, req.Since, req.Until)
 	if !ok {
+		return
+	}
+	if f == "parquet" {
+		path, err := s.db.ExportSQL(r.Context(), tokenOf(r).Org, from, to, req.SQL)
+		s.sendFile(w, path, ctype, err, req.SQL)
 		return
 	}
 	rows, err := s.db.UserQuery(r.Context(), tokenOf(r).Org, from, to, req.SQL)
@@ -240,4 +257,22 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(append(e.Original(), '\n'))
+}
+
+// sendFile answers with an exported Parquet file and removes it.
+func (s *Server) sendFile(w http.ResponseWriter, path, ctype string, err error, src string) {
+	if err != nil {
+		queryFailed(w, err, src)
+		return
+	}
+	defer os.Remove(path)
+	f, err := os.Open(path)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "answer lost", "")
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", `attachment; filename="spoor.parquet"`)
+	io.Copy(w, f)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/parquet-go/parquet-go"
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/datadir"
 )
@@ -344,5 +345,28 @@ func TestSearchCursorPaging(t *testing.T) {
 	code, _ := call(t, "POST", f.url+"/api/v1/search", f.analystA, []byte(`{"query": "", "cursor": "garbage!"}`))
 	if code != 400 {
 		t.Errorf("bad cursor: %d, want 400", code)
+	}
+}
+
+// Answers as Parquet: a file DuckDB reads back with the same rows.
+func TestParquetAnswers(t *testing.T) {
+	f := start(t, Options{})
+	call(t, "POST", f.url+"/api/v1/events", f.ingestA, events(12, "x"))
+	for _, c := range []struct{ path, body string }{
+		{"/api/v1/sql?format=parquet", `{"sql": "SELECT \"_id\", exe FROM events ORDER BY 1 -- a comment"}`},
+		{"/api/v1/search?format=parquet", `{"query": "user = \"root\"", "fields": ["_id", "exe"]}`},
+		{"/api/v1/search?format=parquet", `{"query": "user = \"root\""}`},
+	} {
+		code, body := call(t, "POST", f.url+c.path, f.analystA, []byte(c.body))
+		if code != 200 || !bytes.HasPrefix(body, []byte("PAR1")) || !bytes.HasSuffix(body, []byte("PAR1")) {
+			t.Fatalf("%s %s: %d, %d bytes, not Parquet: %.80q", c.path, c.body, code, len(body), body)
+		}
+		pf, err := parquet.OpenFile(bytes.NewReader(body), int64(len(body)))
+		if err != nil || pf.NumRows() != 12 {
+			t.Errorf("%s: %v, %d rows, want 12", c.path, err, pf.NumRows())
+		}
+	}
+	if code, _ := call(t, "POST", f.url+"/api/v1/sql?format=parquet", f.analystA, []byte(`{"sql": "COPY events TO '/tmp/x.parquet'"}`)); code != 400 {
+		t.Errorf("COPY through the parquet answer: %d, want 400", code)
 	}
 }
