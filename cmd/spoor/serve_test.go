@@ -60,7 +60,9 @@ func TestServerKill9UnderLoad(t *testing.T) {
 		return c
 	}
 
-	const senders, batches, perBatch = 6, 60, 150
+	// 8 senders for loadFor, killed a third of the way through.
+	const senders, perBatch = 8, 150
+	loadFor := 30 * time.Second
 	waitUp := func() {
 		for i := 0; ; i++ {
 			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
@@ -82,11 +84,12 @@ func TestServerKill9UnderLoad(t *testing.T) {
 		retries int
 	)
 	client := &http.Client{Timeout: 5 * time.Second}
+	start := time.Now()
 	for s := range senders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for b := range batches {
+			for b := 0; time.Since(start) < loadFor; b++ {
 				var body bytes.Buffer
 				for k := range perBatch {
 					fmt.Fprintf(&body, `{"_id":"s%d-b%d-e%d","event_time":%d,"event_type":"audit","exe":"/bin/x","agent_id":"a%d"}`+"\n",
@@ -118,16 +121,7 @@ func TestServerKill9UnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	// Kill once a third of the load is acknowledged.
-	for {
-		mu.Lock()
-		a := acked
-		mu.Unlock()
-		if a >= senders*batches*perBatch/3 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	time.Sleep(loadFor / 3)
 	mu.Lock()
 	atKill := acked
 	mu.Unlock()
@@ -149,9 +143,9 @@ func TestServerKill9UnderLoad(t *testing.T) {
 	}
 	n, _ := strconv.Atoi(rec[1][0])
 	d, _ := strconv.Atoi(rec[1][1])
-	want := senders * batches * perBatch
-	if acked != want || n != want || d != want {
-		t.Fatalf("acknowledged %d of %d; stored %d, %d distinct", acked, want, n, d)
+	want := acked
+	if n != want || d != want {
+		t.Fatalf("acknowledged %d events; stored %d, %d distinct", acked, n, d)
 	}
 	if retries == 0 || atKill >= want {
 		t.Errorf("the kill did not land during the load (%d retries, %d of %d acknowledged at the kill)", retries, atKill, want)
