@@ -20,15 +20,16 @@ import (
 )
 
 type serveOptions struct {
-	config  string
-	data    string
-	listen  string
-	tlsCert string
-	tlsKey  string
-	maxBody int64
-	flush   time.Duration
-	memory  string
-	timeout time.Duration
+	config   string
+	data     string
+	listen   string
+	tlsCert  string
+	tlsKey   string
+	maxBody  int64
+	flush    time.Duration
+	memory   string
+	timeout  time.Duration
+	operator string
 }
 
 func envOr(name, def string) string {
@@ -66,6 +67,7 @@ POST /api/v1/search, POST /api/v1/sql, GET /healthz. Every call needs a token
 	f.DurationVar(&o.flush, "flush-every", 10*time.Second, "how often the head is written to parts")
 	f.StringVar(&o.memory, "memory-limit", os.Getenv("SPOOR_MEMORY_LIMIT"), "DuckDB memory limit, e.g. 4GB")
 	f.DurationVar(&o.timeout, "timeout", 60*time.Second, "query timeout")
+	f.StringVar(&o.operator, "operator-org", os.Getenv("SPOOR_OPERATOR_ORG"), "organization whose /metrics also shows what all share (the WAL)")
 	return cmd
 }
 
@@ -88,7 +90,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv = server.New(db, tokens, server.Options{Listen: o.listen, MaxBodyBytes: o.maxBody, FlushEvery: o.flush, TLSCert: o.tlsCert, TLSKey: o.tlsKey, Logger: log})
+	srv = server.New(db, tokens, server.Options{Listen: o.listen, MaxBodyBytes: o.maxBody, FlushEvery: o.flush, TLSCert: o.tlsCert, TLSKey: o.tlsKey, Logger: log, OperatorOrg: o.operator})
 	return srv.Run(ctx, func(addr string) {
 		scheme := "http"
 		if o.tlsCert != "" {

@@ -373,6 +373,29 @@ func (s *Store) Stats() Stats {
 	return st
 }
 
+// OrgStats counts one organization's parts and head events (WAL bytes are
+// shared by all and left out).
+func (s *Store) OrgStats(org string) Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var st Stats
+	for k, ps := range s.parts {
+		if k.org != org {
+			continue
+		}
+		st.Parts += len(ps)
+		for _, p := range ps {
+			st.PartBytes += p.Size
+		}
+	}
+	for k, evs := range s.head {
+		if k.org == org {
+			st.HeadEvents += len(evs)
+		}
+	}
+	return st
+}
+
 // idsFor returns the dedupe set of a partition, loading it from the
 // partition's parts on first use. s.mu is held.
 func (s *Store) idsFor(k partKey) idSet {

@@ -51,6 +51,10 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if n := bytes.Count(body, []byte{'\n'}); n > s.opts.MaxBatchEvents {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d events in one batch, limit %d: send smaller batches", n, s.opts.MaxBatchEvents), "")
+		return
+	}
 	ans, err := s.store(r.Context(), tokenOf(r).Org, body)
 	if err != nil {
 		// What was acknowledged to the store is durable; the caller retries
@@ -83,7 +87,7 @@ func (s *Server) store(ctx context.Context, org string, body []byte) (ingestAnsw
 		return ans, err
 	}
 	ans.Accepted, ans.Duplicates = int64(res.Stored), int64(res.Duplicates)
-	s.metrics.counted(ans.Accepted, ans.Duplicates, ans.Reasons)
+	s.metrics.counted(org, ans.Accepted, ans.Duplicates, ans.Reasons)
 	return ans, nil
 }
 

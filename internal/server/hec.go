@@ -148,6 +148,10 @@ func (s *Server) hecRaw(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) hecIngest(w http.ResponseWriter, r *http.Request, ndjson []byte) {
+	if n := bytes.Count(ndjson, []byte{'\n'}); n > s.opts.MaxBatchEvents {
+		writeJSON(w, http.StatusRequestEntityTooLarge, hecAnswer{Text: fmt.Sprintf("Content too large: %d events, limit %d", n, s.opts.MaxBatchEvents), Code: hecInvalidFormat})
+		return
+	}
 	ans, err := s.store(r.Context(), tokenOf(r).Org, ndjson)
 	if err != nil {
 		w.Header().Set("Retry-After", "1")

@@ -111,3 +111,13 @@ func TestHostileRequests(t *testing.T) {
 		t.Errorf("slow client not dropped within 3 s")
 	}
 }
+
+func TestBatchEventLimit(t *testing.T) {
+	f := start(t, Options{MaxBatchEvents: 10})
+	if code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, events(11, "x")); code != 413 || !strings.Contains(string(body), "limit 10") {
+		t.Errorf("11 events over a limit of 10: %d %s", code, body)
+	}
+	if code, _ := call(t, "POST", f.url+"/api/v1/events", f.ingestA, events(10, "x")); code != 200 {
+		t.Errorf("10 events at a limit of 10: %d", code)
+	}
+}

@@ -2,14 +2,22 @@ package server
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics are the server's Prometheus counters, in a registry of its own.
+// metrics keeps one Prometheus registry per organization: a caller's
+// /metrics shows its own organization's counts and nothing of the others.
 type metrics struct {
+	s    *Server
+	mu   sync.Mutex
+	orgs map[string]*orgMetrics
+}
+
+type orgMetrics struct {
 	reg       *prometheus.Registry
 	ingested  prometheus.Counter
 	dupes     prometheus.Counter
@@ -17,8 +25,16 @@ type metrics struct {
 	queryTime *prometheus.HistogramVec
 }
 
-func (s *Server) newMetrics() *metrics {
-	m := &metrics{
+func (s *Server) newMetrics() *metrics { return &metrics{s: s, orgs: map[string]*orgMetrics{}} }
+
+// of returns org's metrics, made on first use.
+func (m *metrics) of(org string) *orgMetrics {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if om, ok := m.orgs[org]; ok {
+		return om
+	}
+	om := &orgMetrics{
 		reg: prometheus.NewRegistry(),
 		ingested: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "spoor_ingested_events_total", Help: "Events stored (durable) through the API."}),
@@ -30,35 +46,44 @@ func (s *Server) newMetrics() *metrics {
 			Name: "spoor_query_seconds", Help: "Latency of search and SQL answers.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"kind"}),
 	}
-	m.reg.MustRegister(m.ingested, m.dupes, m.rejected, m.queryTime,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_wal_bytes", Help: "Bytes in the write-ahead log not yet in parts."},
-			func() float64 { return float64(s.db.Lake.Stats().WALBytes) }),
+	lake := m.s.db.Lake
+	om.reg.MustRegister(om.ingested, om.dupes, om.rejected, om.queryTime,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_head_events", Help: "Events in the head, not yet in parts."},
-			func() float64 { return float64(s.db.Lake.Stats().HeadEvents) }),
+			func() float64 { return float64(lake.OrgStats(org).HeadEvents) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_parts", Help: "Parquet parts in the lake."},
-			func() float64 { return float64(s.db.Lake.Stats().Parts) }),
+			func() float64 { return float64(lake.OrgStats(org).Parts) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_part_bytes", Help: "Bytes of Parquet parts in the lake."},
-			func() float64 { return float64(s.db.Lake.Stats().PartBytes) }),
+			func() float64 { return float64(lake.OrgStats(org).PartBytes) }),
 	)
-	return m
+	if org == m.s.opts.OperatorOrg {
+		// Shared by every organization: only the operator's sees it.
+		om.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_wal_bytes", Help: "Bytes in the write-ahead log not yet in parts (all organizations)."},
+			func() float64 { return float64(lake.Stats().WALBytes) }))
+	}
+	m.orgs[org] = om
+	return om
 }
 
-func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+// handler serves the caller's organization's registry.
+func (m *metrics) handler(w http.ResponseWriter, r *http.Request) {
+	promhttp.HandlerFor(m.of(tokenOf(r).Org).reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
 
-// timed records how long h takes under kind.
+// timed records how long h takes under kind, for the caller's organization.
 func (m *metrics) timed(kind string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		h(w, r)
-		m.queryTime.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+		m.of(tokenOf(r).Org).queryTime.WithLabelValues(kind).Observe(time.Since(start).Seconds())
 	}
 }
 
-// counted adds an ingest call's counts.
-func (m *metrics) counted(stored, dupes int64, reasons map[string]int64) {
-	m.ingested.Add(float64(stored))
-	m.dupes.Add(float64(dupes))
+// counted adds an ingest call's counts to org.
+func (m *metrics) counted(org string, stored, dupes int64, reasons map[string]int64) {
+	om := m.of(org)
+	om.ingested.Add(float64(stored))
+	om.dupes.Add(float64(dupes))
 	for r, n := range reasons {
-		m.rejected.WithLabelValues(r).Add(float64(n))
+		om.rejected.WithLabelValues(r).Add(float64(n))
 	}
 }

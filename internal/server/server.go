@@ -41,6 +41,11 @@ type Options struct {
 	MaxHeadEvents int
 	// ReadHeaderTimeout drops clients that send headers too slowly (10 s).
 	ReadHeaderTimeout time.Duration
+	// OperatorOrg's /metrics also shows what all organizations share (the
+	// WAL); "" shows it to none.
+	OperatorOrg string
+	// MaxBatchEvents bounds the events of one request (default 100,000).
+	MaxBatchEvents int
 }
 
 func (o *Options) defaults() {
@@ -73,6 +78,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxHeadEvents <= 0 {
 		o.MaxHeadEvents = 2_000_000
+	}
+	if o.MaxBatchEvents <= 0 {
+		o.MaxBatchEvents = 100_000
 	}
 	if o.ReadHeaderTimeout <= 0 {
 		o.ReadHeaderTimeout = 10 * time.Second
@@ -129,15 +137,15 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/sql", s.authed(auth.Role.CanRead, s.querySlot(s.metrics.timed("sql", s.sql))))
 	mux.HandleFunc("GET /api/v1/search", s.authed(auth.Role.CanRead, s.querySlot(s.metrics.timed("search", s.search))))
 	mux.HandleFunc("GET /api/v1/events/{id}", s.authed(auth.Role.CanRead, s.querySlot(s.metrics.timed("event", s.getEvent))))
-	mux.Handle("GET /metrics", s.authed(auth.Role.CanRead, s.metrics.handler().ServeHTTP))
+	mux.HandleFunc("GET /metrics", s.authed(auth.Role.CanRead, s.metrics.handler))
 	mux.HandleFunc("POST /services/collector/event", s.hecAuthed(s.ingestSlot(s.hecEvent)))
 	mux.HandleFunc("POST /services/collector", s.hecAuthed(s.ingestSlot(s.hecEvent)))
 	mux.HandleFunc("POST /services/collector/event/1.0", s.hecAuthed(s.ingestSlot(s.hecEvent)))
 	mux.HandleFunc("POST /services/collector/raw", s.hecAuthed(s.ingestSlot(s.hecRaw)))
 	mux.HandleFunc("POST /services/collector/raw/1.0", s.hecAuthed(s.ingestSlot(s.hecRaw)))
-	mux.HandleFunc("GET /services/collector/health", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /services/collector/health", s.hecAuthed(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, hecAnswer{Text: "HEC is healthy", Code: 17})
-	})
+	}))
 	mux.HandleFunc("GET /api/v1/sql", s.authed(auth.Role.CanRead, s.querySlot(s.metrics.timed("sql", s.sql))))
 	return mux
 }

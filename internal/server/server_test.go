@@ -286,11 +286,19 @@ func TestMetrics(t *testing.T) {
 	}
 	for _, want := range []string{
 		"spoor_ingested_events_total 7", `spoor_rejected_events_total{reason="malformed JSON"} 1`,
-		"spoor_head_events 7", `spoor_query_seconds_count{kind="search"} 1`, "spoor_wal_bytes ",
+		"spoor_head_events 7", `spoor_query_seconds_count{kind="search"} 1`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+	if strings.Contains(string(body), "spoor_wal_bytes") {
+		t.Errorf("a tenant sees the shared WAL size")
+	}
+	// Another organization sees none of orgA's counts.
+	_, body = call(t, "GET", f.url+"/metrics", f.analystB, nil)
+	if !strings.Contains(string(body), "spoor_ingested_events_total 0") || !strings.Contains(string(body), "spoor_head_events 0") {
+		t.Errorf("orgB's metrics show orgA's counts:\n%s", body)
 	}
 }
 
