@@ -52,6 +52,18 @@ func ReasonOf(err error) string {
 	return "error"
 }
 
+// columnKeys are column names that differ from the Threat Stack key of
+// their field (or that have none): events in spoor's own form use them.
+var columnKeys = func() map[string]FieldID {
+	m := map[string]FieldID{}
+	for _, f := range catalog {
+		if f.Key != f.Name && f.ID != InsertTime && f.ID != DateKey {
+			m[f.Name] = f.ID
+		}
+	}
+	return m
+}()
+
 // nestedKeys are the top-level keys whose nested values fill typed fields.
 var nestedKeys = map[string]string{}
 
@@ -174,6 +186,11 @@ func (n *Normalizer) Normalize(line []byte, e *Event) error {
 			}
 			if special, ok := nestedKeys[string(m.key)]; ok {
 				k = special
+			}
+			// spoor's own form names fields by column (container_id,
+			// event_name, os_version): typed, and kept in raw as sent.
+			if id, ok := columnKeys[string(m.key)]; ok && !e.Has(id) {
+				lift(e, id, m.value)
 			}
 		} else if uk, ok := unquote(append(append([]byte{'"'}, m.key...), '"')); ok {
 			// An escaped key: rare, decoded the slow way. It stays in raw.

@@ -192,3 +192,20 @@ func TestScanBytes(t *testing.T) {
 		}
 	}
 }
+
+// Events in spoor's own form (column names) get their typed fields too, and
+// keep their keys as sent.
+func TestNormalizeSpoorForm(t *testing.T) {
+	e, err := norm(t, `{"event_time":1600362902289,"container_id":"c9","event_name":"GetObject","os_version":"ubuntu","user_type":"AssumedRole"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Str[ContainerID] != "c9" || e.Str[EventName] != "GetObject" || e.Str[OSVersion] != "ubuntu" || e.Str[UserType] != "AssumedRole" {
+		t.Errorf("typed fields: %q %q %q %q", e.Str[ContainerID], e.Str[EventName], e.Str[OSVersion], e.Str[UserType])
+	}
+	var o map[string]any
+	json.Unmarshal(e.Original(), &o)
+	if o["container_id"] != "c9" || o["containerId"] != nil {
+		t.Errorf("original changed the keys: %s", e.Original())
+	}
+}
