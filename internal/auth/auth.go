@@ -164,7 +164,8 @@ func (s *Store) save() error {
 	if err != nil {
 		return fmt.Errorf("write tokens: %w", err)
 	}
-	if _, err := f.Write(b); err == nil {
+	_, err = f.Write(b)
+	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -81,24 +81,6 @@ func (e *Engine) UserQuery(ctx context.Context, s Scope, query string) (*Rows, e
 	return e.Query(ctx, s, query)
 }
 
-// explain returns DuckDB's physical plan of a trusted query (for tests).
-func (e *Engine) explain(ctx context.Context, s Scope, query string, args ...any) (string, error) {
-	rows, err := e.Query(ctx, s, "EXPLAIN "+query, args...)
-	if err != nil {
-		return "", err
-	}
-	defer rows.Close()
-	var b strings.Builder
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return "", err
-		}
-		b.WriteString(v)
-	}
-	return b.String(), rows.Err()
-}
-
 // Probe reads every value of one Parquet file and reports whether DuckDB can.
 // It finds which part a failed query tripped on when DuckDB's error does not
 // name it.

@@ -97,9 +97,6 @@ type member struct {
 	start, end int
 }
 
-// eachMember calls fn for each member of the object starting at b[i] == '{'.
-func eachMember(b []byte, fn func(m member) bool) error { return members(b, true, nil, fn) }
-
 // members walks an object; top requires nothing but space after it. known,
 // when set, may report the length of a value it recognises at the start of
 // the input, which is then not scanned.
