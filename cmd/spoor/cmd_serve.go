@@ -78,7 +78,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var srv *server.Server
 	db, err := datadir.Open(ctx, o.data, datadir.Options{MemoryLimit: o.memory, Timeout: o.timeout, Logger: log,
-		Lake: lake.Options{FlushWanted: server.FlushWanted(&srv)}})
+		Lake: lake.Options{FlushWanted: server.FlushWanted(&srv), FlushWorkers: 1}})
 	if err != nil {
 		return err
 	}

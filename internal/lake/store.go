@@ -35,6 +35,9 @@ type Options struct {
 	SmallPartRows int64
 	// NoSync skips fsync (tests of logic only; never in production).
 	NoSync bool
+	// FlushWorkers bounds the parts written at once (default GOMAXPROCS): a
+	// server keeps cores for the requests it answers meanwhile.
+	FlushWorkers int
 	// FlushWanted, when set, is called (and must not block) when the head is
 	// full, instead of the append flushing it then and there: a server
 	// flushes in the background and keeps acknowledging appends meanwhile.
@@ -656,7 +659,11 @@ func (s *Store) publish(ps []Part) {
 
 // writeParts writes one part per partition, spread over the CPUs.
 func (s *Store) writeParts(ctx context.Context, keys []partKey, taken map[partKey][]*event.Event) ([]Part, error) {
-	workers := min(runtime.GOMAXPROCS(0), len(keys))
+	workers := runtime.GOMAXPROCS(0)
+	if s.opts.FlushWorkers > 0 {
+		workers = s.opts.FlushWorkers
+	}
+	workers = min(workers, len(keys))
 	jobs := make(chan partKey)
 	var (
 		mu      sync.Mutex
