@@ -1,8 +1,8 @@
-// Package formats is the seam between the readers of each telemetry format
+// Package parse is the seam between the readers of each telemetry format
 // (auditd, Windows event logs, CloudTrail, Threat Stack events) and the
 // ingest: the contract a decoder fills, and the detection of a format from
 // the first bytes of its input.
-package formats
+package parse
 
 import (
 	"context"
