@@ -263,6 +263,11 @@ func (r *Reader) value() (Record, error) {
 	}
 	depth, inStr, esc := 0, false, false
 	scalar := r.buf[r.pos] != '{' && r.buf[r.pos] != '['
+	if scalar && (r.buf[r.pos] == '}' || r.buf[r.pos] == ',') {
+		// A stray closer inside an array: skip it so the reader moves on.
+		r.pos++
+		return Record{}, &Error{Line: start, Reason: ReasonNotJSON, Detail: fmt.Sprintf("%q inside an array", r.buf[r.pos-1])}
+	}
 	done := false
 	for !done {
 		if r.pos == r.end && !r.fill(1) {
