@@ -103,8 +103,16 @@ type node struct {
 	host    string
 	re      *libaudit.Reassembler
 	bytes   int // record text held by re
-	lastSeq uint32
-	seen    bool
+	lastSeq uint32 // sequence of the last event emitted
+	seen    bool   // lastSeq is set
+	// maxSeq and maxTime are the highest sequence pushed and its time; a
+	// lower (or equal) sequence with a later time is a new run of
+	// sequence numbers (auditd restarted, or two logs one after the
+	// other). The reassembler knows events by sequence only, so it is
+	// flushed before the new run mixes with the old one.
+	maxSeq  uint32
+	maxTime time.Time
+	pushed  bool
 }
 
 // Decode implements parse.Decoder.
@@ -175,8 +183,7 @@ func (d *Decoder) Decode(ctx context.Context, r io.Reader, out parse.Output) err
 			n = st.node(host)
 			lastHost, lastNode = host, n
 		}
-		n.bytes += len(text)
-		n.re.PushMessage(msg)
+		n.push(msg, len(text))
 		if n.bytes > maxNodeBytes {
 			n.reset()
 		}
@@ -214,6 +221,19 @@ func (st *run) flush() {
 		_ = n.re.Close()
 		n.bytes = 0
 	}
+}
+
+// push adds one record to the node's reassembler.
+func (n *node) push(msg *auparse.AuditMessage, size int) {
+	switch {
+	case !n.pushed || msg.Sequence > n.maxSeq:
+		n.maxSeq, n.maxTime, n.pushed = msg.Sequence, msg.Timestamp, true
+	case msg.Timestamp.After(n.maxTime) || (msg.Sequence == n.maxSeq && !msg.Timestamp.Equal(n.maxTime)):
+		n.reset()
+		n.maxSeq, n.maxTime = msg.Sequence, msg.Timestamp
+	}
+	n.bytes += size
+	n.re.PushMessage(msg)
 }
 
 // reset flushes the node's reassembler and starts a fresh one.

@@ -24,7 +24,7 @@ type collector struct {
 }
 
 func (c *collector) Event(e *event.Event) error { c.events = append(c.events, e); return nil }
-func (c *collector) Reject(r parse.Rejection)    { c.rejects = append(c.rejects, r) }
+func (c *collector) Reject(r parse.Rejection)   { c.rejects = append(c.rejects, r) }
 func (c *collector) Count(what string, n int64) {
 	if c.counts == nil {
 		c.counts = map[string]int64{}
