@@ -324,7 +324,7 @@ var nxlogNotData = map[string]bool{
 	"ExecutionProcessID": true, "ExecutionThreadID": true, "Channel": true, "Category": true, "Opcode": true,
 	"Message": true, "SourceModuleName": true, "SourceModuleType": true, "EventID": true, "host": true,
 	"port": true, "tags": true, "Domain": true, "AccountName": true, "UserID": true, "AccountType": true,
-	"ActivityID": true, "RelatedActivityID": true, "ThreadID": true,
+	"ActivityID": true, "RelatedActivityID": true, "ThreadID": true, "TimeCreated": true,
 }
 
 func fromNXLog(line []byte, root *fastjson.Value, r *rec) ([]byte, error) {
@@ -345,7 +345,12 @@ func fromNXLog(line []byte, root *fastjson.Value, r *rec) ([]byte, error) {
 		r.keywords, r.hasKW = uint64(n), true
 	}
 	r.kwText = text(root.Get("EventType"))
-	ms, ok, err := nxlogTime(text(root.Get("EventTime")), text(root.Get("EventReceivedTime")), text(root.Get("@timestamp")))
+	evt, rcv, ts := text(root.Get("EventTime")), text(root.Get("EventReceivedTime")), text(root.Get("@timestamp"))
+	if evt == "" {
+		// Some exports (OTRF's newer ones) carry the System TimeCreated, in UTC.
+		evt, rcv = text(root.Get("TimeCreated")), ""
+	}
+	ms, ok, err := nxlogTime(evt, rcv, ts)
 	if err != nil {
 		return nil, err
 	}
@@ -359,12 +364,13 @@ func fromNXLog(line []byte, root *fastjson.Value, r *rec) ([]byte, error) {
 	return raw, nil
 }
 
-const localLayout = "2006-01-02 15:04:05"
+const localLayout = "2006-01-02 15:04:05.999999999"
 
 // nxlogTime reads NXLog's EventTime, the collector's local time without a
 // zone. The zone offset is @timestamp (UTC receipt) minus
 // EventReceivedTime (local receipt), rounded to 15 minutes; without both,
 // EventTime is taken as UTC. Without EventTime, @timestamp is the time.
+// EventTime may have a fraction of a second.
 func nxlogTime(evt, received, ts string) (int64, bool, error) {
 	if evt == "" {
 		if ts == "" {

@@ -138,7 +138,9 @@ func TestEVTXMatchesJSON(t *testing.T) {
 
 func indexOfRecord(t *testing.T, recs [][]byte, n int64) int {
 	for i, r := range recs {
-		var doc struct{ Event struct{ System struct{ EventRecordID int64 } } }
+		var doc struct {
+			Event struct{ System struct{ EventRecordID int64 } }
+		}
 		json.Unmarshal(r, &doc)
 		if doc.Event.System.EventRecordID == n {
 			return i

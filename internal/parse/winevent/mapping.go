@@ -101,7 +101,8 @@ func fill(e *event.Event, r *rec, raw []byte) error {
 		e.SetString(event.Subtype, r.category)
 	}
 	if r.computer != "" && r.channel != "" && r.hasRec {
-		e.SetString(event.ID, parse.HashID(strings.ToLower(r.computer), r.channel, strconv.FormatInt(r.recNum, 10)))
+		// Both lowercased: NXLog writes "security" where EVTX says "Security".
+		e.SetString(event.ID, parse.HashID(strings.ToLower(r.computer), strings.ToLower(r.channel), strconv.FormatInt(r.recNum, 10)))
 	}
 	switch {
 	case r.hasKW && r.keywords&kwAuditFail != 0, r.kwText == "AUDIT_FAILURE", r.kwText == "Audit Failure":
