@@ -137,3 +137,8 @@ func rawMap(t testing.TB, e *event.Event) map[string]any {
 	}
 	return m
 }
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
