@@ -13,12 +13,14 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/ingest"
+	"github.com/spoor-dev/spoor/internal/parse/formats"
 )
 
 type ingestOptions struct {
 	data       dataFlags
 	headEvents int
 	format     string
+	host       string
 	strict     bool
 	progress   bool
 }
@@ -27,14 +29,15 @@ func newIngestCmd() *cobra.Command {
 	var o ingestOptions
 	cmd := &cobra.Command{
 		Use:   "ingest [flags] PATH...",
-		Short: "Store events from files (NDJSON of Threat Stack raw events; plain, gzip or zstd; '-' for stdin)",
+		Short: "Store events from files and directories (Threat Stack JSON, auditd, EVTX, Windows JSON, CloudTrail; plain, gzip, zstd or zip; '-' for stdin)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runIngest(cmd.Context(), o, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	o.data.add(cmd)
-	cmd.Flags().StringVar(&o.format, "format", "auto", "input format: auto or threatstack")
+	cmd.Flags().StringVar(&o.format, "format", "auto", "input format: "+strings.Join(formats.Names(), ", ")+" (auto detects each file's from its content)")
+	cmd.Flags().StringVar(&o.host, "host", "", "hostname of events whose data names none (raw auditd logs)")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit 1 when any line is rejected")
 	cmd.Flags().BoolVar(&o.progress, "progress", isTerminal(os.Stderr), "show a progress line (default on a terminal)")
 	cmd.Flags().IntVar(&o.headEvents, "head-events", 0, "flush the head to parts every N events (default 262144)")
@@ -43,26 +46,22 @@ func newIngestCmd() *cobra.Command {
 }
 
 func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, stderr io.Writer) error {
-	switch o.format {
-	case "auto", "threatstack":
-	default:
-		return usagef("unknown --format %q: this build reads auto and threatstack", o.format)
+	if _, err := formats.ByName(o.format); err != nil {
+		return usagef("--format: %v", err)
 	}
 	for _, p := range paths {
 		if p == "-" {
 			continue
 		}
-		if st, err := os.Stat(p); err != nil {
+		if _, err := os.Stat(p); err != nil {
 			return usagef("%v", err)
-		} else if st.IsDir() {
-			return usagef("%s is a directory: name the files", p)
 		}
 	}
 	if c, err := o.data.client(); err != nil {
 		return err
 	} else if c != nil {
 		start := time.Now()
-		sum, err := c.Ingest(ctx, paths)
+		sum, err := c.Ingest(ctx, paths, o.format, o.host)
 		printSummary(stdout, sum, time.Since(start), -1, 0)
 		if err != nil {
 			return err
@@ -92,7 +91,7 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 	}
 	start := time.Now()
 	var last time.Time
-	opts := ingest.Options{Org: org}
+	opts := ingest.Options{Org: org, Format: o.format, Host: o.host}
 	if o.progress {
 		opts.Progress = func(p ingest.Progress) {
 			if time.Since(last) < 200*time.Millisecond {
@@ -141,8 +140,16 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 }
 
 func printSummary(w io.Writer, s ingest.Summary, d time.Duration, parts int, partBytes int64) {
-	fmt.Fprintf(w, "ingested %d lines from %d file(s) in %.1fs (%s events/s, %s read)\n",
-		s.Lines, s.Files, d.Seconds(), human(float64(s.Stored+s.Duplicates)/d.Seconds()), bytesHuman(float64(s.Bytes)))
+	fmt.Fprintf(w, "ingested %d file(s), %d lines, in %.1fs (%s events/s, %s read)\n",
+		s.Files, s.Lines, d.Seconds(), human(float64(s.Stored+s.Duplicates)/d.Seconds()), bytesHuman(float64(s.Bytes)))
+	if len(s.Formats) > 0 {
+		var fs []string
+		for f, n := range s.Formats {
+			fs = append(fs, fmt.Sprintf("%s %d", f, n))
+		}
+		sort.Strings(fs)
+		fmt.Fprintf(w, "  formats:    %s\n", strings.Join(fs, ", "))
+	}
 	fmt.Fprintf(w, "  stored:     %d new events\n", s.Stored)
 	fmt.Fprintf(w, "  duplicates: %d (already stored, skipped)\n", s.Duplicates)
 	fmt.Fprintf(w, "  rejected:   %d\n", s.Rejected)
@@ -159,6 +166,21 @@ func printSummary(w io.Writer, s ingest.Summary, d time.Duration, parts int, par
 	}
 	if int64(len(s.Samples)) < s.Rejected {
 		fmt.Fprintf(w, "    ... and %d more\n", s.Rejected-int64(len(s.Samples)))
+	}
+	counts := make([]string, 0, len(s.Counts))
+	for c := range s.Counts {
+		counts = append(counts, c)
+	}
+	sort.Strings(counts)
+	for _, c := range counts {
+		fmt.Fprintf(w, "  %s: %d\n", c, s.Counts[c])
+	}
+	if s.Skipped > 0 {
+		fmt.Fprintf(w, "  skipped:    %d file(s) found in directories or zips that are not telemetry (%s", s.Skipped, strings.Join(s.SkippedNames, ", "))
+		if s.Skipped > int64(len(s.SkippedNames)) {
+			fmt.Fprint(w, ", ...")
+		}
+		fmt.Fprintln(w, ")")
 	}
 	for _, e := range s.FileErrors {
 		fmt.Fprintf(w, "  unreadable: %s\n", e)

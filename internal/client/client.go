@@ -19,6 +19,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/ingest"
+	"github.com/spoor-dev/spoor/internal/parse/formats"
 )
 
 // Client is one server and token.
@@ -88,24 +89,50 @@ type IngestAnswer struct {
 	Rejected   int64              `json:"rejected"`
 	Rejections []ingest.Rejection `json:"rejections"`
 	Reasons    map[string]int64   `json:"reasons"`
+	Counts     map[string]int64   `json:"counts"`
+	Errors     []string           `json:"errors"`
 }
+
+// maxFileBody is the largest file the client sends in one request when its
+// format is not split into batches of lines (EVTX, auditd, CloudTrail,
+// Windows JSON, zips): under the server's default 64 MiB body limit.
+const maxFileBody = 48 << 20
 
 // batchBytes is how much NDJSON one request carries.
 const batchBytes = 4 << 20
 
-// Ingest sends files as batches of lines, gzipped, each retried until the
-// server acknowledges it (its events are durable then; resending is safe,
-// the server keeps each _id once). Rejections carry the file's own lines.
-func (c *Client) Ingest(ctx context.Context, paths []string) (ingest.Summary, error) {
-	sum := ingest.Summary{ByReason: map[string]int64{}}
-	for _, p := range paths {
-		src := ingest.FileSource(p)
+// Ingest sends files (directories recursively): Threat Stack lines as
+// batches of lines, gzipped, each retried until the server acknowledges it
+// (its events are durable then; resending is safe, the server keeps each
+// _id once), with rejections carrying the file's own lines; other formats
+// as whole files, which the server reads with the same readers as a local
+// ingest. format and host are as for a local ingest.
+func (c *Client) Ingest(ctx context.Context, paths []string, format, host string) (ingest.Summary, error) {
+	sum := ingest.Summary{ByReason: map[string]int64{}, Counts: map[string]int64{}, Formats: map[string]int64{}}
+	forced, err := formats.ByName(format)
+	if err != nil {
+		return sum, err
+	}
+	files, errs := ingest.Expand(paths)
+	sum.FileErrors = append(sum.FileErrors, errs...)
+	for _, src := range files {
+		p := src.Name
 		rc, err := src.Open()
 		if err != nil {
 			sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: %v", p, err))
 			continue
 		}
-		err = c.ingestFile(ctx, p, rc, &sum)
+		br := bufio.NewReaderSize(rc, 64<<10)
+		f := forced
+		if f.Name == "" {
+			f = sniff(br)
+		}
+		if f.Kind == formats.Lines {
+			sum.Formats[f.Name]++
+			err = c.ingestFile(ctx, p, br, &sum)
+		} else {
+			err = c.ingestWhole(ctx, p, br, forced.Name, host, &sum)
+		}
 		rc.Close()
 		sum.Files++
 		if err != nil {
@@ -113,6 +140,64 @@ func (c *Client) Ingest(ctx context.Context, paths []string) (ingest.Summary, er
 		}
 	}
 	return sum, nil
+}
+
+// sniff detects a file's format from its first bytes, decompressed; zips
+// and what is not recognised go whole to the server, which says.
+func sniff(br *bufio.Reader) formats.Format {
+	raw, _ := br.Peek(64 << 10)
+	rd, release, err := ingest.Decompress(bytes.NewReader(raw))
+	if err != nil {
+		return formats.Format{}
+	}
+	defer release()
+	head, _ := io.ReadAll(io.LimitReader(rd, 64<<10))
+	f, _ := formats.Detect(head)
+	return f
+}
+
+// ingestWhole sends one file in one request.
+func (c *Client) ingestWhole(ctx context.Context, name string, r io.Reader, format, host string, sum *ingest.Summary) error {
+	b, err := io.ReadAll(io.LimitReader(r, maxFileBody+1))
+	if err != nil {
+		sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: %v", name, err))
+		return nil
+	}
+	if len(b) > maxFileBody {
+		sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: over %d MiB in a format sent whole: ingest it where the data lives (--data), or split it", name, maxFileBody>>20))
+		return nil
+	}
+	sum.Bytes += int64(len(b))
+	q := url.Values{}
+	if format != "" && format != formats.Auto {
+		q.Set("format", format)
+	}
+	if host != "" {
+		q.Set("host", host)
+	}
+	ans, err := c.post(ctx, "/api/v1/events?"+q.Encode(), b, "application/octet-stream")
+	if err != nil {
+		return err
+	}
+	sum.Stored += ans.Accepted
+	sum.Duplicates += ans.Duplicates
+	sum.Rejected += ans.Rejected
+	for k, v := range ans.Reasons {
+		sum.ByReason[k] += v
+	}
+	for k, v := range ans.Counts {
+		sum.Counts[k] += v
+	}
+	for _, rj := range ans.Rejections {
+		if len(sum.Samples) < 50 {
+			rj.File = strings.Replace(rj.File, "body", name, 1)
+			sum.Samples = append(sum.Samples, rj)
+		}
+	}
+	for _, e := range ans.Errors {
+		sum.FileErrors = append(sum.FileErrors, strings.Replace(e, "body", name, 1))
+	}
+	return nil
 }
 
 func (c *Client) ingestFile(ctx context.Context, name string, r io.Reader, sum *ingest.Summary) error {
@@ -192,14 +277,20 @@ func (c *Client) ingestFile(ctx context.Context, name string, r io.Reader, sum *
 // sendBatch posts one batch, retrying while the server is unreachable or
 // busy, for up to a minute.
 func (c *Client) sendBatch(ctx context.Context, ndjson []byte) (IngestAnswer, error) {
+	return c.post(ctx, "/api/v1/events", ndjson, "application/x-ndjson")
+}
+
+// post sends a body, gzipped, retrying while the server is unreachable or
+// busy, for up to a minute.
+func (c *Client) post(ctx context.Context, path string, body []byte, contentType string) (IngestAnswer, error) {
 	var gz bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-	zw.Write(ndjson)
+	zw.Write(body)
 	zw.Close()
 	deadline := time.Now().Add(time.Minute)
 	wait := 100 * time.Millisecond
 	for {
-		resp, err := c.do(ctx, "POST", "/api/v1/events", bytes.NewReader(gz.Bytes()), map[string]string{"Content-Encoding": "gzip", "Content-Type": "application/x-ndjson"})
+		resp, err := c.do(ctx, "POST", path, bytes.NewReader(gz.Bytes()), map[string]string{"Content-Encoding": "gzip", "Content-Type": contentType})
 		if err == nil {
 			defer resp.Body.Close()
 			var ans IngestAnswer

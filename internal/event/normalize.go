@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"github.com/cespare/xxhash/v2"
 	"math"
 	"strconv"
@@ -340,6 +341,19 @@ func (n *Normalizer) intern(meta []byte) []byte {
 // minSeen is the smallest value worth remembering: shorter ones are
 // cheaper to scan than to look up.
 const minSeen = 64
+
+// Complete fills what every event has for an event a format decoder built:
+// _id (from a hash of Raw when unset), organization_id, event_type,
+// date_key and _insert_time. The decoder must have set event_time.
+func (n *Normalizer) Complete(e *Event) error {
+	if !e.Has(EventTime) {
+		return &RejectError{Reason: ReasonNoTime, Detail: "the record has no time"}
+	}
+	if len(e.Raw) > MaxEventBytes {
+		return &RejectError{Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, limit %d", len(e.Raw), MaxEventBytes)}
+	}
+	return n.finish(e.Raw, e, nil, nil)
+}
 
 // finish fills the fields every event has.
 func (n *Normalizer) finish(line []byte, e *Event, fallbackTime []byte, timeErr error) error {

@@ -1,7 +1,8 @@
-// Package ingest reads event files (NDJSON of Threat Stack raw events, plain,
-// gzip or zstd) and feeds their events, normalised, to a sink in parallel
-// batches. Bad lines are rejected with their file, line and reason; the rest
-// of the input is kept.
+// Package ingest reads telemetry files (Threat Stack events, auditd logs,
+// Windows event logs, CloudTrail; plain, gzip, zstd or zip, and whole
+// directories), recognises each one's format, and feeds their events,
+// normalised, to a sink in parallel batches. Bad records are rejected with
+// their file, line or record and reason; the rest of the input is kept.
 package ingest
 
 import (
@@ -20,6 +21,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/parse"
+	"github.com/spoor-dev/spoor/internal/parse/formats"
 )
 
 // AppendFunc stores a batch durably and says how many were new and how many
@@ -40,6 +43,11 @@ type Options struct {
 	// Progress, when set, is called about every chunk with the running totals.
 	Progress func(Progress)
 	Now      func() int64
+	// Format names the input format; "" or "auto" detects it per file.
+	Format string
+	// Host is the hostname of events whose data names none (raw auditd
+	// logs, say).
+	Host string
 }
 
 // Progress is the running state of a run.
@@ -48,16 +56,27 @@ type Progress struct {
 	Events    int64 // events handed to the sink
 }
 
-// Rejection is one refused line.
+// Rejection is one refused line or record.
 type Rejection struct {
-	File   string `json:"file"`
-	Line   int64  `json:"line"`
+	File string `json:"file"`
+	Line int64  `json:"line,omitempty"`
+	// Record is the record's position in its file, for formats that are
+	// not read by lines (EVTX) or records that are not lines of their own.
+	Record int64  `json:"record,omitempty"`
 	Reason string `json:"reason"`
 	Detail string `json:"detail,omitempty"`
 }
 
 func (r Rejection) String() string {
-	s := fmt.Sprintf("%s:%d: %s", r.File, r.Line, r.Reason)
+	var s string
+	switch {
+	case r.Line > 0:
+		s = fmt.Sprintf("%s:%d: %s", r.File, r.Line, r.Reason)
+	case r.Record > 0:
+		s = fmt.Sprintf("%s: record %d: %s", r.File, r.Record, r.Reason)
+	default:
+		s = fmt.Sprintf("%s: %s", r.File, r.Reason)
+	}
 	if r.Detail != "" {
 		s += ": " + r.Detail
 	}
@@ -75,29 +94,51 @@ type Summary struct {
 	ByReason   map[string]int64
 	Samples    []Rejection // the first MaxSamples rejections, in input order per file
 	FileErrors []string    // files that could not be read to their end
+	// Formats counts the inputs read in each format (a zip's entries one by one).
+	Formats map[string]int64
+	// Counts holds what decoders tally besides events (auditd sequence gaps).
+	Counts map[string]int64
+	// Skipped counts files found in directories or zips that are not in
+	// a format spoor reads; SkippedNames holds the first few.
+	Skipped      int64
+	SkippedNames []string
 }
 
+// chunk is one batch of work for a parsing goroutine: lines to normalise,
+// records to convert, or events a decoder built.
 type chunk struct {
 	file      string
 	firstLine int64
 	data      []byte
+	// recs are records within data (offsets), converted by conv.
+	recs []recRef
+	conv parse.Converter
+	evs  []*event.Event
 }
 
-// Run ingests the files in order. It returns an error only when the sink
-// fails (nothing acknowledged is lost: what the sink accepted is durable);
-// unreadable files and bad lines are reported in the summary.
+type recRef struct {
+	off, end    int
+	line, index int64
+}
+
+// Run ingests the files in order, directories recursively. It returns an
+// error only when the sink fails (nothing acknowledged is lost: what the
+// sink accepted is durable) or the format is unknown; unreadable files and
+// bad records are reported in the summary.
 func Run(ctx context.Context, paths []string, sink AppendFunc, opts Options) (Summary, error) {
-	srcs := make([]Source, len(paths))
-	for i, p := range paths {
-		srcs[i] = FileSource(p)
-	}
-	return RunSources(ctx, srcs, sink, opts)
+	srcs, errs := expand(paths)
+	sum, err := RunSources(ctx, srcs, sink, opts)
+	sum.FileErrors = append(errs, sum.FileErrors...)
+	return sum, err
 }
 
 // Source is one input: a name for messages and a way to open it.
 type Source struct {
 	Name string
 	Open func() (io.ReadCloser, error)
+	// Found says the source was found in a directory rather than named:
+	// if it is not telemetry (a README, a rule file) it is skipped, not an error.
+	Found bool
 }
 
 // FileSource reads a file, or standard input for "-".
@@ -126,12 +167,16 @@ func RunSources(ctx context.Context, srcs []Source, sink AppendFunc, opts Option
 	if opts.MaxSamples <= 0 {
 		opts.MaxSamples = 50
 	}
+	forced, err := formats.ByName(opts.Format)
+	if err != nil {
+		return Summary{}, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	var (
 		mu      sync.Mutex
-		sum     = Summary{ByReason: map[string]int64{}}
+		sum     = Summary{ByReason: map[string]int64{}, Formats: map[string]int64{}, Counts: map[string]int64{}}
 		sinkErr error
 		bytesIn atomic.Int64
 		events  atomic.Int64
@@ -162,10 +207,21 @@ func RunSources(ctx context.Context, srcs []Source, sink AppendFunc, opts Option
 				if ctx.Err() != nil {
 					continue
 				}
-				evs := parseChunk(&norm, c, reject)
-				if opts.ForceOrg {
-					for _, e := range evs {
+				var evs []*event.Event
+				switch {
+				case c.conv != nil:
+					evs = convertChunk(&norm, c, reject)
+				case c.evs != nil:
+					evs = completeEvents(&norm, c, reject)
+				default:
+					evs = parseChunk(&norm, c, reject)
+				}
+				for _, e := range evs {
+					if opts.ForceOrg {
 						e.SetString(event.OrganizationID, opts.Org)
+					}
+					if opts.Host != "" && !e.Has(event.Hostname) {
+						e.SetString(event.Hostname, opts.Host)
 					}
 				}
 				if len(evs) == 0 {
@@ -186,18 +242,43 @@ func RunSources(ctx context.Context, srcs []Source, sink AppendFunc, opts Option
 		}()
 	}
 
+	rd := &reader{ctx: ctx, chunkBytes: opts.ChunkBytes, out: chunks, bytesIn: &bytesIn, reject: reject, forced: forced,
+		counted: func(what string, n int64) {
+			mu.Lock()
+			sum.Counts[what] += n
+			mu.Unlock()
+		},
+		skipped: func(name string) {
+			mu.Lock()
+			sum.Skipped++
+			if len(sum.SkippedNames) < 10 {
+				sum.SkippedNames = append(sum.SkippedNames, name)
+			}
+			mu.Unlock()
+		},
+		done: func(name, format string, lines int64, err error) {
+			mu.Lock()
+			if format != "" {
+				sum.Formats[format]++
+			}
+			sum.Lines += lines
+			if err != nil && !errors.Is(err, context.Canceled) {
+				if lines > 0 {
+					sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: %v (after line %d; what came before was read)", name, err, lines))
+				} else {
+					sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: %v", name, err))
+				}
+			}
+			mu.Unlock()
+		}}
 	for _, p := range srcs {
 		if ctx.Err() != nil {
 			break
 		}
-		lines, n, err := readFile(ctx, p, opts.ChunkBytes, chunks, &bytesIn, reject)
+		n := rd.source(p)
 		mu.Lock()
 		sum.Files++
-		sum.Lines += lines
 		sum.Bytes += n
-		if err != nil && !errors.Is(err, context.Canceled) {
-			sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: %v (after line %d; the lines before were read)", p.Name, err, lines))
-		}
 		mu.Unlock()
 	}
 	close(chunks)
@@ -275,21 +356,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readFile splits one file into chunks of whole lines. Lines longer than
+// readLines splits one input into chunks of whole lines. Lines longer than
 // event.MaxEventBytes are skipped without being held in memory, and rejected.
-func readFile(ctx context.Context, s Source, chunkBytes int, out chan<- chunk, bytesIn *atomic.Int64, reject func(Rejection)) (lines, size int64, err error) {
-	path := s.Name
-	src, err := s.Open()
-	if err != nil {
-		return 0, 0, err
-	}
-	defer src.Close()
-	cr := &countingReader{r: src, n: bytesIn}
-	r, closeFn, err := decompress(cr)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer closeFn()
+func readLines(ctx context.Context, path string, r io.Reader, chunkBytes int, out chan<- chunk, reject func(Rejection)) (lines int64, err error) {
 	br := bufio.NewReaderSize(r, event.MaxEventBytes+64<<10)
 	buf := make([]byte, 0, chunkBytes+event.MaxEventBytes)
 	first := int64(1)
@@ -321,7 +390,7 @@ func readFile(ctx context.Context, s Source, chunkBytes int, out chan<- chunk, b
 			reject(Rejection{File: path, Line: lines, Reason: event.ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, limit %d", n, event.MaxEventBytes)})
 			if rerr != nil && !errors.Is(rerr, io.EOF) {
 				send()
-				return lines, cr.t, rerr
+				return lines, rerr
 			}
 			if errors.Is(rerr, io.EOF) {
 				break
@@ -337,19 +406,19 @@ func readFile(ctx context.Context, s Source, chunkBytes int, out chan<- chunk, b
 		}
 		if rerr != nil {
 			if !send() {
-				return lines, cr.t, ctx.Err()
+				return lines, ctx.Err()
 			}
 			if errors.Is(rerr, io.EOF) {
-				return lines, cr.t, nil
+				return lines, nil
 			}
-			return lines, cr.t, rerr
+			return lines, rerr
 		}
 		if len(buf) >= chunkBytes && !send() {
-			return lines, cr.t, ctx.Err()
+			return lines, ctx.Err()
 		}
 	}
 	send()
-	return lines, cr.t, nil
+	return lines, nil
 }
 
 // Decompress returns r decompressed when it starts with gzip or zstd magic

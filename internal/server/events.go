@@ -8,11 +8,13 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/ingest"
+	"github.com/spoor-dev/spoor/internal/parse/formats"
 	"github.com/valyala/fastjson"
 )
 
@@ -27,6 +29,10 @@ type ingestAnswer struct {
 	Rejected   int64              `json:"rejected"`
 	Rejections []ingest.Rejection `json:"rejections,omitempty"`
 	Reasons    map[string]int64   `json:"reasons,omitempty"`
+	// Counts are a decoder's tallies (auditd sequence gaps, say).
+	Counts map[string]int64 `json:"counts,omitempty"`
+	// Errors name parts of the body that could not be read (a zip entry).
+	Errors []string `json:"errors,omitempty"`
 }
 
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
@@ -43,6 +49,25 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	body, err = decode(body, r.Header.Get("Content-Encoding"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	// The body's format: named, or recognised from its first bytes like a
+	// file's. Threat Stack lines take the fast path below; the rest go
+	// through the same readers as `spoor ingest`.
+	f, err := formats.ByName(r.URL.Query().Get("format"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	if f.Name == "" {
+		if isContainer(body) {
+			f.Name = "container" // read by ingest, which opens it and detects what is inside
+		} else if d, ok := formats.Detect(body[:min(len(body), 64<<10)]); ok {
+			f = d
+		}
+	}
+	if f.Name != "" && f.Kind != formats.Lines {
+		s.storeFormatted(w, r, f, body)
 		return
 	}
 	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] == '[' {
@@ -89,6 +114,47 @@ func (s *Server) store(ctx context.Context, org string, body []byte) (ingestAnsw
 	ans.Accepted, ans.Duplicates = int64(res.Stored), int64(res.Duplicates)
 	s.metrics.counted(org, ans.Accepted, ans.Duplicates, ans.Reasons)
 	return ans, nil
+}
+
+// isContainer says whether a body is a zip, or a compressed file sent as
+// it is (a .gz file, say, under its own Content-Encoding).
+func isContainer(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("PK\x03\x04")) || bytes.HasPrefix(b, []byte{0x1f, 0x8b}) || bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd})
+}
+
+// storeFormatted reads a body in another format than Threat Stack lines
+// (auditd, EVTX, Windows JSON, CloudTrail, a zip of them) into the
+// caller's organization, answering once what was accepted is durable.
+func (s *Server) storeFormatted(w http.ResponseWriter, r *http.Request, f formats.Format, body []byte) {
+	org := tokenOf(r).Org
+	format := f.Name
+	if format == "container" {
+		format = ""
+	}
+	opts := ingest.Options{Org: org, ForceOrg: true, Format: format, Host: r.URL.Query().Get("host"), MaxSamples: 1000}
+	var stored, dups int64
+	var mu sync.Mutex
+	sink := func(ctx context.Context, evs []*event.Event) (int, int, error) {
+		res, err := s.db.Lake.Append(ctx, evs) // durable (WAL fsync) before it returns
+		mu.Lock()
+		stored += int64(res.Stored)
+		dups += int64(res.Duplicates)
+		mu.Unlock()
+		return res.Stored, res.Duplicates, err
+	}
+	sum, err := ingest.RunSources(r.Context(), []ingest.Source{ingest.ReaderSource("body", bytes.NewReader(body))}, sink, opts)
+	if err != nil {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "store unavailable, retry the batch: "+err.Error(), "")
+		return
+	}
+	if len(sum.FileErrors) > 0 && sum.Stored+sum.Duplicates == 0 && sum.Rejected == 0 {
+		writeError(w, http.StatusBadRequest, strings.Join(sum.FileErrors, "; "), "")
+		return
+	}
+	ans := ingestAnswer{Accepted: stored, Duplicates: dups, Rejected: sum.Rejected, Rejections: sum.Samples, Reasons: sum.ByReason, Counts: sum.Counts, Errors: sum.FileErrors}
+	s.metrics.counted(org, ans.Accepted, ans.Duplicates, ans.Reasons)
+	writeJSON(w, http.StatusOK, ans)
 }
 
 // decode undoes a Content-Encoding (gzip, zstd), bounded.

@@ -1,0 +1,394 @@
+package ingest
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/parse"
+	"github.com/spoor-dev/spoor/internal/parse/formats"
+	"github.com/spoor-dev/spoor/internal/parse/jsonrec"
+)
+
+// Limits on archives: what a zip may hold before it is taken for a bomb.
+const (
+	// maxZipInMemory bounds a zip that does not come from a file (standard
+	// input, an HTTP body): zip needs random access, so it is held whole.
+	maxZipInMemory = 512 << 20
+	// maxZipRatio and minBombBytes: an entry that declares more than
+	// maxZipRatio times its compressed size, and over minBombBytes, is
+	// refused unread.
+	maxZipRatio  = 200
+	minBombBytes = 256 << 20
+	// maxZipDepth is how deep zips inside zips are opened.
+	maxZipDepth = 2
+	// sniffBytes is how much of an input format detection looks at.
+	sniffBytes = 64 << 10
+	// streamBatch is how many decoded events go to the sink together.
+	streamBatch = 2048
+)
+
+// reader reads sources into chunks for the parsing goroutines.
+type reader struct {
+	ctx        context.Context
+	chunkBytes int
+	out        chan<- chunk
+	bytesIn    *atomic.Int64
+	reject     func(Rejection)
+	counted    func(what string, n int64)
+	done       func(name, format string, lines int64, err error)
+	skipped    func(name string)
+	forced     formats.Format
+}
+
+// source reads one source and returns how many bytes it read of it.
+func (rd *reader) source(s Source) int64 {
+	f, err := s.Open()
+	if err != nil {
+		rd.done(s.Name, "", 0, err)
+		return 0
+	}
+	defer f.Close()
+	cr := &countingReader{r: f, n: rd.bytesIn}
+	r, release, err := decompress(cr)
+	if err != nil {
+		rd.done(s.Name, "", 0, err)
+		return cr.t
+	}
+	defer release()
+	// decompress hands back its own bufio.Reader when the input is plain.
+	_, plain := r.(*bufio.Reader)
+	br := bufio.NewReaderSize(r, sniffBytes)
+	if isZip(br) {
+		if file, ok := f.(*os.File); ok && plain {
+			rd.zipFile(s.Name, file, 1)
+		} else {
+			rd.zipStream(s.Name, br, 1)
+		}
+		return cr.t
+	}
+	rd.stream(s.Name, br, s.Found)
+	return cr.t
+}
+
+func isZip(br *bufio.Reader) bool {
+	b, _ := br.Peek(4)
+	return bytes.Equal(b, []byte("PK\x03\x04")) || bytes.Equal(b, []byte("PK\x05\x06"))
+}
+
+// zipFile reads the entries of a zip on disk.
+func (rd *reader) zipFile(name string, f *os.File, depth int) {
+	st, err := f.Stat()
+	if err != nil {
+		rd.done(name, "", 0, err)
+		return
+	}
+	zr, err := zip.NewReader(f, st.Size())
+	if err != nil {
+		rd.done(name, "", 0, fmt.Errorf("zip: %w", err))
+		return
+	}
+	rd.zipEntries(name, zr, depth)
+}
+
+// zipStream reads a zip that is not a plain file, held in memory.
+func (rd *reader) zipStream(name string, r io.Reader, depth int) {
+	b, err := io.ReadAll(io.LimitReader(r, maxZipInMemory+1))
+	if err != nil {
+		rd.done(name, "", 0, err)
+		return
+	}
+	if len(b) > maxZipInMemory {
+		rd.done(name, "", 0, fmt.Errorf("a zip over %d MiB that is not a plain file: unpack it, or give the file itself", maxZipInMemory>>20))
+		return
+	}
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		rd.done(name, "", 0, fmt.Errorf("zip: %w", err))
+		return
+	}
+	rd.zipEntries(name, zr, depth)
+}
+
+func (rd *reader) zipEntries(name string, zr *zip.Reader, depth int) {
+	for _, zf := range zr.File {
+		if rd.ctx.Err() != nil {
+			return
+		}
+		entry := name + ":" + zf.Name
+		if zf.FileInfo().IsDir() || strings.HasPrefix(filepath.Base(zf.Name), ".") || strings.HasPrefix(zf.Name, "__MACOSX/") {
+			continue
+		}
+		if zf.UncompressedSize64 > minBombBytes && zf.UncompressedSize64 > maxZipRatio*max(zf.CompressedSize64, 1) {
+			rd.done(entry, "", 0, fmt.Errorf("refused: declares %d bytes from %d compressed, a zip bomb", zf.UncompressedSize64, zf.CompressedSize64))
+			continue
+		}
+		ef, err := zf.Open()
+		if err != nil {
+			rd.done(entry, "", 0, fmt.Errorf("zip entry: %w", err))
+			continue
+		}
+		// archive/zip fails an entry that inflates past its declared size,
+		// so the check above holds for what is read too.
+		r, release, err := decompress(ef)
+		if err != nil {
+			ef.Close()
+			rd.done(entry, "", 0, err)
+			continue
+		}
+		br := bufio.NewReaderSize(r, sniffBytes)
+		if isZip(br) {
+			if depth >= maxZipDepth {
+				rd.done(entry, "", 0, fmt.Errorf("zips nested deeper than %d are not opened", maxZipDepth))
+			} else {
+				rd.zipStream(entry, br, depth+1)
+			}
+		} else {
+			rd.stream(entry, br, true)
+		}
+		release()
+		ef.Close()
+	}
+}
+
+// stream reads one decompressed input in its format. found says it was
+// found in a directory or a zip: then it is skipped, not an error, when it
+// is not in a format spoor reads.
+func (rd *reader) stream(name string, br *bufio.Reader, found bool) {
+	f := rd.forced
+	if f.Name == "" {
+		head, _ := br.Peek(sniffBytes)
+		if len(bytes.TrimSpace(head)) == 0 {
+			rd.done(name, "", 0, nil) // empty: nothing to read
+			return
+		}
+		var ok bool
+		if f, ok = formats.Detect(head); !ok {
+			if found {
+				rd.skipped(name)
+				rd.done(name, "", 0, nil)
+				return
+			}
+			rd.done(name, "", 0, fmt.Errorf("unrecognised format (first bytes %q); name one with --format", firstLine(head)))
+			return
+		}
+	}
+	var (
+		lines int64
+		err   error
+	)
+	switch f.Kind {
+	case formats.Lines:
+		lines, err = readLines(rd.ctx, name, br, rd.chunkBytes, rd.out, rd.reject)
+	case formats.Records:
+		lines, err = rd.records(name, br, f.Convert)
+	case formats.Stream:
+		out := &decoded{rd: rd, name: name}
+		err = f.New().Decode(rd.ctx, br, out)
+		if err == nil {
+			err = out.send()
+		} else {
+			out.send()
+		}
+	}
+	rd.done(name, f.Name, lines, err)
+}
+
+func firstLine(b []byte) []byte {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	if len(b) > 48 {
+		b = b[:48]
+	}
+	return b
+}
+
+// records splits JSON input into chunks of records for conv.
+func (rd *reader) records(name string, r io.Reader, conv parse.Converter) (int64, error) {
+	jr := jsonrec.NewReader(r, event.MaxEventBytes)
+	c := chunk{file: name, conv: conv}
+	send := func() bool {
+		if len(c.recs) == 0 {
+			return true
+		}
+		select {
+		case rd.out <- c:
+		case <-rd.ctx.Done():
+			return false
+		}
+		c = chunk{file: name, conv: conv, data: make([]byte, 0, rd.chunkBytes+64<<10)}
+		return true
+	}
+	c.data = make([]byte, 0, rd.chunkBytes+64<<10)
+	for {
+		rec, err := jr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if e, ok := jsonrec.IsError(err); ok {
+			rd.reject(Rejection{File: name, Line: e.Line, Record: e.Index, Reason: recReason(e.Reason), Detail: e.Detail})
+			continue
+		}
+		if err != nil {
+			send()
+			return jr.Line(), err
+		}
+		off := len(c.data)
+		c.data = append(c.data, rec.Data...)
+		c.recs = append(c.recs, recRef{off: off, end: len(c.data), line: rec.Line, index: rec.Index})
+		if len(c.data) >= rd.chunkBytes && !send() {
+			return jr.Line(), rd.ctx.Err()
+		}
+	}
+	send()
+	return jr.Line(), nil
+}
+
+// recReason maps the splitter's reasons onto the normaliser's, so one
+// reason counts one kind of fault whatever the format.
+func recReason(r string) string {
+	switch r {
+	case jsonrec.ReasonTooLarge:
+		return event.ReasonTooLarge
+	case jsonrec.ReasonNotJSON, jsonrec.ReasonTrailing:
+		return event.ReasonMalformed
+	}
+	return r
+}
+
+// convertChunk converts each record of a chunk.
+func convertChunk(norm *event.Normalizer, c chunk, reject func(Rejection)) []*event.Event {
+	slab := make([]event.Event, len(c.recs))
+	out := make([]*event.Event, 0, len(c.recs))
+	for i, ref := range c.recs {
+		e := &slab[i]
+		err := c.conv(c.data[ref.off:ref.end], e)
+		if err == nil {
+			err = norm.Complete(e)
+		}
+		if err != nil {
+			reject(rejection(c.file, ref.line, ref.index, err))
+			*e = event.Event{}
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// completeEvents fills what the ingest owes a decoder's events.
+func completeEvents(norm *event.Normalizer, c chunk, reject func(Rejection)) []*event.Event {
+	out := c.evs[:0]
+	for _, e := range c.evs {
+		if err := norm.Complete(e); err != nil {
+			reject(rejection(c.file, 0, 0, err))
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func rejection(file string, line, index int64, err error) Rejection {
+	r := Rejection{File: file, Line: line, Record: index, Reason: event.ReasonOf(err)}
+	var re *event.RejectError
+	if errors.As(err, &re) {
+		r.Detail = re.Detail
+	} else {
+		r.Detail = err.Error()
+	}
+	return r
+}
+
+// decoded is the Output a stream decoder writes to: it batches events for
+// the sink goroutines.
+type decoded struct {
+	rd   *reader
+	name string
+	evs  []*event.Event
+}
+
+func (d *decoded) Event(e *event.Event) error {
+	d.evs = append(d.evs, e)
+	if len(d.evs) >= streamBatch {
+		return d.send()
+	}
+	return nil
+}
+
+func (d *decoded) send() error {
+	if len(d.evs) == 0 {
+		return nil
+	}
+	select {
+	case d.rd.out <- chunk{file: d.name, evs: d.evs}:
+	case <-d.rd.ctx.Done():
+		return d.rd.ctx.Err()
+	}
+	d.evs = make([]*event.Event, 0, streamBatch)
+	return nil
+}
+
+func (d *decoded) Reject(r parse.Rejection) {
+	d.rd.reject(Rejection{File: d.name, Line: r.Line, Record: r.Record, Reason: r.Reason, Detail: r.Detail})
+}
+
+func (d *decoded) Count(what string, n int64) { d.rd.counted(what, n) }
+
+// Expand lists the files to read for paths: directories recursively (sorted,
+// hidden files skipped), files as given, "-" for standard input. It returns
+// what could not be listed as messages.
+func Expand(paths []string) ([]Source, []string) { return expand(paths) }
+
+// expand turns directories into the files under them, sorted, skipping
+// hidden ones; files are kept as given.
+func expand(paths []string) ([]Source, []string) {
+	var srcs []Source
+	var errs []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if p == "-" || err != nil || !st.IsDir() {
+			srcs = append(srcs, FileSource(p))
+			continue
+		}
+		var files []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+				return nil
+			}
+			if path != p && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", p, err))
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			src := FileSource(f)
+			src.Found = true
+			srcs = append(srcs, src)
+		}
+	}
+	return srcs, errs
+}
