@@ -102,7 +102,7 @@ type node struct {
 	r       *run
 	host    string
 	re      *libaudit.Reassembler
-	bytes   int // record text held by re
+	bytes   int    // record text held by re
 	lastSeq uint32 // sequence of the last event emitted
 	seen    bool   // lastSeq is set
 	// maxSeq and maxTime are the highest sequence pushed and its time; a

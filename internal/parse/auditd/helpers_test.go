@@ -95,3 +95,10 @@ func libauditDir() string {
 	})
 	return modDir
 }
+
+// countOutput only counts.
+type countOutput struct{ events, rejects int }
+
+func (c *countOutput) Event(*event.Event) error { c.events++; return nil }
+func (c *countOutput) Reject(parse.Rejection)   { c.rejects++ }
+func (c *countOutput) Count(string, int64)      {}

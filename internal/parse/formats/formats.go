@@ -33,7 +33,7 @@ const (
 type Format struct {
 	Name    string
 	Kind    Kind
-	Convert parse.Converter     // Records
+	Convert parse.Converter      // Records
 	New     func() parse.Decoder // Stream
 	About   string
 }

@@ -146,9 +146,15 @@ func readChunk(b []byte) (recs []*vevtx.EventRecord, detail string) {
 	if want == 0 {
 		return nil, "bad record number range"
 	}
+	// Walk the record headers first: the reader trusts their sizes (a size
+	// of 0 would have it read the same record again and again).
+	good := validRecords(b[:free], want)
+	if good == 0 {
+		return nil, "no readable record"
+	}
 	ch := &vevtx.Chunk{Fd: bytes.NewReader(b)}
 	ch.Header.FirstEventRecNumber = binary.LittleEndian.Uint64(b[8:])
-	ch.Header.LastEventRecNumber = binary.LittleEndian.Uint64(b[16:])
+	ch.Header.LastEventRecNumber = ch.Header.FirstEventRecNumber + uint64(good) - 1
 	ch.Header.FirstEventRecID = binary.LittleEndian.Uint64(b[24:])
 	ch.Header.LastEventRecID = binary.LittleEndian.Uint64(b[32:])
 	ch.Header.HeaderSize = binary.LittleEndian.Uint32(b[40:])
@@ -162,6 +168,25 @@ func readChunk(b []byte) (recs []*vevtx.EventRecord, detail string) {
 		return nil, err.Error()
 	}
 	return recs, ""
+}
+
+// validRecords counts the records from the chunk's start whose header is
+// sound: magic, a size that stays in the chunk's used part, and the copy
+// of the size at the record's end.
+func validRecords(b []byte, want int64) int64 {
+	off, n := chunkHdrSize, int64(0)
+	for n < want && off+28 <= len(b) {
+		if string(b[off:off+4]) != "**\x00\x00" {
+			break
+		}
+		size := int(binary.LittleEndian.Uint32(b[off+4:]))
+		if size < 28 || size > len(b)-off || int(binary.LittleEndian.Uint32(b[off+size-4:])) != size {
+			break
+		}
+		off += size
+		n++
+	}
+	return n
 }
 
 func dictOf(v any) *ordereddict.Dict {
