@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const datasets = "../../../shared/datasets"
+
+func needDataset(t *testing.T, rel string) string {
+	t.Helper()
+	p := filepath.Join(datasets, rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("real telemetry not found at %s (the shared datasets folder beside the project): %v", p, err)
+	}
+	return p
+}
+
+func ingestInto(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := runIngest(context.Background(), ingestOptions{data: dataFlags{Dir: dir}, format: "auto"}, args, &out, &out); err != nil {
+		t.Fatalf("ingest %v: %v\n%s", args, err, out.String())
+	}
+	return out.String()
+}
+
+func sqlRows(t *testing.T, dir, q string) []map[string]any {
+	t.Helper()
+	var out bytes.Buffer
+	if err := runSQL(context.Background(), sqlOptions{data: dataFlags{Dir: dir}, format: "ndjson"}, q, &out); err != nil {
+		t.Fatalf("sql: %v\n%s", err, q)
+	}
+	var rows []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("row %q: %v", l, err)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// readmeSQL returns the statement the README gives after `spoor sql --data
+// NAME "`, so the README's example is the one tested.
+func readmeSQL(t *testing.T, marker string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, marker)
+	if i < 0 {
+		t.Fatalf("README has no %q", marker)
+	}
+	s = s[i+len(marker):]
+	j := strings.Index(s, "\"\n")
+	if j < 0 {
+		t.Fatalf("README's statement after %q does not end", marker)
+	}
+	return s[:j]
+}
+
+// Seed 004: Sysmon 10 joined with Sysmon 11 on the process GUID, the
+// MiniDumpWriteDump access mask tested bit by bit, finds Task Manager
+// dumping LSASS, as one `spoor sql` statement (the README's).
+func TestSeed004SQL(t *testing.T) {
+	zip := needDataset(t, "windows/rdp_interactive_taskmanager_lsass_dump.zip")
+	dir := filepath.Join(t.TempDir(), "lsass")
+	ingestInto(t, dir, zip)
+	rows := sqlRows(t, dir, readmeSQL(t, `spoor sql --data lsass "`))
+	if len(rows) == 0 {
+		t.Fatal("the seed-004 statement found nothing")
+	}
+	for _, r := range rows {
+		if !strings.HasSuffix(strings.ToLower(r["source_image"].(string)), `\taskmgr.exe`) ||
+			!strings.HasSuffix(strings.ToLower(r["target_image"].(string)), `\lsass.exe`) ||
+			!strings.HasSuffix(strings.ToLower(r["dump_file"].(string)), `\lsass.dmp`) {
+			t.Errorf("row %v is not Task Manager dumping LSASS", r)
+		}
+	}
+	var masks []string
+	for _, r := range rows {
+		masks = append(masks, r["granted_access"].(string))
+	}
+	slices.Sort(masks)
+	if !slices.Contains(masks, "0x1410") {
+		t.Errorf("access masks %v lack the MiniDumpWriteDump minimum 0x1410", masks)
+	}
+}
+
+// Seed 001's CloudTrail questions on the Stratus Red Team files: the
+// AssumedRole events, the ARNs of the assumed roles, the S3 calls; each
+// answer checked against the files read with encoding/json.
+func TestSeed001CloudTrailOnStratus(t *testing.T) {
+	dirIn := needDataset(t, "cloudtrail/stratus/CloudTrail")
+	files, _ := filepath.Glob(filepath.Join(dirIn, "*.json"))
+	var assumed, s3 int
+	arns := map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Records []struct {
+				EventSource  string
+				UserIdentity struct{ Type, Arn string }
+			}
+		}
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range d.Records {
+			if r.UserIdentity.Type == "AssumedRole" {
+				assumed++
+				arns[r.UserIdentity.Arn] = true
+			}
+			if r.EventSource == "s3.amazonaws.com" {
+				s3++
+			}
+		}
+	}
+	if assumed == 0 || s3 == 0 {
+		t.Fatalf("the Stratus files hold %d AssumedRole and %d S3 records: nothing to test", assumed, s3)
+	}
+	dir := filepath.Join(t.TempDir(), "ct")
+	ingestInto(t, dir, dirIn)
+	f := fleet{dir: dir}
+	if got := searchIDs(t, f, `event_type = "cloudtrail" AND userType = "AssumedRole"`); len(got) != assumed {
+		t.Errorf("AssumedRole events: %d, the files hold %d", len(got), assumed)
+	}
+	if got := searchIDs(t, f, `event_type = "cloudtrail" AND event_source = "s3.amazonaws.com"`); len(got) != s3 {
+		t.Errorf("S3 calls: %d, the files hold %d", len(got), s3)
+	}
+	rows := sqlRows(t, dir, `SELECT DISTINCT user_arn FROM events WHERE user_type = 'AssumedRole' AND user_arn LIKE '%:assumed-role/%' ORDER BY 1`)
+	var got []string
+	for _, r := range rows {
+		got = append(got, r["user_arn"].(string))
+	}
+	var want []string
+	for a := range arns {
+		want = append(want, a)
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("assumed-role ARNs %v, the files name %v", got, want)
+	}
+}
+
+// Raw auditd logs: --host names the machine, execve events carry the
+// command line, and an auditd search finds them.
+func TestAuditdIngestWithHost(t *testing.T) {
+	zip := needDataset(t, "linux/sh_arp_cache.zip")
+	dir := filepath.Join(t.TempDir(), "linux")
+	var out bytes.Buffer
+	if err := runIngest(context.Background(), ingestOptions{data: dataFlags{Dir: dir}, format: "auto", host: "wardog-box"}, []string{zip}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "auditd 1") {
+		t.Errorf("summary does not name the format:\n%s", out.String())
+	}
+	rows := sqlRows(t, dir, `SELECT hostname, exe, arguments, cwd, auid, session, tty FROM events WHERE syscall = 'execve' ORDER BY exe`)
+	if len(rows) != 2 {
+		t.Fatalf("%d execve events, want 2: %v", len(rows), rows)
+	}
+	r := rows[0]
+	if r["hostname"] != "wardog-box" || r["exe"] != "/bin/grep" || r["arguments"] != "grep -v ^?" || r["cwd"] != "/home/wardog" ||
+		r["auid"] != float64(1000) || r["session"] != float64(104) || r["tty"] != "pts0" {
+		t.Errorf("grep event %v", r)
+	}
+}
