@@ -2,6 +2,7 @@ package cloudtrail
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,30 +111,58 @@ func FuzzConvert(f *testing.F) {
 	})
 }
 
-func BenchmarkConvert(b *testing.B) {
+// stratusFiles reads the Stratus delivery files for the benchmarks.
+func stratusFiles(b *testing.B) ([][]byte, int64) {
 	files, _ := filepath.Glob("../../../../shared/datasets/cloudtrail/stratus/CloudTrail/*.json")
 	if len(files) == 0 {
-		b.Skip("no Stratus files")
+		b.Skip("the Stratus CloudTrail files are not at ../shared/datasets/cloudtrail/stratus")
 	}
-	var recs [][]byte
-	size := 0
+	var out [][]byte
+	var n int64
 	for _, f := range files {
-		d, _ := os.ReadFile(f)
-		r := jsonrec.NewReader(bytes.NewReader(d), event.MaxEventBytes)
-		for {
-			rec, err := r.Next()
-			if err != nil {
-				break
+		d, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, d)
+		n += int64(len(d))
+	}
+	return out, n
+}
+
+// BenchmarkFiles reads the delivery files as spoor does: split into
+// records, each converted. MB/s are of file bytes.
+func BenchmarkFiles(b *testing.B) {
+	files, n := stratusFiles(b)
+	b.SetBytes(n)
+	for b.Loop() {
+		for _, d := range files {
+			r := jsonrec.NewReader(bytes.NewReader(d), event.MaxEventBytes)
+			for {
+				rec, err := r.Next()
+				if err != nil {
+					break
+				}
+				var e event.Event
+				if err := Convert(rec.Data, &e); err != nil {
+					b.Fatal(err)
+				}
 			}
-			recs = append(recs, bytes.Clone(rec.Data))
-			size += len(rec.Data)
 		}
 	}
-	b.SetBytes(int64(size))
+}
+
+// BenchmarkBaselineEncodingJSON decodes the same files with encoding/json
+// into maps, the way a script would, for comparison.
+func BenchmarkBaselineEncodingJSON(b *testing.B) {
+	files, n := stratusFiles(b)
+	b.SetBytes(n)
 	for b.Loop() {
-		for _, r := range recs {
-			var e event.Event
-			Convert(r, &e)
+		for _, d := range files {
+			var f struct{ Records []map[string]any }
+			if err := json.Unmarshal(d, &f); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

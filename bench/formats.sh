@@ -1,0 +1,35 @@
+#!/bin/sh
+# Measures each format reader on real files, one core, beside a baseline run
+# in the same go test invocation on the same data, and prints the
+# BENCHMARKS.md section (medians of 5 runs). Run from the project root:
+#   sh bench/formats.sh
+set -e
+count=${COUNT:-5}
+run() { # package benchmark-regexp
+	go test "./internal/parse/$1" -run '^$' -bench "$2" -cpu 1 -count "$count" 2>/dev/null | grep '^Benchmark'
+}
+median() { # benchmark-name column-regexp (prints the median of the value before the unit)
+	awk -v n="$1" -v u="$2" '$1==n { for (i=2;i<=NF;i++) if ($i==u) v[++k]=$(i-1) }
+		END { if (!k) { print "n/a"; exit } ; for (i=1;i<=k;i++) for (j=i+1;j<=k;j++) if (v[j]<v[i]) { t=v[i]; v[i]=v[j]; v[j]=t }
+		print v[int((k+1)/2)] }'
+}
+audit=$(run auditd 'BenchmarkDecode$|BenchmarkLibauditOnly$')
+evtx=$(run winevent 'BenchmarkEVTX$|BenchmarkEVTXBaseline$')
+ct=$(run cloudtrail 'BenchmarkFiles$|BenchmarkBaselineEncodingJSON$')
+a1=$(echo "$audit" | median BenchmarkDecode records/s)
+a0=$(echo "$audit" | median BenchmarkLibauditOnly records/s)
+e1=$(echo "$evtx" | median BenchmarkEVTX MB/s)
+e0=$(echo "$evtx" | median BenchmarkEVTXBaseline MB/s)
+c1=$(echo "$ct" | median BenchmarkFiles MB/s)
+c0=$(echo "$ct" | median BenchmarkBaselineEncodingJSON MB/s)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b+0 > 0) printf "%.2f", a/b; else print "n/a" }'; }
+meets() { awk -v a="$1" -v t="$2" 'BEGIN { print (a+0 >= t) ? "met" : "**not met**" }'; }
+cat <<MD
+## Format readers, one core (\`sh bench/formats.sh\`; medians of $count runs, \`-cpu 1\`)
+
+| reader | spoor | baseline on the same data | spoor / baseline | target | |
+|---|---|---|---|---|---|
+| auditd: the OTRF audit lines repeated to ~100k records | $a1 records/s | go-libaudit alone (parse, reassemble, coalesce, no mapping): $a0 records/s | $(ratio "$a1" "$a0") | 100,000 records/s | $(meets "$a1" 100000) |
+| EVTX: the 202 SigmaHQ regression .evtx files | $e1 MB/s | the EVTX library walking the same records, no mapping: $e0 MB/s | $(ratio "$e1" "$e0") | 30 MB/s | $(meets "$e1" 30) |
+| CloudTrail: the 55 Stratus delivery files | $c1 MB/s | encoding/json into maps: $c0 MB/s | $(ratio "$c1" "$c0") | 50 MB/s | $(meets "$c1" 50) |
+MD
