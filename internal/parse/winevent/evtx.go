@@ -10,11 +10,10 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/Velocidex/ordereddict"
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/parse"
-	vevtx "www.velocidex.com/golang/evtx"
 )
 
 const (
@@ -60,6 +59,7 @@ func (Decoder) Decode(ctx context.Context, r io.Reader, out parse.Output) error 
 		}
 	}
 	buf := make([]byte, chunkSize)
+	var p chunkParser
 	var n int64 // records read so far
 	for c := 1; ; c++ {
 		if err := ctx.Err(); err != nil {
@@ -85,11 +85,12 @@ func (Decoder) Decode(ctx context.Context, r io.Reader, out parse.Output) error 
 			}
 			continue
 		}
-		for _, rc := range recs {
+		p.reset(buf)
+		for _, off := range recs {
 			n++
 			e := new(event.Event)
-			if err := fromEVTX(rc, e); err != nil {
-				out.Reject(parse.Rejection{Record: n, Reason: "corrupt EVTX record", Detail: fmt.Sprintf("chunk %d record %d: %v", c, rc.Header.RecordID, err)})
+			if err := evtxRecord(&p, off, e); err != nil {
+				out.Reject(parse.Rejection{Record: n, Reason: "corrupt EVTX record", Detail: fmt.Sprintf("chunk %d record %d: %v", c, binary.LittleEndian.Uint64(buf[off+8:]), err)})
 				continue
 			}
 			if err := out.Event(e); err != nil {
@@ -120,9 +121,10 @@ func chunkRecordCount(b []byte) int64 {
 	return int64(last-first) + 1
 }
 
-// readChunk checks one chunk and walks its records. detail is "" for a
-// good chunk, "empty" for an unused one, what is wrong otherwise.
-func readChunk(b []byte) (recs []*vevtx.EventRecord, detail string) {
+// readChunk checks one chunk and returns the offsets of its records.
+// detail is "" for a good chunk, "empty" for an unused one, what is wrong
+// otherwise.
+func readChunk(b []byte) (recs []int, detail string) {
 	if string(b[:8]) != chunkMagic {
 		if allZero(b) {
 			return nil, "empty"
@@ -146,36 +148,20 @@ func readChunk(b []byte) (recs []*vevtx.EventRecord, detail string) {
 	if want == 0 {
 		return nil, "bad record number range"
 	}
-	// Walk the record headers first: the reader trusts their sizes (a size
-	// of 0 would have it read the same record again and again).
-	good := validRecords(b[:free], want)
-	if good == 0 {
+	recs = validRecords(b[:free], want)
+	if len(recs) == 0 {
 		return nil, "no readable record"
-	}
-	ch := &vevtx.Chunk{Fd: bytes.NewReader(b)}
-	ch.Header.FirstEventRecNumber = binary.LittleEndian.Uint64(b[8:])
-	ch.Header.LastEventRecNumber = ch.Header.FirstEventRecNumber + uint64(good) - 1
-	ch.Header.FirstEventRecID = binary.LittleEndian.Uint64(b[24:])
-	ch.Header.LastEventRecID = binary.LittleEndian.Uint64(b[32:])
-	ch.Header.HeaderSize = binary.LittleEndian.Uint32(b[40:])
-	defer func() {
-		if p := recover(); p != nil {
-			recs, detail = nil, fmt.Sprintf("unreadable: %v", p)
-		}
-	}()
-	recs, err := ch.Parse(0)
-	if err != nil {
-		return nil, err.Error()
 	}
 	return recs, ""
 }
 
-// validRecords counts the records from the chunk's start whose header is
-// sound: magic, a size that stays in the chunk's used part, and the copy
-// of the size at the record's end.
-func validRecords(b []byte, want int64) int64 {
-	off, n := chunkHdrSize, int64(0)
-	for n < want && off+28 <= len(b) {
+// validRecords returns the offsets of the records from the chunk's start
+// whose header is sound: magic, a size that stays in the chunk's used
+// part, and the copy of the size at the record's end.
+func validRecords(b []byte, want int64) []int {
+	off := chunkHdrSize
+	var out []int
+	for int64(len(out)) < want && off+28 <= len(b) {
 		if string(b[off:off+4]) != "**\x00\x00" {
 			break
 		}
@@ -183,168 +169,202 @@ func validRecords(b []byte, want int64) int64 {
 		if size < 28 || size > len(b)-off || int(binary.LittleEndian.Uint32(b[off+size-4:])) != size {
 			break
 		}
+		out = append(out, off)
 		off += size
-		n++
 	}
-	return n
+	return out
 }
 
-func dictOf(v any) *ordereddict.Dict {
-	d, _ := v.(*ordereddict.Dict)
-	return d
-}
-
-func dget(d *ordereddict.Dict, keys ...string) any {
-	var v any = d
-	for _, k := range keys {
-		dd := dictOf(v)
-		if dd == nil {
-			return nil
-		}
-		v, _ = dd.Get(k)
+// evtxRecord converts the record at off of the chunk p reads.
+func evtxRecord(p *chunkParser, off int, e *event.Event) error {
+	size := int(binary.LittleEndian.Uint32(p.b[off+4:]))
+	ev, err := p.record(off+24, off+size-4)
+	if err != nil {
+		return err
 	}
-	return v
-}
-
-// hexNames are the EventData members Windows types as HexInt32/HexInt64.
-// The EVTX reader returns those as plain numbers; they are written back as
-// "0x.." text, as evtx_dump, NXLog and Winlogbeat show them.
-var hexNames = map[string]bool{
-	"LogonId": true, "SubjectLogonId": true, "TargetLogonId": true, "TargetLinkedLogonId": true,
-	"GrantedAccess": true, "AccessMask": true, "NewProcessId": true, "Error Code": true,
-	"ResultCode": true, "Status": true, "SubStatus": true, "HandleId": true, "Keywords": true,
-}
-
-// goText is a value's text for the mapping, as Convert would see it in
-// evtx_dump JSON.
-func goText(name string, v any, security bool) (string, any) {
-	switch x := v.(type) {
-	case string:
-		return x, x
-	case uint8, uint16, uint32, uint64:
-		var u uint64
-		switch y := x.(type) {
-		case uint8:
-			u = uint64(y)
-		case uint16:
-			u = uint64(y)
-		case uint32:
-			u = uint64(y)
-		case uint64:
-			u = y
-		}
-		if hexNames[name] || (security && name == "ProcessId") {
-			s := "0x" + strconv.FormatUint(u, 16)
-			return s, s
-		}
-		return strconv.FormatUint(u, 10), v
-	case bool:
-		return strconv.FormatBool(x), v
-	case float64:
-		if t, ok := filetimeFloat(x); ok {
-			s := t.Format("2006-01-02T15:04:05.999999Z07:00")
-			return s, s
-		}
-	case []byte:
-		s := upperHex(x)
-		return s, s
-	}
-	return "", v
-}
-
-func fromEVTX(rc *vevtx.EventRecord, e *event.Event) error {
-	root := dictOf(rc.Event)
-	ev := dictOf(dget(root, "Event"))
-	sys := dictOf(dget(ev, "System"))
+	sys := ev.kid("System")
 	if sys == nil {
 		return errors.New("no System element")
 	}
 	var r rec
-	r.channel, _ = dget(sys, "Channel").(string)
-	security := strings.EqualFold(r.channel, "Security")
 	var o rawObj
-	data := dictOf(dget(ev, "EventData"))
-	if data == nil {
-		if ud := dictOf(dget(ev, "UserData")); ud != nil && ud.Len() == 1 {
-			inner, _ := ud.Get(ud.Keys()[0])
-			data = dictOf(inner)
-		}
+	if d := ev.kid("EventData"); d != nil {
+		dataXML(&o, &r, d)
+	} else if d := ev.kid("UserData"); d != nil && len(d.kids) > 0 {
+		dataXML(&o, &r, d.kids[0])
 	}
-	if data != nil {
-		for _, k := range data.Keys() {
-			v, _ := data.Get(k)
-			if k == "xmlns" {
-				continue
-			}
-			t, out := goText(k, v, security)
-			if o.key(k) {
-				o.b = appendGo(o.b, out, 0)
-			}
-			r.data = append(r.data, kv{k, t})
-		}
-	} else if v := dget(ev, "EventData"); v != nil {
-		// <EventData>text</EventData> or a list of unnamed <Data>.
-		if o.key("Data") {
-			o.b = appendGo(o.b, v, 0)
-		}
+	if id := sys.kid("EventID"); id != nil {
+		r.id, r.hasID = parseNum(joinVals(id.vals))
 	}
-	idv := dget(sys, "EventID")
-	if d := dictOf(idv); d != nil {
-		idv, _ = d.Get("Value")
+	r.channel = text1(sys.kid("Channel"))
+	r.computer = text1(sys.kid("Computer"))
+	prov := sys.kid("Provider")
+	if prov != nil {
+		r.provider = prov.attr("Name")
 	}
-	if s, _ := goText("", idv, false); s != "" {
-		r.id, r.hasID = parseNum(s)
-	}
-	r.computer, _ = dget(sys, "Computer").(string)
-	r.provider, _ = dget(sys, "Provider", "Name").(string)
-	r.recNum, r.hasRec = int64(rc.Header.RecordID), true
-	if s, _ := goText("", dget(sys, "EventRecordID"), false); s != "" {
-		r.recNum, r.hasRec = parseNum(s)
+	r.recNum, r.hasRec = int64(binary.LittleEndian.Uint64(p.b[off+8:])), true
+	if n, ok := parseNum(text1(sys.kid("EventRecordID"))); ok {
+		r.recNum = n
 	}
 	tc := ""
-	if f, ok := dget(sys, "TimeCreated", "SystemTime").(float64); ok {
-		if t, ok := filetimeFloat(f); ok {
-			r.ms, r.hasTime = t.UnixMilli(), true
-			tc = t.Format("2006-01-02T15:04:05.000000Z")
+	if t := sys.kid("TimeCreated"); t != nil {
+		tc = t.attr("SystemTime")
+		tm, err := time.Parse(time.RFC3339Nano, tc)
+		if err != nil {
+			return &event.RejectError{Reason: event.ReasonBadTime, Detail: strconv.Quote(truncate(tc, 64))}
 		}
+		r.ms, r.hasTime = tm.UnixMilli(), true
 	}
-	kw := ""
-	if u, ok := dget(sys, "Keywords").(uint64); ok {
-		r.keywords, r.hasKW = u, true
-		kw = "0x" + strconv.FormatUint(u, 16)
+	if n, ok := parseNum(text1(sys.kid("Keywords"))); ok {
+		r.keywords, r.hasKW = uint64(n), true
 	}
-	o.key("EventID")
-	o.b = appendGo(o.b, idv, 0)
+	o.elem("EventID", sys.kid("EventID"))
 	o.str("Channel", r.channel)
 	o.str("Computer", r.computer)
 	o.str("Provider", r.provider)
-	if g, _ := dget(sys, "Provider", "Guid").(string); g != "" {
-		o.str("ProviderGuid", g)
+	if prov != nil {
+		o.str("ProviderGuid", strings.Trim(prov.attr("Guid"), "{}"))
 	}
 	if o.key("EventRecordID") {
 		o.b = strconv.AppendInt(o.b, r.recNum, 10)
 	}
 	o.str("TimeCreated", tc)
-	for _, k := range [...]string{"Level", "Task", "Opcode"} {
-		if v := dget(sys, k); v != nil && o.key(k) {
-			o.b = appendGo(o.b, v, 0)
-		}
+	for _, k := range [...]string{"Level", "Task", "Opcode", "Keywords", "Version"} {
+		o.elem(k, sys.kid(k))
 	}
-	o.str("Keywords", kw)
-	if v := dget(sys, "Version"); v != nil && o.key("Version") {
-		o.b = appendGo(o.b, v, 0)
+	if x := sys.kid("Execution"); x != nil {
+		o.attr("ExecutionProcessID", x, "ProcessID")
+		o.attr("ExecutionThreadID", x, "ThreadID")
 	}
-	if v := dget(sys, "Execution", "ProcessID"); v != nil && o.key("ExecutionProcessID") {
-		o.b = appendGo(o.b, v, 0)
+	if x := sys.kid("Security"); x != nil {
+		o.str("UserID", x.attr("UserID"))
 	}
-	if v := dget(sys, "Execution", "ThreadID"); v != nil && o.key("ExecutionThreadID") {
-		o.b = appendGo(o.b, v, 0)
+	if x := sys.kid("Correlation"); x != nil {
+		o.str("ActivityID", strings.Trim(x.attr("ActivityID"), "{}"))
 	}
-	if s, _ := dget(sys, "Security", "UserID").(string); s != "" {
-		o.str("UserID", s)
-	}
-	if s, _ := dget(sys, "Correlation", "ActivityID").(string); s != "" {
-		o.str("ActivityID", s)
+	if ri := ev.kid("RenderingInfo"); ri != nil {
+		r.message = text1(ri.kid("Message"))
+		r.category = text1(ri.kid("Task"))
+		o.str("Message", r.message)
 	}
 	return fill(e, &r, o.bytes())
+}
+
+func text1(e *xelem) string {
+	if e == nil {
+		return ""
+	}
+	return joinVals(e.vals)
+}
+
+// dataXML adds the members of EventData (or of UserData's element) to raw
+// and r.data: <Data Name="X">v</Data> as X, unnamed <Data> as "Data" (a
+// list when several), other elements under their own name, the
+// element's own attributes (but xmlns) as members too.
+func dataXML(o *rawObj, r *rec, d *xelem) {
+	for _, a := range d.attrs {
+		if a.name != "xmlns" {
+			v := joinVals(a.val)
+			o.str(a.name, v)
+			r.data = append(r.data, kv{a.name, v})
+		}
+	}
+	var unnamed []*xelem
+	for _, k := range d.kids {
+		name := k.name
+		if name == "Data" {
+			if n := k.attr("Name"); n != "" {
+				name = n
+			} else {
+				unnamed = append(unnamed, k)
+				continue
+			}
+		}
+		if o.key(name) {
+			o.b = appendElem(o.b, k, 0)
+		}
+		r.data = append(r.data, kv{name, joinVals(k.vals)})
+	}
+	switch {
+	case len(unnamed) == 1:
+		if o.key("Data") {
+			o.b = appendElem(o.b, unnamed[0], 0)
+		}
+		r.data = append(r.data, kv{"Data", joinVals(unnamed[0].vals)})
+	case len(unnamed) > 1:
+		if o.key("Data") {
+			o.b = append(o.b, '[')
+			for i, k := range unnamed {
+				if i > 0 {
+					o.b = append(o.b, ',')
+				}
+				o.b = appendElem(o.b, k, 0)
+			}
+			o.b = append(o.b, ']')
+		}
+	}
+	if len(d.kids) == 0 && len(d.vals) > 0 {
+		v := joinVals(d.vals)
+		o.str("Data", v)
+		r.data = append(r.data, kv{"Data", v})
+	}
+}
+
+// appendElem writes an element's value: a JSON number or boolean for one
+// such value, a string for text, null for nothing, an object of its
+// children (and attributes) for an element with children; "" for no
+// value, as evtx_dump.
+func appendElem(b []byte, e *xelem, depth int) []byte {
+	if len(e.kids) > 0 && depth < 16 {
+		b = append(b, '{')
+		n := 0
+		for _, a := range e.attrs {
+			if a.name == "xmlns" {
+				continue
+			}
+			if n > 0 {
+				b = append(b, ',')
+			}
+			n++
+			b = appendString(b, a.name)
+			b = append(b, ':')
+			b = appendString(b, joinVals(a.val))
+		}
+		for _, k := range e.kids {
+			if n > 0 {
+				b = append(b, ',')
+			}
+			n++
+			b = appendString(b, k.name)
+			b = append(b, ':')
+			b = appendElem(b, k, depth+1)
+		}
+		return append(b, '}')
+	}
+	switch {
+	case len(e.vals) == 0:
+		return append(b, `""`...)
+	case len(e.vals) == 1 && e.vals[0].lit:
+		return append(b, e.vals[0].s...)
+	}
+	return appendString(b, joinVals(e.vals))
+}
+
+func (o *rawObj) elem(k string, e *xelem) {
+	if e != nil && len(e.vals) > 0 && o.key(k) {
+		o.b = appendElem(o.b, e, 0)
+	}
+}
+
+func (o *rawObj) attr(k string, e *xelem, name string) {
+	for _, a := range e.attrs {
+		if a.name == name && len(a.val) > 0 && o.key(k) {
+			if len(a.val) == 1 && a.val[0].lit {
+				o.b = append(o.b, a.val[0].s...)
+			} else {
+				o.b = appendString(o.b, joinVals(a.val))
+			}
+			return
+		}
+	}
 }

@@ -3,19 +3,19 @@ package winevent
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/spoor-dev/spoor/internal/event"
+	vevtx "www.velocidex.com/golang/evtx"
 )
 
 // evtxKnownDiffs lists the files whose EVTX and evtx_dump JSON cannot
 // match, with the reason.
 var evtxKnownDiffs = map[string]string{
-	"rules/windows/builtin/taskscheduler/win_taskscheduler_susp_schtasks_delete_or_disable/9e3cb244-bdb8-4632-8c90-6079c8f4f16d.evtx": "" +
-		"<EventData Name=\"TaskDisabled\">: the velocidex reader drops the attributes of EventData",
 	"rules/windows/process_creation/proc_creation_win_susp_right_to_left_override/ad691d92-15f2-4181-9aa4-723c74f9ddc3.evtx": "" +
 		"the .json is not this .evtx: its ParentCommandLine says Explorer.exe, the EVTX record Explorer.EXE",
 }
@@ -85,6 +85,9 @@ func TestEVTXMatchesJSON(t *testing.T) {
 			fromJSON = append(fromJSON, e)
 		}
 		var problems []string
+		if n := velocidexCount(t, path); n != len(c.events)+len(c.rejects) {
+			problems = append(problems, fmt.Sprintf("velocidex/evtx counts %d records, the decoder gives %d events and %d rejects", n, len(c.events), len(c.rejects)))
+		}
 		if len(c.rejects) > 0 {
 			problems = append(problems, fmt.Sprintf("rejects %+v", c.rejects))
 		}
@@ -134,6 +137,28 @@ func TestEVTXMatchesJSON(t *testing.T) {
 		}
 	}
 	t.Logf("%d files, %d records compared, %d files mismatched, %d listed", len(files), total, mismatched, len(evtxKnownDiffs))
+}
+
+// velocidexCount counts a file's records with the other EVTX reader.
+func velocidexCount(t *testing.T, path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunks, err := vevtx.GetChunks(f)
+	if err != nil {
+		t.Fatalf("%s: velocidex: %v", path, err)
+	}
+	n := 0
+	for _, c := range chunks {
+		recs, err := c.Parse(0)
+		if err != nil {
+			t.Fatalf("%s: velocidex: %v", path, err)
+		}
+		n += len(recs)
+	}
+	return n
 }
 
 func indexOfRecord(t *testing.T, recs [][]byte, n int64) int {

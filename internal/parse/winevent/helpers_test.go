@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/parse"
@@ -142,3 +143,7 @@ func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+type parseRejection = parse.Rejection
+
+func jsonValid(b []byte) bool { return utf8.Valid(b) && json.Valid(b) }

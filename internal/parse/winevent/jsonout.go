@@ -2,12 +2,8 @@ package winevent
 
 import (
 	"encoding/hex"
-	"math"
-	"strconv"
-	"time"
 	"unicode/utf8"
 
-	"github.com/Velocidex/ordereddict"
 	"github.com/valyala/fastjson"
 )
 
@@ -96,73 +92,6 @@ func appendFJ(dst []byte, v *fastjson.Value) []byte {
 
 func b2s(b []byte) string { return string(b) }
 
-// appendGo appends a value of the EVTX reader's output as JSON. FILETIME
-// values (the reader's only floats) become RFC 3339 UTC text, binary
-// becomes upper-case hex, as evtx_dump writes them.
-func appendGo(dst []byte, v any, depth int) []byte {
-	if depth > 64 {
-		return append(dst, "null"...)
-	}
-	switch x := v.(type) {
-	case nil:
-		return append(dst, "null"...)
-	case string:
-		return appendString(dst, x)
-	case bool:
-		return strconv.AppendBool(dst, x)
-	case uint8:
-		return strconv.AppendUint(dst, uint64(x), 10)
-	case uint16:
-		return strconv.AppendUint(dst, uint64(x), 10)
-	case uint32:
-		return strconv.AppendUint(dst, uint64(x), 10)
-	case uint64:
-		return strconv.AppendUint(dst, x, 10)
-	case int:
-		return strconv.AppendInt(dst, int64(x), 10)
-	case int64:
-		return strconv.AppendInt(dst, x, 10)
-	case float64:
-		if t, ok := filetimeFloat(x); ok {
-			return appendString(dst, t.Format(time.RFC3339Nano))
-		}
-		return append(dst, "null"...)
-	case []byte:
-		return appendString(dst, upperHex(x))
-	case []string:
-		dst = append(dst, '[')
-		for i, s := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendString(dst, s)
-		}
-		return append(dst, ']')
-	case []any:
-		dst = append(dst, '[')
-		for i, s := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendGo(dst, s, depth+1)
-		}
-		return append(dst, ']')
-	case *ordereddict.Dict:
-		dst = append(dst, '{')
-		for i, k := range x.Keys() {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			vv, _ := x.Get(k)
-			dst = appendString(dst, k)
-			dst = append(dst, ':')
-			dst = appendGo(dst, vv, depth+1)
-		}
-		return append(dst, '}')
-	}
-	return append(dst, "null"...)
-}
-
 func upperHex(b []byte) string {
 	s := make([]byte, hex.EncodedLen(len(b)))
 	hex.Encode(s, b)
@@ -172,16 +101,4 @@ func upperHex(b []byte) string {
 		}
 	}
 	return string(s)
-}
-
-// filetimeFloat turns the reader's FILETIME (float seconds since the Unix
-// epoch) into a time rounded to the microsecond, the precision a float64
-// keeps for current dates.
-func filetimeFloat(f float64) (time.Time, bool) {
-	if math.IsNaN(f) || math.IsInf(f, 0) || f < -1e11 || f > 1e11 {
-		return time.Time{}, false
-	}
-	sec := math.Floor(f)
-	us := int64(math.Round((f - sec) * 1e6))
-	return time.Unix(int64(sec), us*1000).UTC(), true
 }

@@ -1,0 +1,637 @@
+package winevent
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file reads the binary XML of EVTX records into a small element
+// tree. Every read is bounds-checked against the chunk, nesting and output
+// are bounded, so a hostile chunk costs at most a bounded amount of memory
+// and time.
+
+var errBinXML = errors.New("malformed binary XML")
+
+const (
+	maxDepth     = 48      // element and template nesting
+	maxElems     = 8192    // elements in one record
+	maxTextBytes = 4 << 20 // text produced by one record
+)
+
+// xval is one value: its text, and whether the text is a JSON literal
+// (number or boolean) rather than a string.
+type xval struct {
+	s   string
+	lit bool
+}
+
+type xattr struct {
+	name string
+	val  []xval
+}
+
+type xelem struct {
+	name  string
+	attrs []xattr
+	kids  []*xelem
+	vals  []xval
+}
+
+// text is an element's or attribute's value as one text.
+func joinVals(vs []xval) string {
+	switch len(vs) {
+	case 0:
+		return ""
+	case 1:
+		return vs[0].s
+	}
+	n := 0
+	for _, v := range vs {
+		n += len(v.s)
+	}
+	b := make([]byte, 0, n)
+	for _, v := range vs {
+		b = append(b, v.s...)
+	}
+	return string(b)
+}
+
+func (e *xelem) attr(name string) string {
+	for i := range e.attrs {
+		if e.attrs[i].name == name {
+			return joinVals(e.attrs[i].val)
+		}
+	}
+	return ""
+}
+
+func (e *xelem) kid(name string) *xelem {
+	if e == nil {
+		return nil
+	}
+	for _, k := range e.kids {
+		if k.name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// sub is one substitution value of a template instance.
+type sub struct {
+	typ       byte
+	off, size int
+}
+
+// chunkParser reads the records of one chunk.
+type chunkParser struct {
+	b      []byte // the chunk
+	names  map[int]string
+	elems  int
+	text   int
+	arena  []xelem
+	strbuf []uint16
+}
+
+func (p *chunkParser) reset(b []byte) {
+	p.b = b
+	if p.names == nil {
+		p.names = make(map[int]string, 64)
+	} else {
+		clear(p.names)
+	}
+}
+
+func (p *chunkParser) newElem(name string) (*xelem, error) {
+	p.elems++
+	if p.elems > maxElems {
+		return nil, errors.New("too many elements")
+	}
+	if len(p.arena) == cap(p.arena) {
+		p.arena = make([]xelem, 0, 64)
+	}
+	p.arena = append(p.arena, xelem{name: name})
+	return &p.arena[len(p.arena)-1], nil
+}
+
+func (p *chunkParser) u8(off int) (byte, error) {
+	if off < 0 || off >= len(p.b) {
+		return 0, errBinXML
+	}
+	return p.b[off], nil
+}
+
+func (p *chunkParser) u16(off int) (int, error) {
+	if off < 0 || off+2 > len(p.b) {
+		return 0, errBinXML
+	}
+	return int(binary.LittleEndian.Uint16(p.b[off:])), nil
+}
+
+func (p *chunkParser) u32(off int) (int, error) {
+	if off < 0 || off+4 > len(p.b) {
+		return 0, errBinXML
+	}
+	return int(binary.LittleEndian.Uint32(p.b[off:])), nil
+}
+
+// utf16At decodes n UTF-16LE code units at off.
+func (p *chunkParser) utf16At(off, n int) (string, error) {
+	if off < 0 || n < 0 || off+2*n > len(p.b) {
+		return "", errBinXML
+	}
+	p.text += n
+	if p.text > maxTextBytes {
+		return "", errors.New("record text too large")
+	}
+	return decodeUTF16(p.b[off:off+2*n], &p.strbuf), nil
+}
+
+func decodeUTF16(b []byte, buf *[]uint16) string {
+	n := len(b) / 2
+	ascii := true
+	for i := 0; i < n; i++ {
+		if b[2*i+1] != 0 || b[2*i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		s := make([]byte, n)
+		for i := range s {
+			s[i] = b[2*i]
+		}
+		return string(s)
+	}
+	u := (*buf)[:0]
+	for i := 0; i < n; i++ {
+		u = append(u, binary.LittleEndian.Uint16(b[2*i:]))
+	}
+	*buf = u
+	out := make([]byte, 0, n+n/2)
+	for _, r := range utf16.Decode(u) {
+		out = utf8.AppendRune(out, r)
+	}
+	return string(out)
+}
+
+// name reads a name reference at off: the name's chunk offset, and the
+// name itself when it is stored there (inline). It returns the name and
+// the offset after the reference.
+func (p *chunkParser) name(off int) (string, int, error) {
+	no, err := p.u32(off)
+	if err != nil {
+		return "", 0, err
+	}
+	off += 4
+	s, ok := p.names[no]
+	if !ok {
+		n, err := p.u16(no + 6)
+		if err != nil {
+			return "", 0, err
+		}
+		if s, err = p.utf16At(no+8, n); err != nil {
+			return "", 0, err
+		}
+		p.names[no] = s
+	}
+	if no == off { // inline: skip it
+		n, _ := p.u16(no + 6)
+		off += 8 + 2*n + 2
+	}
+	return s, off, nil
+}
+
+// record parses the binary XML of one record, at [off, end).
+func (p *chunkParser) record(off, end int) (*xelem, error) {
+	p.elems, p.text = 0, 0
+	root := &xelem{}
+	if _, err := p.fragment(off, end, nil, root, 0); err != nil {
+		return nil, err
+	}
+	for _, k := range root.kids {
+		if k.name == "Event" {
+			return k, nil
+		}
+	}
+	return nil, errors.New("no Event element")
+}
+
+// fragment reads tokens from off until EOF or end, appending elements to
+// parent. subs are the substitution values of the template being
+// instantiated, nil outside templates. It returns the offset after the
+// fragment.
+func (p *chunkParser) fragment(off, end int, subs []sub, parent *xelem, depth int) (int, error) {
+	if depth > maxDepth {
+		return 0, errors.New("nesting too deep")
+	}
+	if end > len(p.b) {
+		end = len(p.b)
+	}
+	stack := make([]*xelem, 1, 8)
+	stack[0] = parent
+	var attr *xattr // the attribute whose value is being read
+	for off < end {
+		tok := p.b[off]
+		top := stack[len(stack)-1]
+		switch tok & 0xBF {
+		case 0x00: // EOF
+			return off + 1, nil
+		case 0x0F: // fragment header
+			off += 4
+		case 0x01: // open start element
+			nm, next, err := p.name(off + 7)
+			if err != nil {
+				return 0, err
+			}
+			off = next
+			if tok&0x40 != 0 {
+				off += 4 // attribute list size
+			}
+			el, err := p.newElem(nm)
+			if err != nil {
+				return 0, err
+			}
+			if len(stack) > maxDepth {
+				return 0, errors.New("nesting too deep")
+			}
+			top.kids = append(top.kids, el)
+			stack = append(stack, el)
+			attr = nil
+			// An element's first token is its name's offset, 7 bytes in; the
+			// offset just read (next) accounts for an inline name.
+		case 0x02: // close start element
+			attr = nil
+			off++
+		case 0x03, 0x04: // close empty element, end element
+			attr = nil
+			if len(stack) == 1 {
+				return 0, errBinXML
+			}
+			stack = stack[:len(stack)-1]
+			off++
+		case 0x06: // attribute
+			nm, next, err := p.name(off + 1)
+			if err != nil {
+				return 0, err
+			}
+			off = next
+			if len(stack) == 1 {
+				return 0, errBinXML
+			}
+			top.attrs = append(top.attrs, xattr{name: nm})
+			attr = &top.attrs[len(top.attrs)-1]
+		case 0x05: // value text
+			n, err := p.u16(off + 2)
+			if err != nil {
+				return 0, err
+			}
+			s, err := p.utf16At(off+4, n)
+			if err != nil {
+				return 0, err
+			}
+			off += 4 + 2*n
+			p.addVal(top, attr, xval{s: s})
+		case 0x07: // CDATA
+			n, err := p.u16(off + 1)
+			if err != nil {
+				return 0, err
+			}
+			s, err := p.utf16At(off+3, n)
+			if err != nil {
+				return 0, err
+			}
+			off += 3 + 2*n
+			p.addVal(top, attr, xval{s: s})
+		case 0x08: // character reference
+			c, err := p.u16(off + 1)
+			if err != nil {
+				return 0, err
+			}
+			off += 3
+			p.addVal(top, attr, xval{s: string(rune(c))})
+		case 0x09: // entity reference
+			nm, next, err := p.name(off + 1)
+			if err != nil {
+				return 0, err
+			}
+			off = next
+			p.addVal(top, attr, xval{s: entity(nm)})
+		case 0x0A: // PI target
+			_, next, err := p.name(off + 1)
+			if err != nil {
+				return 0, err
+			}
+			off = next
+		case 0x0B: // PI data
+			n, err := p.u16(off + 1)
+			if err != nil {
+				return 0, err
+			}
+			off += 3 + 2*n
+		case 0x0C: // template instance
+			next, err := p.template(off, end, top, depth)
+			if err != nil {
+				return 0, err
+			}
+			off = next
+		case 0x0D, 0x0E: // normal, optional substitution
+			id, err := p.u16(off + 1)
+			if err != nil {
+				return 0, err
+			}
+			off += 4
+			if id < len(subs) {
+				if err := p.substitute(subs[id], top, attr, depth); err != nil {
+					return 0, err
+				}
+			}
+		default:
+			return 0, errBinXML
+		}
+	}
+	return off, nil
+}
+
+func entity(n string) string {
+	switch n {
+	case "amp":
+		return "&"
+	case "lt":
+		return "<"
+	case "gt":
+		return ">"
+	case "quot":
+		return `"`
+	case "apos":
+		return "'"
+	}
+	return "&" + n + ";"
+}
+
+func (p *chunkParser) addVal(top *xelem, attr *xattr, v xval) {
+	if attr != nil {
+		attr.val = append(attr.val, v)
+		return
+	}
+	top.vals = append(top.vals, v)
+}
+
+// template reads a template instance at off and instantiates it into top.
+func (p *chunkParser) template(off, end int, top *xelem, depth int) (int, error) {
+	def, err := p.u32(off + 6)
+	if err != nil {
+		return 0, err
+	}
+	off += 10
+	if def == off { // the definition follows inline
+		size, err := p.u32(def + 20)
+		if err != nil {
+			return 0, err
+		}
+		off = def + 24 + size
+	}
+	size, err := p.u32(def + 20)
+	if err != nil {
+		return 0, err
+	}
+	body, bodyEnd := def+24, def+24+size
+	if bodyEnd > len(p.b) || bodyEnd < body {
+		return 0, errBinXML
+	}
+	n, err := p.u32(off)
+	if err != nil {
+		return 0, err
+	}
+	off += 4
+	if n > (len(p.b)-off)/4 {
+		return 0, errBinXML
+	}
+	subs := make([]sub, n)
+	data := off + 4*n
+	for i := range subs {
+		sz, _ := p.u16(off + 4*i)
+		subs[i] = sub{typ: p.b[off+4*i+2], off: data, size: sz}
+		data += sz
+	}
+	if data > len(p.b) {
+		return 0, errBinXML
+	}
+	if _, err := p.fragment(body, bodyEnd, subs, top, depth+1); err != nil {
+		return 0, err
+	}
+	return data, nil
+}
+
+// substitute puts one substitution value into top (or the attribute).
+func (p *chunkParser) substitute(s sub, top *xelem, attr *xattr, depth int) error {
+	if s.typ == 0 || s.size == 0 {
+		return nil
+	}
+	if s.typ == 0x21 { // nested binary XML
+		_, err := p.fragment(s.off, s.off+s.size, nil, top, depth+1)
+		return err
+	}
+	v, err := p.value(s)
+	if err != nil {
+		return err
+	}
+	p.addVal(top, attr, v)
+	return nil
+}
+
+// value formats a substitution value as evtx_dump does: numbers as JSON
+// numbers, HexInt as "0x..", GUIDs upper-case without braces, FILETIME and
+// SYSTEMTIME as RFC 3339 UTC, binary as upper-case hex.
+func (p *chunkParser) value(s sub) (xval, error) {
+	b := p.b[s.off : s.off+s.size]
+	le := binary.LittleEndian
+	num := func(u uint64) xval { return xval{s: strconv.FormatUint(u, 10), lit: true} }
+	inum := func(i int64) xval { return xval{s: strconv.FormatInt(i, 10), lit: true} }
+	need := func(n int) bool { return len(b) >= n }
+	switch s.typ {
+	case 0x01: // UTF-16 string
+		str, err := p.utf16At(s.off, s.size/2)
+		if err != nil {
+			return xval{}, err
+		}
+		return xval{s: trimNUL(str)}, nil
+	case 0x02: // ANSI string
+		p.text += len(b)
+		return xval{s: trimNUL(string(b))}, nil
+	case 0x03:
+		if need(1) {
+			return inum(int64(int8(b[0]))), nil
+		}
+	case 0x04:
+		if need(1) {
+			return num(uint64(b[0])), nil
+		}
+	case 0x05:
+		if need(2) {
+			return inum(int64(int16(le.Uint16(b)))), nil
+		}
+	case 0x06:
+		if need(2) {
+			return num(uint64(le.Uint16(b))), nil
+		}
+	case 0x07:
+		if need(4) {
+			return inum(int64(int32(le.Uint32(b)))), nil
+		}
+	case 0x08:
+		if need(4) {
+			return num(uint64(le.Uint32(b))), nil
+		}
+	case 0x09:
+		if need(8) {
+			return inum(int64(le.Uint64(b))), nil
+		}
+	case 0x0A:
+		if need(8) {
+			return num(le.Uint64(b)), nil
+		}
+	case 0x0B:
+		if need(4) {
+			return float(float64(math.Float32frombits(le.Uint32(b)))), nil
+		}
+	case 0x0C:
+		if need(8) {
+			return float(math.Float64frombits(le.Uint64(b))), nil
+		}
+	case 0x0D:
+		if need(4) {
+			return xval{s: strconv.FormatBool(le.Uint32(b) != 0), lit: true}, nil
+		}
+	case 0x0E:
+		return xval{s: upperHex(b)}, nil
+	case 0x0F:
+		if need(16) {
+			return xval{s: guid(b)}, nil
+		}
+	case 0x10: // size_t, shown in hex
+		if len(b) == 4 {
+			return xval{s: "0x" + strconv.FormatUint(uint64(le.Uint32(b)), 16)}, nil
+		}
+		if need(8) {
+			return xval{s: "0x" + strconv.FormatUint(le.Uint64(b), 16)}, nil
+		}
+	case 0x11:
+		if need(8) {
+			return xval{s: filetime(le.Uint64(b)).Format(timeLayout)}, nil
+		}
+	case 0x12:
+		if need(16) {
+			t := time.Date(int(le.Uint16(b)), time.Month(le.Uint16(b[2:])), int(le.Uint16(b[6:])),
+				int(le.Uint16(b[8:])), int(le.Uint16(b[10:])), int(le.Uint16(b[12:])), int(le.Uint16(b[14:]))*1e6, time.UTC)
+			return xval{s: t.Format(timeLayout)}, nil
+		}
+	case 0x13:
+		if sid, ok := sidString(b); ok {
+			return xval{s: sid}, nil
+		}
+	case 0x14:
+		if need(4) {
+			return xval{s: "0x" + strconv.FormatUint(uint64(le.Uint32(b)), 16)}, nil
+		}
+	case 0x15:
+		if need(8) {
+			return xval{s: "0x" + strconv.FormatUint(le.Uint64(b), 16)}, nil
+		}
+	case 0x81: // array of UTF-16 strings: shown one per line
+		str, err := p.utf16At(s.off, s.size/2)
+		if err != nil {
+			return xval{}, err
+		}
+		str = trimNUL(str)
+		out := []byte(str)
+		for i, c := range out {
+			if c == 0 {
+				out[i] = '\n'
+			}
+		}
+		return xval{s: string(out)}, nil
+	default:
+		// Other arrays and unknown types: their bytes in hex.
+		return xval{s: upperHex(b)}, nil
+	}
+	return xval{}, errBinXML
+}
+
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+func float(f float64) xval {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return xval{s: strconv.FormatFloat(f, 'g', -1, 64)}
+	}
+	return xval{s: strconv.FormatFloat(f, 'g', -1, 64), lit: true}
+}
+
+func trimNUL(s string) string {
+	for len(s) > 0 && s[len(s)-1] == 0 {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// filetime converts 100 ns intervals since 1601 to a time.
+func filetime(ft uint64) time.Time {
+	const epochDiff = 116444736000000000 // 1601 to 1970 in 100 ns
+	if ft < epochDiff {
+		return time.Unix(0, 0).UTC().Add(-time.Duration((epochDiff-ft)%(1<<62/100)) * 100)
+	}
+	d := ft - epochDiff
+	return time.Unix(int64(d/1e7), int64(d%1e7)*100).UTC()
+}
+
+func guid(b []byte) string {
+	le := binary.LittleEndian
+	const h = "0123456789ABCDEF"
+	out := make([]byte, 0, 36)
+	hx := func(v uint64, n int) {
+		for i := n - 1; i >= 0; i-- {
+			out = append(out, h[(v>>(4*uint(i)))&0xF])
+		}
+	}
+	hx(uint64(le.Uint32(b)), 8)
+	out = append(out, '-')
+	hx(uint64(le.Uint16(b[4:])), 4)
+	out = append(out, '-')
+	hx(uint64(le.Uint16(b[6:])), 4)
+	out = append(out, '-')
+	for i := 8; i < 16; i++ {
+		if i == 10 {
+			out = append(out, '-')
+		}
+		hx(uint64(b[i]), 2)
+	}
+	return string(out)
+}
+
+func sidString(b []byte) (string, bool) {
+	if len(b) < 8 {
+		return "", false
+	}
+	n := int(b[1])
+	if len(b) < 8+4*n {
+		return "", false
+	}
+	var auth uint64
+	for _, c := range b[2:8] {
+		auth = auth<<8 | uint64(c)
+	}
+	out := []byte("S-")
+	out = strconv.AppendUint(out, uint64(b[0]), 10)
+	out = append(out, '-')
+	out = strconv.AppendUint(out, auth, 10)
+	for i := 0; i < n; i++ {
+		out = append(out, '-')
+		out = strconv.AppendUint(out, uint64(binary.LittleEndian.Uint32(b[8+4*i:])), 10)
+	}
+	return string(out), true
+}

@@ -1,0 +1,240 @@
+package winevent
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/spoor-dev/spoor/internal/event"
+)
+
+// multiChunk builds one EVTX from the header of the first file and the
+// first chunk of each file.
+func multiChunk(t testing.TB, files []string) []byte {
+	t.Helper()
+	var out []byte
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) < fileHeaderSize+chunkSize {
+			t.Fatalf("%s: %d bytes, no whole chunk", f, len(b))
+		}
+		if i == 0 {
+			out = append(out, b[:fileHeaderSize]...)
+		}
+		out = append(out, b[fileHeaderSize:fileHeaderSize+chunkSize]...)
+	}
+	return out
+}
+
+func decodeBytes(t testing.TB, b []byte) *collect {
+	t.Helper()
+	var c collect
+	if err := (Decoder{}).Decode(context.Background(), bytes.NewReader(b), &c); err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
+
+// fixCRCs recomputes a chunk's checksums, so the reader itself meets
+// what was changed in it.
+func fixCRCs(c []byte) {
+	free := binary.LittleEndian.Uint32(c[0x30:])
+	if free < chunkHdrSize || free > chunkSize {
+		free = chunkSize
+	}
+	binary.LittleEndian.PutUint32(c[0x34:], crc32.ChecksumIEEE(c[chunkHdrSize:free]))
+	h := crc32.NewIEEE()
+	h.Write(c[:0x78])
+	h.Write(c[0x80:chunkHdrSize])
+	binary.LittleEndian.PutUint32(c[0x7C:], h.Sum32())
+}
+
+func TestCorruptChunk(t *testing.T) {
+	files := evtxFiles(t)[:3]
+	whole := decodeBytes(t, multiChunk(t, files))
+	counts := make([]int, 3)
+	for i, f := range files {
+		counts[i] = len(decodeFile(t, f).events)
+	}
+	if len(whole.events) != counts[0]+counts[1]+counts[2] || len(whole.rejects) != 0 {
+		t.Fatalf("3 good chunks: %d events (want %v), rejects %v", len(whole.events), counts, whole.rejects)
+	}
+	b := multiChunk(t, files)
+	c2 := b[fileHeaderSize+chunkSize:]
+	for i := chunkHdrSize + 40; i < chunkHdrSize+200; i += 7 {
+		c2[i] ^= 0xA5
+	}
+	c := decodeBytes(t, b)
+	if len(c.rejects) != 1 || c.rejects[0].Reason != "corrupt EVTX chunk" || !strings.Contains(c.rejects[0].Detail, "chunk 2") {
+		t.Fatalf("rejects %+v, want one corrupt EVTX chunk for chunk 2", c.rejects)
+	}
+	if len(c.events) != counts[0]+counts[2] {
+		t.Fatalf("%d events, want %d from chunks 1 and 3", len(c.events), counts[0]+counts[2])
+	}
+	for i, e := range c.events {
+		want := whole.events[i]
+		if i >= counts[0] {
+			want = whole.events[i+counts[1]]
+		}
+		if e.Int[event.RecordNumber] != want.Int[event.RecordNumber] || !bytes.Equal(e.Raw, want.Raw) {
+			t.Errorf("event %d differs from the uncorrupted read", i)
+		}
+	}
+	// With the checksums fixed up, the reader walks the garbage: it must
+	// neither panic nor lose the other chunks.
+	fixCRCs(c2)
+	c = decodeBytes(t, b)
+	if len(c.events) < counts[0]+counts[2] {
+		t.Fatalf("checksums fixed: %d events, want at least %d", len(c.events), counts[0]+counts[2])
+	}
+	// A truncated last chunk is reported; the whole chunks before it are read.
+	c = decodeBytes(t, b[:len(b)-100])
+	if len(c.rejects) == 0 || c.rejects[len(c.rejects)-1].Reason != "corrupt EVTX chunk" {
+		t.Fatalf("truncated: rejects %+v", c.rejects)
+	}
+}
+
+func TestNotEVTX(t *testing.T) {
+	var c collect
+	if err := (Decoder{}).Decode(context.Background(), strings.NewReader("not an evtx file"), &c); err == nil {
+		t.Error("no error on a non-EVTX input")
+	}
+	if DetectEVTX([]byte("ElfChnk\x00")) || !DetectEVTX([]byte("ElfFile\x00xyz")) {
+		t.Error("DetectEVTX")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	files := evtxFiles(t)
+	if err := (Decoder{}).Decode(ctx, bytes.NewReader(multiChunk(t, files[:2])), &c); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v", err)
+	}
+}
+
+func TestDeepJSON(t *testing.T) {
+	for _, v := range [][]byte{
+		bytes.Repeat([]byte("["), 100000),
+		append([]byte(`{"Event":{"System":{},"EventData":{"a":`), bytes.Repeat([]byte(`{"a":`), 100000)...),
+		[]byte(`{"EventID":4688,"Channel":"Security","Hostname":"h","x":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`),
+	} {
+		var e event.Event
+		err := Convert(v, &e)
+		var re *event.RejectError
+		if !errors.As(err, &re) {
+			t.Fatalf("deep JSON: %v, want a RejectError", err)
+		}
+		if Looks(v) {
+			t.Error("Looks says yes to deep JSON")
+		}
+	}
+}
+
+func TestConvertRejects(t *testing.T) {
+	for _, c := range []struct{ in, reason string }{
+		{`[1]`, event.ReasonNotObject},
+		{`{"a":1}`, event.ReasonMalformed},
+		{`{"EventID":1,"Channel":"Security","Hostname":"h"}`, event.ReasonNoTime},
+		{`{"EventID":1,"Channel":"Security","Hostname":"h","EventTime":"yesterday"}`, event.ReasonBadTime},
+		{`{"EventID":1,"Channel":"Security","Hostname":"h","EventTime":"2020-01-01 00:00:00","x":"` + strings.Repeat("a", event.MaxEventBytes) + `"}`, event.ReasonTooLarge},
+		{`{"Event":{"System":{"TimeCreated":{"#attributes":{"SystemTime":"soon"}}}}}`, event.ReasonBadTime},
+	} {
+		var e event.Event
+		if got := event.ReasonOf(Convert([]byte(c.in), &e)); got != c.reason {
+			t.Errorf("%.60s: %q, want %q", c.in, got, c.reason)
+		}
+	}
+	// Invalid UTF-8 and control characters in an NXLog line: Raw is re-encoded, valid.
+	var e event.Event
+	in := []byte("{\"EventID\":1,\"Channel\":\"Security\",\"Hostname\":\"h\",\"EventTime\":\"2020-01-01 00:00:00\",\"x\":\"a\xff\\u0001\\ud800\"}")
+	if err := Convert(in, &e); err != nil {
+		t.Fatal(err)
+	}
+	if !jsonValid(e.Raw) {
+		t.Errorf("raw not valid UTF-8 JSON: %q", e.Raw)
+	}
+}
+
+// hostileChunk is a chunk whose checksums are right but whose content
+// declares huge sizes: record sizes, string lengths, template lengths and
+// argument counts of 0xFFFF.. everywhere after the header.
+func hostileChunk(seed byte, base []byte) []byte {
+	c := bytes.Clone(base)
+	for i := chunkHdrSize + 24; i < chunkSize; i += 2 {
+		c[i] = 0xFF
+		if (i/2+int(seed))%5 == 0 {
+			c[i] = seed
+		}
+	}
+	fixCRCs(c)
+	return c
+}
+
+func TestHostileEVTXMemory(t *testing.T) {
+	files := evtxFiles(t)
+	base := multiChunk(t, files[:1])
+	in := bytes.Clone(base[:fileHeaderSize])
+	for i := 0; i < 64; i++ {
+		var c []byte
+		switch i % 4 {
+		case 0:
+			c = hostileChunk(byte(i), base[fileHeaderSize:])
+		case 1: // record header says 4 GiB
+			c = bytes.Clone(base[fileHeaderSize:])
+			binary.LittleEndian.PutUint32(c[chunkHdrSize+4:], 0xFFFFFFF0)
+			fixCRCs(c)
+		case 2: // records 0..2^64
+			c = bytes.Clone(base[fileHeaderSize:])
+			binary.LittleEndian.PutUint64(c[16:], ^uint64(0))
+			fixCRCs(c)
+		case 3: // every length in the record body at its maximum
+			c = bytes.Clone(base[fileHeaderSize:])
+			for j := chunkHdrSize + 24; j < chunkHdrSize+2000; j += 3 {
+				c[j], c[j+1] = 0xFF, 0xFF
+			}
+			fixCRCs(c)
+		}
+		in = append(in, c...)
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak uint64
+	out := &peakOut{peak: &peak}
+	if err := (Decoder{}).Decode(context.Background(), bytes.NewReader(in), out); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if peak < after.HeapInuse {
+		peak = after.HeapInuse
+	}
+	if peak > 256<<20 || after.Sys-before.Sys > 256<<20 {
+		t.Fatalf("hostile EVTX: peak heap %d MiB, Sys grew %d MiB", peak>>20, (after.Sys-before.Sys)>>20)
+	}
+	t.Logf("hostile EVTX (%d chunks): %d events, %d rejects, peak heap %d MiB, allocated %d MiB",
+		64, out.events, len(out.rejects), peak>>20, (after.TotalAlloc-before.TotalAlloc)>>20)
+}
+
+// peakOut samples the heap at each event and rejection.
+type peakOut struct {
+	collect
+	events int
+	peak   *uint64
+}
+
+func (p *peakOut) sample() {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	if m.HeapInuse > *p.peak {
+		*p.peak = m.HeapInuse
+	}
+}
+func (p *peakOut) Event(e *event.Event) error { p.events++; p.sample(); return nil }
+func (p *peakOut) Reject(r parseRejection)    { p.rejects = append(p.rejects, r); p.sample() }
