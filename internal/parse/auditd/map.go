@@ -2,7 +2,7 @@ package auditd
 
 import (
 	"encoding/hex"
-	"encoding/json"
+	json "github.com/goccy/go-json"
 	"net"
 	"strconv"
 	"strings"
