@@ -1,0 +1,68 @@
+package formats
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDetect(t *testing.T) {
+	f := func(head, want string) {
+		t.Helper()
+		got, ok := Detect([]byte(head))
+		if want == "" {
+			if ok {
+				t.Errorf("%.40q: detected %s, want nothing", head, got.Name)
+			}
+			return
+		}
+		if !ok || got.Name != want {
+			t.Errorf("%.40q: got %q (%v), want %s", head, got.Name, ok, want)
+		}
+	}
+	f("ElfFile\x00\x00\x00\x00", "evtx")
+	f(`{"Records":[{"eventVersion":"1.08"}]}`, "cloudtrail")
+	f("\xef\xbb\xbf  {\n \"Records\" : [", "cloudtrail")
+	f(`{"eventVersion":"1.08","eventTime":"2023-07-10T11:42:36Z","eventSource":"s3.amazonaws.com","eventName":"X","awsRegion":"us-east-1"}`, "cloudtrail")
+	f(`{"_id":"a","organization_id":"o","event_type":"audit","event_time":1}`, "threatstack")
+	f(`{"event_time":1,"exe":"/bin/x"}`, "threatstack")
+	f(`{"EventID":4624,"Channel":"Security","Hostname":"h","EventTime":"2020-01-01 00:00:00"}`, "windows")
+	f("{\n  \"Event\": {\n    \"System\": {\"EventID\": 1}, \"EventData\": {}\n  }\n}", "windows")
+	f(`{"@timestamp":"2020-01-01T00:00:00Z","winlog":{"channel":"Security","event_id":4624}}`, "windows")
+	// A first record too long for the head goes by the keys it names.
+	f(`{"EventID":4688,"Channel":"Security","CommandLine":"`+strings.Repeat("x", 100)+``, "windows")
+	f(`[{"event_type":"audit"}]`, "threatstack")
+	f("type=SYSCALL msg=audit(1604994496.155:92733): arch=c000003e syscall=59", "auditd")
+	f("Nov 10 07:48:12 web-1 audispd: node=web-1 type=EXECVE msg=audit(1604994496.155:92733): argc=2", "auditd")
+	f("title: Suspicious\nlogsource:\n", "")
+	f("   \n", "")
+	f("172.16.5.10 6705: Feb 17 13:40:03.673: %PARSER-5-CFGLOG_LOGGEDCMD: User:admin", "")
+}
+
+func TestByName(t *testing.T) {
+	for name, want := range map[string]string{"auto": "", "": "", "EVTX": "evtx", "nxlog": "windows", "json": "threatstack", "audit": "auditd", "cloudtrail": "cloudtrail"} {
+		f, err := ByName(name)
+		if err != nil || f.Name != want {
+			t.Errorf("ByName(%q) = %q, %v; want %q", name, f.Name, err, want)
+		}
+	}
+	if _, err := ByName("xml"); err == nil || !strings.Contains(err.Error(), "auditd") {
+		t.Errorf("ByName(xml): %v, want an error listing the formats", err)
+	}
+	for _, f := range All() {
+		if (f.Kind == Records) != (f.Convert != nil) || (f.Kind == Stream) != (f.New != nil) {
+			t.Errorf("%s: kind %d does not match its reader", f.Name, f.Kind)
+		}
+	}
+}
+
+func FuzzDetect(f *testing.F) {
+	for _, s := range []string{"ElfFile\x00", `{"Records":[`, `{"EventID":1,"Channel":"x"}`, "type=SYSCALL msg=audit(1.1:1):", `[{"a":1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, head []byte) {
+		got, ok := Detect(head)
+		if ok && got.Name == "" {
+			t.Fatal("detected a format without a name")
+		}
+	})
+}
