@@ -54,17 +54,10 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	// The body's format: named, or recognised from its first bytes like a
 	// file's. Threat Stack lines take the fast path below; the rest go
 	// through the same readers as `spoor ingest`.
-	f, err := formats.ByName(r.URL.Query().Get("format"))
+	f, err := bodyFormat(r, body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error(), "")
 		return
-	}
-	if f.Name == "" {
-		if isContainer(body) {
-			f.Name = "container" // read by ingest, which opens it and detects what is inside
-		} else if d, ok := formats.Detect(body[:min(len(body), 64<<10)]); ok {
-			f = d
-		}
 	}
 	if f.Name != "" && f.Kind != formats.Lines {
 		s.storeFormatted(w, r, f, body)
@@ -126,6 +119,28 @@ func isContainer(b []byte) bool {
 // (auditd, EVTX, Windows JSON, CloudTrail, a zip of them) into the
 // caller's organization, answering once what was accepted is durable.
 func (s *Server) storeFormatted(w http.ResponseWriter, r *http.Request, f formats.Format, body []byte) {
+	ans, err := s.readFormatted(r, f, body)
+	var bad badBody
+	switch {
+	case errors.As(err, &bad):
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+	case err != nil:
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "store unavailable, retry the batch: "+err.Error(), "")
+	default:
+		writeJSON(w, http.StatusOK, ans)
+	}
+}
+
+// badBody is a body none of which could be read.
+type badBody string
+
+func (b badBody) Error() string { return string(b) }
+
+// readFormatted stores a body with the readers of `spoor ingest`. f is the
+// format, or "container" for a zip or compressed file whose contents are
+// detected one by one.
+func (s *Server) readFormatted(r *http.Request, f formats.Format, body []byte) (ingestAnswer, error) {
 	org := tokenOf(r).Org
 	format := f.Name
 	if format == "container" {
@@ -144,17 +159,31 @@ func (s *Server) storeFormatted(w http.ResponseWriter, r *http.Request, f format
 	}
 	sum, err := ingest.RunSources(r.Context(), []ingest.Source{ingest.ReaderSource("body", bytes.NewReader(body))}, sink, opts)
 	if err != nil {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "store unavailable, retry the batch: "+err.Error(), "")
-		return
+		return ingestAnswer{}, err
 	}
 	if len(sum.FileErrors) > 0 && sum.Stored+sum.Duplicates == 0 && sum.Rejected == 0 {
-		writeError(w, http.StatusBadRequest, strings.Join(sum.FileErrors, "; "), "")
-		return
+		return ingestAnswer{}, badBody(strings.Join(sum.FileErrors, "; "))
 	}
 	ans := ingestAnswer{Accepted: stored, Duplicates: dups, Rejected: sum.Rejected, Rejections: sum.Samples, Reasons: sum.ByReason, Counts: sum.Counts, Errors: sum.FileErrors}
 	s.metrics.counted(org, ans.Accepted, ans.Duplicates, ans.Reasons)
-	writeJSON(w, http.StatusOK, ans)
+	return ans, nil
+}
+
+// bodyFormat is the format a body is in: named by ?format=, else
+// recognised from its first bytes. The zero Format means Threat Stack
+// lines (or HEC's own shapes); "container" a zip or compressed file.
+func bodyFormat(r *http.Request, body []byte) (formats.Format, error) {
+	f, err := formats.ByName(r.URL.Query().Get("format"))
+	if err != nil || f.Name != "" {
+		return f, err
+	}
+	if isContainer(body) {
+		return formats.Format{Name: "container"}, nil
+	}
+	if d, ok := formats.Detect(body[:min(len(body), 64<<10)]); ok && d.Kind != formats.Lines {
+		return d, nil
+	}
+	return formats.Format{}, nil
 }
 
 // decode undoes a Content-Encoding (gzip, zstd), bounded.

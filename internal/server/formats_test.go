@@ -133,3 +133,21 @@ func le64(b []byte) uint64 {
 	}
 	return v
 }
+
+// A forwarder sending raw audit.log lines to HEC's raw endpoint gets them
+// read as auditd, one event per audit event, not one per line.
+func TestHECRawAuditd(t *testing.T) {
+	f := start(t, Options{})
+	lines := `type=SYSCALL msg=audit(1604994496.155:92733): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=8 items=1 ppid=29002 pid=1631 auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=104 comm="arp" exe="/usr/sbin/arp" key=(null)
+type=EXECVE msg=audit(1604994496.155:92733): argc=2 a0="arp" a1="-a"
+type=CWD msg=audit(1604994496.155:92733): cwd="/home/wardog"
+`
+	code, body := call(t, "POST", f.url+"/services/collector/raw?host=web-2", f.ingestA, []byte(lines), "Authorization", "Splunk "+f.ingestA)
+	if code != 200 || !strings.Contains(string(body), `"accepted":1`) {
+		t.Fatalf("HEC raw auditd: %d %s", code, body)
+	}
+	code, body = call(t, "POST", f.url+"/api/v1/sql", f.analystA, []byte(`{"sql": "SELECT hostname, arguments, cwd FROM events"}`), "Accept", "application/json")
+	if code != 200 || !strings.Contains(string(body), `"arguments":"arp -a"`) || !strings.Contains(string(body), `"hostname":"web-2"`) {
+		t.Errorf("stored: %d %s", code, body)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/ingest"
+	"github.com/spoor-dev/spoor/internal/parse/formats"
 	"github.com/valyala/fastjson"
 )
 
@@ -125,10 +126,29 @@ func (s *Server) hecEvent(w http.ResponseWriter, r *http.Request) {
 	s.hecIngest(w, r, lines.Bytes())
 }
 
-// hecRaw takes /services/collector/raw: one event per line.
+// hecRaw takes /services/collector/raw: one event per line, or a body in
+// one of spoor's formats (raw audit.log lines from a forwarder, say),
+// named by ?format= or recognised, read like `spoor ingest` reads it.
 func (s *Server) hecRaw(w http.ResponseWriter, r *http.Request) {
 	body, ok := s.hecBody(w, r)
 	if !ok {
+		return
+	}
+	if f, err := bodyFormat(r, body); err != nil {
+		writeJSON(w, http.StatusBadRequest, hecAnswer{Text: err.Error(), Code: hecInvalidFormat})
+		return
+	} else if f.Name != "" && f.Kind != formats.Lines {
+		ans, err := s.readFormatted(r, f, body)
+		var bad badBody
+		switch {
+		case errors.As(err, &bad):
+			writeJSON(w, http.StatusBadRequest, hecAnswer{Text: err.Error(), Code: hecInvalidFormat})
+		case err != nil:
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, hecAnswer{Text: "Server is busy", Code: hecBusy})
+		default:
+			writeJSON(w, http.StatusOK, hecAnswer{Text: "Success", Code: hecSuccess, Accepted: ans.Accepted + ans.Duplicates, Rejected: ans.Rejected, Rejections: ans.Rejections})
+		}
 		return
 	}
 	var lines bytes.Buffer
