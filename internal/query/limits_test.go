@@ -1,8 +1,8 @@
 package query
 
 import (
-	"strings"
 	"runtime"
+	"strings"
 	"testing"
 )
 

@@ -20,7 +20,7 @@ var errBinXML = errors.New("malformed binary XML")
 const (
 	maxDepth     = 48      // element and template nesting
 	maxElems     = 8192    // elements in one record
-	maxTextBytes = 4 << 20 // text produced by one record
+	maxTextBytes = 1 << 20 // UTF-16 units decoded for one record
 )
 
 // xval is one value: its text, and whether the text is a JSON literal

@@ -328,12 +328,12 @@ var nxlogNotData = map[string]bool{
 }
 
 func fromNXLog(line []byte, root *fastjson.Value, r *rec) ([]byte, error) {
-	obj, _ := root.Object()
-	obj.Visit(func(k []byte, v *fastjson.Value) {
-		if !nxlogNotData[string(k)] {
-			r.data = append(r.data, kv{string(k), text(v)})
+	r.lookup = func(k string) string {
+		if nxlogNotData[k] {
+			return ""
 		}
-	})
+		return text(root.Get(k))
+	}
 	r.id, r.hasID = intOf(root.Get("EventID"))
 	r.channel = text(root.Get("Channel"))
 	r.computer = text(root.Get("Hostname"))
@@ -355,8 +355,10 @@ func fromNXLog(line []byte, root *fastjson.Value, r *rec) ([]byte, error) {
 		return nil, err
 	}
 	r.ms, r.hasTime = ms, ok
+	// The line is kept as it is when it is strict JSON (fastjson accepts
+	// some that is not); otherwise it is written again.
 	raw := bytes.TrimSpace(line)
-	if !utf8.Valid(raw) || len(raw) > event.MaxEventBytes {
+	if len(raw) > event.MaxEventBytes || !utf8.Valid(raw) || !strictJSON(raw) {
 		raw = appendFJ(nil, root)
 	} else {
 		raw = bytes.Clone(raw)
@@ -403,4 +405,128 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// strictJSON reports whether b, which fastjson parsed (so it is nested at
+// most fastjson.MaxDepth deep), is one JSON value by the RFC's grammar:
+// fastjson lets through numbers like "00" and control characters or bad
+// escapes in strings.
+func strictJSON(b []byte) bool {
+	i, ok := strictValue(b, skipWS(b, 0), 0)
+	return ok && skipWS(b, i) == len(b)
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func strictValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) || depth > fastjson.MaxDepth {
+		return i, false
+	}
+	switch c := b[i]; {
+	case c == '{':
+		i = skipWS(b, i+1)
+		if i < len(b) && b[i] == '}' {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if i >= len(b) || b[i] != '"' {
+				return i, false
+			}
+			if i, ok = strictString(b, i); !ok {
+				return i, false
+			}
+			i = skipWS(b, i)
+			if i >= len(b) || b[i] != ':' {
+				return i, false
+			}
+			if i, ok = strictValue(b, skipWS(b, i+1), depth+1); !ok {
+				return i, false
+			}
+			i = skipWS(b, i)
+			if i < len(b) && b[i] == ',' {
+				i = skipWS(b, i+1)
+				continue
+			}
+			if i < len(b) && b[i] == '}' {
+				return i + 1, true
+			}
+			return i, false
+		}
+	case c == '[':
+		i = skipWS(b, i+1)
+		if i < len(b) && b[i] == ']' {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if i, ok = strictValue(b, i, depth+1); !ok {
+				return i, false
+			}
+			i = skipWS(b, i)
+			if i < len(b) && b[i] == ',' {
+				i = skipWS(b, i+1)
+				continue
+			}
+			if i < len(b) && b[i] == ']' {
+				return i + 1, true
+			}
+			return i, false
+		}
+	case c == '"':
+		return strictString(b, i)
+	case c == 't':
+		return i + 4, bytes.HasPrefix(b[i:], []byte("true"))
+	case c == 'f':
+		return i + 5, bytes.HasPrefix(b[i:], []byte("false"))
+	case c == 'n':
+		return i + 4, bytes.HasPrefix(b[i:], []byte("null"))
+	default:
+		j := i
+		for j < len(b) && (b[j] == '-' || b[j] == '+' || b[j] == '.' || b[j] == 'e' || b[j] == 'E' || (b[j] >= '0' && b[j] <= '9')) {
+			j++
+		}
+		return j, validNumber(b[i:j])
+	}
+}
+
+// strictString checks the string starting at b[i] == '"'.
+func strictString(b []byte, i int) (int, bool) {
+	i++
+	for i < len(b) {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true
+		case c == '\\':
+			if i+1 >= len(b) {
+				return i, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					return i, false
+				}
+				for _, h := range b[i+2 : i+6] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return i, false
+					}
+				}
+				i += 6
+			default:
+				return i, false
+			}
+		case c < 0x20:
+			return i, false
+		default:
+			i++
+		}
+	}
+	return i, false
 }

@@ -3,6 +3,7 @@ package winevent
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -54,6 +55,11 @@ func FuzzConvert(f *testing.F) {
 	})
 }
 
+// FuzzEVTX mutates the used part of a real chunk; the harness puts it
+// back in a file (the real file header, the chunk padded to 64 KiB) and,
+// when fix is set, recomputes the checksums so the mutation reaches the
+// binary XML reader. A second copy of the chunk follows, unmutated, which
+// must always be read.
 func FuzzEVTX(f *testing.F) {
 	var small string
 	if files, _ := filepath.Glob(filepath.Join(regressionDir, "rules/windows/process_creation/proc_creation_win_findstr_recon_everyone/*.evtx")); len(files) > 0 {
@@ -66,21 +72,34 @@ func FuzzEVTX(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(b, false)
-	f.Add(b, true)
-	f.Add(b[:fileHeaderSize+chunkHdrSize+100], true)
-	f.Fuzz(func(t *testing.T, in []byte, fix bool) {
-		if fix && len(in) >= fileHeaderSize+chunkSize {
-			// Let mutations reach the record parser past the checksums.
-			in = bytes.Clone(in)
-			fixCRCs(in[fileHeaderSize : fileHeaderSize+chunkSize])
+	header, good := b[:fileHeaderSize], b[fileHeaderSize:fileHeaderSize+chunkSize]
+	var want collect
+	if err := (Decoder{}).Decode(context.Background(), bytes.NewReader(b), &want); err != nil || len(want.events) == 0 {
+		f.Fatalf("seed file: %v, %d events", err, len(want.events))
+	}
+	used := good[:binary.LittleEndian.Uint32(good[0x30:])]
+	f.Add(bytes.Clone(used), false)
+	f.Add(bytes.Clone(used), true)
+	f.Add(bytes.Clone(used[:chunkHdrSize+100]), true)
+	f.Fuzz(func(t *testing.T, chunk []byte, fix bool) {
+		if len(chunk) > chunkSize {
+			chunk = chunk[:chunkSize]
 		}
+		in := append(bytes.Clone(header), chunk...)
+		in = append(in, make([]byte, chunkSize-len(chunk))...)
+		if fix && len(chunk) >= chunkHdrSize {
+			fixCRCs(in[fileHeaderSize:])
+		}
+		in = append(in, good...)
 		var c collect
 		if err := (Decoder{}).Decode(context.Background(), bytes.NewReader(in), &c); err != nil {
-			return
+			t.Fatal(err)
 		}
 		for _, e := range c.events {
 			checkEvent(t, e)
+		}
+		if len(c.events) < len(want.events) {
+			t.Fatalf("%d events, the good chunk alone has %d", len(c.events), len(want.events))
 		}
 	})
 }

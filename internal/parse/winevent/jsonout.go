@@ -85,9 +85,56 @@ func appendFJ(dst []byte, v *fastjson.Value) []byte {
 			dst = appendFJ(dst, vv)
 		}
 		return append(dst, ']')
-	default: // numbers, true, false, null: their text is plain ASCII
+	case fastjson.TypeNumber:
+		// fastjson is lenient ("00", "1.", "NaN"): keep only JSON numbers.
+		n := v.MarshalTo(nil)
+		if validNumber(n) {
+			return append(dst, n...)
+		}
+		return appendString(dst, string(n))
+	default: // true, false, null
 		return v.MarshalTo(dst)
 	}
+}
+
+// validNumber reports whether b is a number by JSON's grammar.
+func validNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i == len(b) || b[i] < '0' || b[i] > '9' {
+			return false
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i == len(b) || b[i] < '0' || b[i] > '9' {
+			return false
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	return i == len(b)
 }
 
 func b2s(b []byte) string { return string(b) }

@@ -22,12 +22,20 @@ type rec struct {
 	kwText                      string // Winlogbeat keywords / NXLog EventType, when no bit mask
 	category, message           string
 	data                        []kv // EventData / UserData members as text, original names
+	// lookup, when set, finds EventData members instead of data.
+	lookup func(k string) string
 }
 
 type kv struct{ k, v string }
 
 // get returns the text of an EventData member; "-" and "" are absent.
 func (r *rec) get(k string) string {
+	if r.lookup != nil {
+		if v := r.lookup(k); v != "-" {
+			return v
+		}
+		return ""
+	}
 	for i := range r.data {
 		if r.data[i].k == k {
 			if v := r.data[i].v; v != "-" {

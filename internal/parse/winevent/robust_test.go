@@ -238,3 +238,16 @@ func (p *peakOut) sample() {
 }
 func (p *peakOut) Event(e *event.Event) error { p.events++; p.sample(); return nil }
 func (p *peakOut) Reject(r parseRejection)    { p.rejects = append(p.rejects, r); p.sample() }
+
+func TestStrictJSON(t *testing.T) {
+	for _, c := range []string{`{}`, `[]`, `{"a":[1,-2.5e+3,true,false,null,"x\u00e9\n"]}`, ` {"a" : { } } `, `0`, `-0.1`} {
+		if !strictJSON([]byte(c)) || !jsonValid([]byte(c)) {
+			t.Errorf("%s: not valid", c)
+		}
+	}
+	for _, c := range []string{`{"a":00}`, `{"a":1.}`, `{"a":"\x"}`, "{\"a\":\"\x01\"}", `{"a":tru}`, `{"a":1,}`, `[1 2]`, `{"a":1}x`, `{"a":"\u12"}`, `{"a":+1}`, `{"a":.5}`, `"abc`} {
+		if strictJSON([]byte(c)) {
+			t.Errorf("%s: valid", c)
+		}
+	}
+}
