@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,7 @@ type demoOptions struct {
 	seed    uint64
 	listen  string
 	noServe bool
+	real    string
 }
 
 func newDemoCmd() *cobra.Command {
@@ -43,6 +45,7 @@ func newDemoCmd() *cobra.Command {
 	cmd.Flags().Uint64Var(&o.seed, "seed", 1, "random seed of the fleet")
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:7878", "where to serve the demo data")
 	cmd.Flags().BoolVar(&o.noServe, "no-serve", false, "stop after the walkthrough instead of serving")
+	cmd.Flags().StringVar(&o.real, "datasets", "../shared/datasets", "folder of real public telemetry to ingest and query too, when it exists")
 	return cmd
 }
 
@@ -78,6 +81,39 @@ FROM events
 WHERE date_key >= '2020-01-01' AND date_key <= '2020-02-29' AND event_type = 'audit' AND syscall = 'execve'
   AND (exe LIKE '%nmap%' OR exe LIKE '%sliver%')
 GROUP BY ALL ORDER BY first_seen`},
+}
+
+// seed004SQL is seed 004's notebook analysis as one statement: Sysmon 10
+// (process access; the GUID spelled SourceProcessGUID) joined with Sysmon
+// 11 (file created; ProcessGuid), accesses to lsass.exe with at least the
+// MiniDumpWriteDump rights 0x1410 (5136), and a .dmp file written. The
+// README shows the same statement; a test holds them equal.
+const seed004SQL = `WITH access AS (
+  SELECT hostname, exe AS source_image, raw->>'TargetImage' AS target_image,
+         raw->>'GrantedAccess' AS granted_access, raw->>'SourceProcessGUID' AS guid
+  FROM events
+  WHERE event_type = 'sysmon' AND win_event_id = 10
+    AND lower(raw->>'TargetImage') LIKE '%\lsass.exe'
+    AND (CAST(raw->>'GrantedAccess' AS INTEGER) & 5136) = 5136  -- 0x1410
+), dumps AS (
+  SELECT raw->>'ProcessGuid' AS guid, raw->>'TargetFilename' AS dump_file
+  FROM events
+  WHERE event_type = 'sysmon' AND win_event_id = 11 AND lower(raw->>'TargetFilename') LIKE '%.dmp'
+)
+SELECT DISTINCT a.hostname, a.source_image, a.target_image, a.granted_access, d.dump_file
+FROM access a JOIN dumps d ON a.guid = d.guid
+ORDER BY a.granted_access`
+
+// realWalkthrough runs over the shared real telemetry, when it is there.
+var realWalkthrough = []demoStep{
+	{say: `Seed 004, on real Sysmon data (OTRF's Task Manager LSASS dump over RDP): which process opened lsass.exe
+with the rights MiniDumpWriteDump needs and then wrote a .dmp file?`, sql: seed004SQL},
+	{say: "Seed 001 on real CloudTrail (Stratus Red Team): the roles that were assumed, and how often:",
+		sql: `SELECT user_arn, count(*) AS calls, count(DISTINCT event_name) AS distinct_calls
+FROM events WHERE event_type = 'cloudtrail' AND user_type = 'AssumedRole'
+GROUP BY user_arn ORDER BY calls DESC`},
+	{say: "Raw auditd (OTRF Atomic tests): the commands run, with their working directory:",
+		search: `event_type = "audit" AND syscall = "execve" AND hostname = "otrf-linux"`, fields: "event_time,exe,arguments,cwd,auid"},
 }
 
 func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
@@ -120,18 +156,11 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	}
 	os.Remove(fleet) // stored now; `spoor gen` makes it again, byte for byte, from the same seed
 	data := dataFlags{Dir: o.data, Org: demoOrg}
-	for _, s := range seed000Walkthrough {
-		fmt.Fprintf(stdout, "\n%s\n", s.say)
-		if s.sql != "" {
-			fmt.Fprintf(stdout, "$ spoor sql \"\n%s\"\n", s.sql)
-			err = runSQL(ctx, sqlOptions{data: data, format: "table"}, s.sql, stdout)
-		} else {
-			fmt.Fprintf(stdout, "$ spoor search --fields %s '%s'\n", s.fields, s.search)
-			err = runSearch(ctx, searchOptions{data: data, format: "table", fields: s.fields, limit: 20}, s.search, stdout)
-		}
-		if err != nil {
-			return err
-		}
+	if err := walk(ctx, data, seed000Walkthrough, stdout); err != nil {
+		return err
+	}
+	if err := realDemo(ctx, o, data, stdout, stderr); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "\nThe data is in %s; try: spoor search --data %s 'event_type = \"login\" AND agent_id = \"436dd34c-f795-11ea-a752-21e3e3eb7c50\"'\n", o.data, o.data)
 	if o.noServe {
@@ -152,3 +181,49 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 
 // demoOrg is the organization of gen's fleet (seed 000's).
 const demoOrg = "5a8c4a54e11909bd290021ed"
+
+// walk runs the steps of a walkthrough, each printed with its command.
+func walk(ctx context.Context, data dataFlags, steps []demoStep, stdout io.Writer) error {
+	for _, s := range steps {
+		fmt.Fprintf(stdout, "\n%s\n", s.say)
+		var err error
+		if s.sql != "" {
+			fmt.Fprintf(stdout, "$ spoor sql \"\n%s\"\n", s.sql)
+			err = runSQL(ctx, sqlOptions{data: data, format: "table"}, s.sql, stdout)
+		} else {
+			fmt.Fprintf(stdout, "$ spoor search --fields %s '%s'\n", s.fields, s.search)
+			err = runSearch(ctx, searchOptions{data: data, format: "table", fields: s.fields, limit: 20}, s.search, stdout)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// realDemo ingests the shared real telemetry (Windows, Linux auditd,
+// CloudTrail) into the demo's organization and walks through it; it does
+// nothing when the folder is absent.
+func realDemo(ctx context.Context, o demoOptions, data dataFlags, stdout, stderr io.Writer) error {
+	if o.real == "" {
+		return nil
+	}
+	if _, err := os.Stat(o.real); err != nil {
+		fmt.Fprintf(stderr, "\n(no real telemetry at %s: the seed-004 and CloudTrail steps are skipped)\n", o.real)
+		return nil
+	}
+	dirs := []string{filepath.Join(o.real, "windows"), filepath.Join(o.real, "cloudtrail")}
+	fmt.Fprintf(stdout, "\nReal telemetry nobody here wrote: Sysmon and Security (NXLog JSON), CloudTrail, raw auditd.\n")
+	fmt.Fprintf(stdout, "$ spoor ingest --data %s --org %s %s\n", o.data, demoOrg, strings.Join(dirs, " "))
+	in := ingestOptions{data: data, format: "auto"}
+	if err := runIngest(ctx, in, dirs, stdout, stderr); err != nil {
+		return err
+	}
+	linux := filepath.Join(o.real, "linux")
+	fmt.Fprintf(stdout, "$ spoor ingest --data %s --org %s --host otrf-linux %s\n", o.data, demoOrg, linux)
+	in.host = "otrf-linux"
+	if err := runIngest(ctx, in, []string{linux}, stdout, stderr); err != nil {
+		return err
+	}
+	return walk(ctx, data, realWalkthrough, stdout)
+}

@@ -79,7 +79,10 @@ func TestSeed004SQL(t *testing.T) {
 	zip := needDataset(t, "windows/rdp_interactive_taskmanager_lsass_dump.zip")
 	dir := filepath.Join(t.TempDir(), "lsass")
 	ingestInto(t, dir, zip)
-	rows := sqlRows(t, dir, readmeSQL(t, `spoor sql --data lsass "`))
+	if got := readmeSQL(t, `spoor sql --data lsass "`); strings.TrimSpace(got) != seed004SQL {
+		t.Errorf("the README's seed-004 statement differs from the demo's:\n%s", got)
+	}
+	rows := sqlRows(t, dir, seed004SQL)
 	if len(rows) == 0 {
 		t.Fatal("the seed-004 statement found nothing")
 	}
@@ -179,5 +182,29 @@ func TestAuditdIngestWithHost(t *testing.T) {
 	if r["hostname"] != "wardog-box" || r["exe"] != "/bin/grep" || r["arguments"] != "grep -v ^?" || r["cwd"] != "/home/wardog" ||
 		r["auid"] != float64(1000) || r["session"] != float64(104) || r["tty"] != "pts0" {
 		t.Errorf("grep event %v", r)
+	}
+}
+
+// `spoor demo` (what `make demo` runs) walks through seed 000 on the
+// generated fleet, then seeds 004 and 001 and raw auditd on the real
+// telemetry, each step answering its question.
+func TestDemoWalkthrough(t *testing.T) {
+	real := needDataset(t, ".")
+	var out, errOut bytes.Buffer
+	o := demoOptions{data: filepath.Join(t.TempDir(), "demo"), hosts: 12, rate: 20, seed: 1, noServe: true, real: real}
+	if err := runDemo(context.Background(), o, &out, &errOut); err != nil {
+		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	for _, want := range []string{
+		"/tmp/sliver",              // seed 000: the new executables
+		`\taskmgr.exe`,             // seed 004: Task Manager ...
+		`lsass.DMP`,                // ... dumped LSASS
+		":assumed-role/",           // seed 001 on CloudTrail
+		"arp -a",                   // raw auditd
+		"cloudtrail 56, windows 4", // every real file read in its format
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the demo's output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
