@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // This file reads the binary XML of EVTX records into a small element
@@ -40,6 +41,10 @@ type xelem struct {
 	attrs []xattr
 	kids  []*xelem
 	vals  []xval
+	// Most elements have at most one attribute and one value: attrs and
+	// vals start in these (an element never moves: see newElem).
+	attr0 [1]xattr
+	val0  [1]xval
 }
 
 // text is an element's or attribute's value as one text.
@@ -96,6 +101,10 @@ type chunkParser struct {
 	text   int
 	arena  []xelem
 	strbuf []uint16
+	// buffers evtxRecord reuses from record to record
+	scratch  []byte
+	rawNames []string
+	kvs      []kv
 }
 
 func (p *chunkParser) reset(b []byte) {
@@ -113,10 +122,13 @@ func (p *chunkParser) newElem(name string) (*xelem, error) {
 		return nil, errors.New("too many elements")
 	}
 	if len(p.arena) == cap(p.arena) {
-		p.arena = make([]xelem, 0, 64)
+		// A new block: the elements handed out keep pointing into the old.
+		p.arena = make([]xelem, 0, max(64, 2*cap(p.arena)))
 	}
 	p.arena = append(p.arena, xelem{name: name})
-	return &p.arena[len(p.arena)-1], nil
+	el := &p.arena[len(p.arena)-1]
+	el.attrs, el.vals = el.attr0[:0:1], el.val0[:0:1]
+	return el, nil
 }
 
 func (p *chunkParser) u8(off int) (byte, error) {
@@ -162,11 +174,14 @@ func decodeUTF16(b []byte, buf *[]uint16) string {
 		}
 	}
 	if ascii {
+		if n == 0 {
+			return ""
+		}
 		s := make([]byte, n)
 		for i := range s {
 			s[i] = b[2*i]
 		}
-		return string(s)
+		return unsafe.String(&s[0], n) // s is not written again
 	}
 	u := (*buf)[:0]
 	for i := 0; i < n; i++ {
@@ -210,6 +225,9 @@ func (p *chunkParser) name(off int) (string, int, error) {
 // record parses the binary XML of one record, at [off, end).
 func (p *chunkParser) record(off, end int) (*xelem, error) {
 	p.elems, p.text = 0, 0
+	// The previous record's tree is no longer used: reuse its elements.
+	clear(p.arena)
+	p.arena = p.arena[:0]
 	root := &xelem{}
 	if _, err := p.fragment(off, end, nil, root, 0); err != nil {
 		return nil, err

@@ -381,13 +381,13 @@ func nxlogTime(evt, received, ts string) (int64, bool, error) {
 		ms, err := event.ParseTimeString(ts)
 		return ms, err == nil, err
 	}
-	t, err := time.Parse(localLayout, evt)
+	t, err := parseLocal(evt)
 	if err != nil {
 		ms, err := event.ParseTimeString(evt)
 		return ms, err == nil, err
 	}
 	if received != "" && ts != "" {
-		rt, err1 := time.Parse(localLayout, received)
+		rt, err1 := parseLocal(received)
 		utc, err2 := event.ParseTimeString(ts)
 		if err1 == nil && err2 == nil {
 			const q = 15 * 60 * 1000
@@ -495,10 +495,24 @@ func strictValue(b []byte, i, depth int) (int, bool) {
 	}
 }
 
+// plainByte: bytes a JSON string holds as they are.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // strictString checks the string starting at b[i] == '"'.
 func strictString(b []byte, i int) (int, bool) {
 	i++
 	for i < len(b) {
+		for i < len(b) && plainByte[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
 		switch c := b[i]; {
 		case c == '"':
 			return i + 1, true
@@ -529,4 +543,32 @@ func strictString(b []byte, i int) (int, bool) {
 		}
 	}
 	return i, false
+}
+
+// parseLocal reads "2006-01-02 15:04:05[.fraction]" as UTC, the common
+// form without time.Parse.
+func parseLocal(s string) (time.Time, error) {
+	if len(s) == 19 && s[4] == '-' && s[7] == '-' && s[10] == ' ' && s[13] == ':' && s[16] == ':' {
+		var f [6]int
+		ok := true
+		for i, at := range [6]int{0, 5, 8, 11, 14, 17} {
+			n := 2
+			if i == 0 {
+				n = 4
+			}
+			for _, c := range []byte(s[at : at+n]) {
+				if c < '0' || c > '9' {
+					ok = false
+				}
+				f[i] = f[i]*10 + int(c-'0')
+			}
+		}
+		if ok && f[1] >= 1 && f[1] <= 12 && f[2] >= 1 && f[2] <= 31 && f[3] < 24 && f[4] < 60 && f[5] < 60 {
+			t := time.Date(f[0], time.Month(f[1]), f[2], f[3], f[4], f[5], 0, time.UTC)
+			if t.Day() == f[2] {
+				return t, nil
+			}
+		}
+	}
+	return time.Parse(localLayout, s)
 }

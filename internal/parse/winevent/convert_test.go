@@ -2,6 +2,7 @@ package winevent
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,6 +106,50 @@ func checkStrings(t *testing.T, e *event.Event, want map[event.FieldID]string) {
 		}
 		if got != w {
 			t.Errorf("%s = %q, want %q", event.Get(id).Name, got, w)
+		}
+	}
+}
+
+// TestConvertConcurrent converts the same records from several goroutines
+// (run it with -race) and checks each gives what it gives alone.
+func TestConvertConcurrent(t *testing.T) {
+	var recs [][]byte
+	for _, n := range []string{"beat_4648.json", "beat_sysmon1.json", "dump_4648.json", "dump_sysmon1.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, b)
+	}
+	want := make([]string, len(recs))
+	for i, r := range recs {
+		var e event.Event
+		if err := Convert(r, &e); err != nil {
+			t.Fatal(err)
+		}
+		want[i] = string(e.Raw) + e.Str[event.User] + e.Str[event.Exe]
+	}
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := 0; i < 200; i++ {
+				j := (i + g) % len(recs)
+				var e event.Event
+				if err := Convert(recs[j], &e); err != nil {
+					done <- err
+					return
+				}
+				if got := string(e.Raw) + e.Str[event.User] + e.Str[event.Exe]; got != want[j] {
+					done <- fmt.Errorf("record %d differs under concurrency", j)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/event"
@@ -58,8 +59,9 @@ func (Decoder) Decode(ctx context.Context, r io.Reader, out parse.Output) error 
 			return fmt.Errorf("evtx: truncated file header")
 		}
 	}
-	buf := make([]byte, chunkSize)
-	var p chunkParser
+	st := states.Get().(*decodeState)
+	defer states.Put(st)
+	buf, p := st.buf[:], &st.p
 	var n int64 // records read so far
 	for c := 1; ; c++ {
 		if err := ctx.Err(); err != nil {
@@ -89,7 +91,7 @@ func (Decoder) Decode(ctx context.Context, r io.Reader, out parse.Output) error 
 		for _, off := range recs {
 			n++
 			e := new(event.Event)
-			if err := evtxRecord(&p, off, e); err != nil {
+			if err := evtxRecord(p, off, e); err != nil {
 				out.Reject(parse.Rejection{Record: n, Reason: "corrupt EVTX record", Detail: fmt.Sprintf("chunk %d record %d: %v", c, binary.LittleEndian.Uint64(buf[off+8:]), err)})
 				continue
 			}
@@ -102,6 +104,14 @@ func (Decoder) Decode(ctx context.Context, r io.Reader, out parse.Output) error 
 		}
 	}
 }
+
+// decodeState is what one Decode reuses: the chunk buffer and the parser.
+type decodeState struct {
+	buf [chunkSize]byte
+	p   chunkParser
+}
+
+var states = sync.Pool{New: func() any { return new(decodeState) }}
 
 func allZero(b []byte) bool {
 	for _, c := range b {
@@ -186,8 +196,12 @@ func evtxRecord(p *chunkParser, off int, e *event.Event) error {
 	if sys == nil {
 		return errors.New("no System element")
 	}
-	var r rec
-	var o rawObj
+	r := rec{data: p.kvs[:0]}
+	o := rawObj{b: p.scratch[:0], names: p.rawNames[:0]}
+	defer func() {
+		// Raw is a copy (bytes.Clone in the return below); keep the buffers.
+		p.scratch, p.rawNames, p.kvs = o.b[:0], o.names[:0], r.data[:0]
+	}()
 	if d := ev.kid("EventData"); d != nil {
 		dataXML(&o, &r, d)
 	} else if d := ev.kid("UserData"); d != nil && len(d.kids) > 0 {
@@ -247,7 +261,7 @@ func evtxRecord(p *chunkParser, off int, e *event.Event) error {
 		r.category = text1(ri.kid("Task"))
 		o.str("Message", r.message)
 	}
-	return fill(e, &r, o.bytes())
+	return fill(e, &r, bytes.Clone(o.bytes()))
 }
 
 func text1(e *xelem) string {

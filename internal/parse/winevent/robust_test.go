@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spoor-dev/spoor/internal/event"
 )
@@ -248,6 +249,16 @@ func TestStrictJSON(t *testing.T) {
 	for _, c := range []string{`{"a":00}`, `{"a":1.}`, `{"a":"\x"}`, "{\"a\":\"\x01\"}", `{"a":tru}`, `{"a":1,}`, `[1 2]`, `{"a":1}x`, `{"a":"\u12"}`, `{"a":+1}`, `{"a":.5}`, `"abc`} {
 		if strictJSON([]byte(c)) {
 			t.Errorf("%s: valid", c)
+		}
+	}
+}
+
+func TestParseLocal(t *testing.T) {
+	for _, s := range []string{"2020-09-22 04:37:45", "2020-02-29 23:59:59", "2020-10-18 07:50:06.220", "2021-02-29 00:00:00", "2020-13-01 00:00:00", "2020-09-22T04:37:45", "2020-09-22 4:37:45 "} {
+		got, gerr := parseLocal(s)
+		want, werr := time.Parse(localLayout, s)
+		if (gerr == nil) != (werr == nil) || !got.Equal(want) {
+			t.Errorf("%q: %v %v, time.Parse %v %v", s, got, gerr, want, werr)
 		}
 	}
 }
