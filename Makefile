@@ -3,13 +3,14 @@ GO      ?= go
 BIN     := bin/spoor
 DATA    ?= ./spoor-data
 
-.PHONY: build demo test fuzz bench clean
+.PHONY: build demo test fuzz bench bench-formats clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spoor
 
 # Generate a fleet with the seeds' attacks, ingest it into $(DATA), walk
-# through the seed-000 investigation, then serve it (Ctrl-C stops it).
+# through the seed-000 investigation, then the real telemetry of
+# ../shared/datasets (seeds 004 and 001), then serve it (Ctrl-C stops it).
 demo: build
 	./$(BIN) demo --data $(DATA)
 
@@ -27,10 +28,21 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/query/
 	$(GO) test -run='^$$' -fuzz=FuzzReadSegment -fuzztime=$(FUZZTIME) ./internal/wal/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeBatch -fuzztime=$(FUZZTIME) ./internal/lake/
+	$(GO) test -run='^$$' -fuzz=FuzzRead -fuzztime=$(FUZZTIME) ./internal/ingest/
+	$(GO) test -run='^$$' -fuzz=FuzzNext -fuzztime=$(FUZZTIME) ./internal/parse/jsonrec/
+	$(GO) test -run='^$$' -fuzz=FuzzDetect -fuzztime=$(FUZZTIME) ./internal/parse/formats/
+	$(GO) test -run='^$$' -fuzz=FuzzConvert -fuzztime=$(FUZZTIME) ./internal/parse/cloudtrail/
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./internal/parse/auditd/
+	$(GO) test -run='^$$' -fuzz=FuzzConvert -fuzztime=$(FUZZTIME) ./internal/parse/winevent/
+	$(GO) test -run='^$$' -fuzz=FuzzEVTX -fuzztime=$(FUZZTIME) ./internal/parse/winevent/
 
-# Regenerate BENCHMARKS.md (needs ~25 GB of free disk and a quiet machine).
+# Regenerate BENCHMARKS.md (needs ~25 GB of free disk and a quiet machine);
+# bench-formats prints the format readers' section (one core, real files).
 bench:
 	$(GO) run ./bench -events 10000000 -ingest-runs 1 -o BENCHMARKS.md
+
+bench-formats:
+	sh bench/formats.sh
 
 clean:
 	rm -rf bin $(DATA)
