@@ -1,8 +1,9 @@
 #!/bin/sh
 # Measures each format reader on real files, one core, beside a baseline run
 # in the same go test invocation on the same data, and prints the
-# BENCHMARKS.md section (medians of 5 runs). Run from the project root:
-#   sh bench/formats.sh
+# BENCHMARKS.md section (medians of 5 runs) into BENCHMARKS.md between its
+# formats markers (go run ./bench keeps that section). Run from the project
+# root: sh bench/formats.sh (or make bench-formats); OUT=- prints it only.
 set -e
 count=${COUNT:-5}
 run() { # package benchmark-regexp
@@ -24,7 +25,7 @@ c1=$(echo "$ct" | median BenchmarkFiles MB/s)
 c0=$(echo "$ct" | median BenchmarkBaselineEncodingJSON MB/s)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b+0 > 0) printf "%.2f", a/b; else print "n/a" }'; }
 meets() { awk -v a="$1" -v t="$2" 'BEGIN { print (a+0 >= t) ? "met" : "**not met**" }'; }
-cat <<MD
+section=$(cat <<MD
 ## Format readers, one core (\`sh bench/formats.sh\`; medians of $count runs, \`-cpu 1\`)
 
 | reader | spoor | baseline on the same data | spoor / baseline | target | |
@@ -33,3 +34,13 @@ cat <<MD
 | EVTX: the 202 SigmaHQ regression .evtx files | $e1 MB/s | the EVTX library walking the same records, no mapping: $e0 MB/s | $(ratio "$e1" "$e0") | 30 MB/s | $(meets "$e1" 30) |
 | CloudTrail: the 55 Stratus delivery files | $c1 MB/s | encoding/json into maps: $c0 MB/s | $(ratio "$c1" "$c0") | 50 MB/s | $(meets "$c1" 50) |
 MD
+)
+out=${OUT:-BENCHMARKS.md}
+if [ "$out" = "-" ]; then
+	echo "$section"
+elif grep -q '<!-- formats:begin -->' "$out"; then
+	S="$section" awk '/<!-- formats:begin -->/ { print; print ENVIRON["S"]; skip=1; next }
+		/<!-- formats:end -->/ { skip=0 } !skip' "$out" > "$out.tmp" && mv "$out.tmp" "$out"
+else
+	printf '\n<!-- formats:begin -->\n%s\n<!-- formats:end -->\n' "$section" >> "$out"
+fi

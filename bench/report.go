@@ -54,12 +54,21 @@ func (b *bench) write() error {
 		_, err := os.Stdout.WriteString(md)
 		return err
 	}
+	// The format readers' section comes from bench/formats.sh: keep it.
+	if old, err := os.ReadFile(b.cfg.out); err == nil {
+		if i := strings.Index(string(old), formatsBegin); i >= 0 {
+			md = strings.TrimRight(md, "\n") + "\n\n" + string(old[i:])
+		}
+	}
 	tmp := b.cfg.out + ".tmp"
 	if err := os.WriteFile(tmp, []byte(md), 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, b.cfg.out)
 }
+
+// formatsBegin opens the section bench/formats.sh writes.
+const formatsBegin = "<!-- formats:begin -->"
 
 func metStr(ok bool) string {
 	if ok {
