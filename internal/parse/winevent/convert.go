@@ -231,6 +231,7 @@ func fromDump(root *fastjson.Value, r *rec) ([]byte, error) {
 		}
 		r.ms, r.hasTime = t.UnixMilli(), true
 	}
+	r.task, r.hasTask = intOf(sys.Get("Task"))
 	kw := text(sys.Get("Keywords"))
 	if n, ok := parseNum(kw); ok {
 		r.keywords, r.hasKW = uint64(n), true

@@ -229,6 +229,7 @@ func evtxRecord(p *chunkParser, off int, e *event.Event) error {
 		}
 		r.ms, r.hasTime = tm.UnixMilli(), true
 	}
+	r.task, r.hasTask = parseNum(text1(sys.kid("Task")))
 	if n, ok := parseNum(text1(sys.kid("Keywords"))); ok {
 		r.keywords, r.hasKW = uint64(n), true
 	}

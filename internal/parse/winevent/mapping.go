@@ -21,6 +21,8 @@ type rec struct {
 	hasKW                       bool
 	kwText                      string // Winlogbeat keywords / NXLog EventType, when no bit mask
 	category, message           string
+	task                        int64 // task number, for a category from taskName
+	hasTask                     bool
 	data                        []kv // EventData / UserData members as text, original names
 	// lookup, when set, finds EventData members instead of data.
 	lookup func(k string) string
@@ -104,6 +106,9 @@ func fill(e *event.Event, r *rec, raw []byte) error {
 		if s = strings.TrimSpace(s); s != "" {
 			e.SetString(event.Summary, s)
 		}
+	}
+	if r.category == "" && r.hasTask {
+		r.category = taskName(r.provider, r.task)
 	}
 	if r.category != "" {
 		e.SetString(event.Subtype, r.category)

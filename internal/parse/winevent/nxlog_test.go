@@ -43,6 +43,7 @@ func TestNXLogZips(t *testing.T) {
 		}
 		ok := 0
 		types := map[string]int{}
+		checkedTasks := 0
 		for i, l := range lines {
 			if !Looks(l) {
 				t.Errorf("%s line %d: Looks false", z, i+1)
@@ -61,6 +62,14 @@ func TestNXLogZips(t *testing.T) {
 			if e.Has(event.ID) != bytes.Contains(l, []byte(`"RecordNumber"`)) {
 				t.Errorf("%s line %d: _id set %v", z, i+1, e.Has(event.ID))
 			}
+			// The task table EVTX records are named by agrees with NXLog.
+			raw := rawMap(t, &e)
+			if task, ok := parseNum(fmtAny(raw["Task"])); ok && raw["Category"] != nil {
+				if name := taskName(fmtAny(raw["SourceName"]), task); name != "" && name != raw["Category"] {
+					t.Errorf("%s line %d: task %d is %q, NXLog says %q", z, i+1, task, name, raw["Category"])
+				}
+				checkedTasks++
+			}
 			if !bytes.Equal(e.Raw, bytes.TrimSpace(l)) {
 				t.Errorf("%s line %d: raw is not the line", z, i+1)
 			}
@@ -68,7 +77,7 @@ func TestNXLogZips(t *testing.T) {
 		if ok != len(lines) {
 			t.Errorf("%s: %d of %d lines converted", z, ok, len(lines))
 		}
-		t.Logf("%s: %d lines, %v", filepath.Base(z), ok, types)
+		t.Logf("%s: %d lines, %v, %d task names checked", filepath.Base(z), ok, types, checkedTasks)
 	}
 }
 

@@ -2,14 +2,17 @@ package winevent
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"io"
 	"os"
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/event"
@@ -259,6 +262,36 @@ func TestParseLocal(t *testing.T) {
 		want, werr := time.Parse(localLayout, s)
 		if (gerr == nil) != (werr == nil) || !got.Equal(want) {
 			t.Errorf("%q: %v %v, time.Parse %v %v", s, got, gerr, want, werr)
+		}
+	}
+}
+
+// TestEVTXStreams reads the same file through a gzip stream and one byte
+// at a time: the decoder needs nothing but io.Reader.
+func TestEVTXStreams(t *testing.T) {
+	files := evtxFiles(t)
+	in := multiChunk(t, files[:5])
+	want := decodeBytes(t, in)
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write(in)
+	w.Close()
+	zr, err := gzip.NewReader(&gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]io.Reader{"gzip": zr, "one byte at a time": iotest.OneByteReader(bytes.NewReader(in))} {
+		var c collect
+		if err := (Decoder{}).Decode(context.Background(), r, &c); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(c.events) != len(want.events) || len(c.events) == 0 {
+			t.Fatalf("%s: %d events, want %d", name, len(c.events), len(want.events))
+		}
+		for i := range c.events {
+			if !bytes.Equal(c.events[i].Raw, want.events[i].Raw) {
+				t.Errorf("%s: event %d differs", name, i)
+			}
 		}
 	}
 }
