@@ -54,7 +54,7 @@ func (Decoder) Decode(ctx context.Context, r io.Reader, out parse.Output) error 
 		return fmt.Errorf("evtx: not an EVTX file (no ElfFile magic)")
 	}
 	// Chunks start at the header block size, 4096 in every file Windows writes.
-	if hbs := int64(binary.LittleEndian.Uint16(hdr[0x2A:])); hbs > fileHeaderSize && hbs <= chunkSize {
+	if hbs := int64(binary.LittleEndian.Uint16(hdr[0x28:])); hbs > fileHeaderSize && hbs <= chunkSize {
 		if _, err := io.CopyN(io.Discard, r, hbs-fileHeaderSize); err != nil {
 			return fmt.Errorf("evtx: truncated file header")
 		}

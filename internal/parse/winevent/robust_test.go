@@ -295,3 +295,14 @@ func TestEVTXStreams(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderBlockSize: chunks start at the header block size (0x28), not
+// at the chunk count (0x2A), which a big file sets high.
+func TestHeaderBlockSize(t *testing.T) {
+	in := multiChunk(t, evtxFiles(t)[:2])
+	want := decodeBytes(t, in)
+	binary.LittleEndian.PutUint16(in[0x2A:], 0x2000) // 8192 chunks
+	if got := decodeBytes(t, in); len(got.events) != len(want.events) || len(got.rejects) != 0 {
+		t.Fatalf("chunk count 8192: %d events, %d rejects; want %d events", len(got.events), len(got.rejects), len(want.events))
+	}
+}
