@@ -34,6 +34,10 @@ type xval struct {
 type xattr struct {
 	name string
 	val  []xval
+	// val starts in v0. When the element's attrs grow, the copies' val
+	// still point at the first v0, which stays alive and is not written
+	// again: values go to the last attribute only.
+	v0 [1]xval
 }
 
 type xelem struct {
@@ -166,21 +170,20 @@ func (p *chunkParser) utf16At(off, n int) (string, error) {
 
 func decodeUTF16(b []byte, buf *[]uint16) string {
 	n := len(b) / 2
-	ascii := true
-	for i := 0; i < n; i++ {
-		if b[2*i+1] != 0 || b[2*i] >= 0x80 {
-			ascii = false
+	if n == 0 {
+		return ""
+	}
+	// ASCII, the common case, in one pass.
+	s := make([]byte, n)
+	i := 0
+	for ; i < n; i++ {
+		lo, hi := b[2*i], b[2*i+1]
+		if hi != 0 || lo >= 0x80 {
 			break
 		}
+		s[i] = lo
 	}
-	if ascii {
-		if n == 0 {
-			return ""
-		}
-		s := make([]byte, n)
-		for i := range s {
-			s[i] = b[2*i]
-		}
+	if i == n {
 		return unsafe.String(&s[0], n) // s is not written again
 	}
 	u := (*buf)[:0]
@@ -304,6 +307,7 @@ func (p *chunkParser) fragment(off, end int, subs []sub, parent *xelem, depth in
 			}
 			top.attrs = append(top.attrs, xattr{name: nm})
 			attr = &top.attrs[len(top.attrs)-1]
+			attr.val = attr.v0[:0:1]
 		case 0x05: // value text
 			n, err := p.u16(off + 2)
 			if err != nil {

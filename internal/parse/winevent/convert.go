@@ -204,6 +204,9 @@ func dataFJ(o *rawObj, r *rec, d *fastjson.Value, user bool) {
 			return
 		}
 		name := string(k)
+		if t := v.Get("#text"); t != nil && v.Type() == fastjson.TypeObject {
+			v = t // {"#attributes":..,"#text":..}: an element with attributes
+		}
 		o.fj(name, v)
 		r.data = append(r.data, kv{name, text(v)})
 	})

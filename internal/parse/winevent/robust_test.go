@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
@@ -304,5 +305,21 @@ func TestHeaderBlockSize(t *testing.T) {
 	binary.LittleEndian.PutUint16(in[0x2A:], 0x2000) // 8192 chunks
 	if got := decodeBytes(t, in); len(got.events) != len(want.events) || len(got.rejects) != 0 {
 		t.Fatalf("chunk count 8192: %d events, %d rejects; want %d events", len(got.events), len(got.rejects), len(want.events))
+	}
+}
+
+func TestDumpUnnamedData(t *testing.T) {
+	in := `{"Event":{"System":{"EventID":{"#attributes":{"Qualifiers":16384},"#text":7036},"Channel":"System","Computer":"h","EventRecordID":5,` +
+		`"TimeCreated":{"#attributes":{"SystemTime":"2024-01-02T03:04:05.678901Z"}}},"EventData":{"Data":{"#text":["Print Spooler","running"]},"Binary":"00FF"}}}`
+	var e event.Event
+	if err := Convert([]byte(in), &e); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawMap(t, &e)
+	if fmt.Sprint(raw["Data"]) != "[Print Spooler running]" || raw["Binary"] != "00FF" || e.Int[event.WinEventID] != 7036 || e.Str[event.EventType] != "windows" {
+		t.Errorf("raw %s, win_event_id %d", e.Raw, e.Int[event.WinEventID])
+	}
+	if e.Time().Format(time.RFC3339Nano) != "2024-01-02T03:04:05.678Z" {
+		t.Errorf("event_time %v", e.Time())
 	}
 }
