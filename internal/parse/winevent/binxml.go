@@ -22,6 +22,9 @@ const (
 	maxDepth     = 48      // element and template nesting
 	maxElems     = 8192    // elements in one record
 	maxTextBytes = 1 << 20 // UTF-16 units decoded for one record
+	// maxTokens bounds the tokens read for one record: templates and
+	// nested binary XML can refer to the same bytes again and again.
+	maxTokens = 1 << 18
 )
 
 // xval is one value: its text, and whether the text is a JSON literal
@@ -103,6 +106,7 @@ type chunkParser struct {
 	names  map[int]string
 	elems  int
 	text   int
+	tokens int
 	arena  []xelem
 	strbuf []uint16
 	// buffers evtxRecord reuses from record to record
@@ -227,7 +231,7 @@ func (p *chunkParser) name(off int) (string, int, error) {
 
 // record parses the binary XML of one record, at [off, end).
 func (p *chunkParser) record(off, end int) (*xelem, error) {
-	p.elems, p.text = 0, 0
+	p.elems, p.text, p.tokens = 0, 0, 0
 	// The previous record's tree is no longer used: reuse its elements.
 	clear(p.arena)
 	p.arena = p.arena[:0]
@@ -258,6 +262,9 @@ func (p *chunkParser) fragment(off, end int, subs []sub, parent *xelem, depth in
 	stack[0] = parent
 	var attr *xattr // the attribute whose value is being read
 	for off < end {
+		if p.tokens++; p.tokens > maxTokens {
+			return 0, errors.New("too many tokens")
+		}
 		tok := p.b[off]
 		top := stack[len(stack)-1]
 		switch tok & 0xBF {

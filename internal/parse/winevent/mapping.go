@@ -76,7 +76,7 @@ func fill(e *event.Event, r *rec, raw []byte) error {
 		return &event.RejectError{Reason: event.ReasonNoTime, Detail: "no TimeCreated, EventTime or @timestamp"}
 	}
 	e.SetInt(event.EventTime, r.ms)
-	sysmon := strings.EqualFold(r.channel, chanSysmon) || (r.channel == "" && r.provider == provSysmon)
+	sysmon := strings.EqualFold(r.channel, chanSysmon) || r.provider == provSysmon
 	sec := strings.EqualFold(r.channel, "Security")
 	switch {
 	case sysmon:

@@ -323,3 +323,68 @@ func TestDumpUnnamedData(t *testing.T) {
 		t.Errorf("event_time %v", e.Time())
 	}
 }
+
+// TestTemplateFanOut: a template whose body substitutes the same nested
+// binary XML value K times, the value instantiating the template again,
+// D deep, is K^D work for a naive reader. The token budget stops it.
+func TestTemplateFanOut(t *testing.T) {
+	const K, D = 64, 20 // 2 nesting levels a step: within maxDepth
+	le := binary.LittleEndian
+	c := make([]byte, chunkSize)
+	copy(c, chunkMagic)
+	le.PutUint64(c[8:], 1)
+	le.PutUint64(c[16:], 1)
+	le.PutUint64(c[24:], 1)
+	le.PutUint64(c[32:], 1)
+	le.PutUint32(c[40:], 128)
+	R := chunkHdrSize
+	B := R + 24
+	w := B
+	put := func(b ...byte) { w += copy(c[w:], b) }
+	u16 := func(v int) { le.PutUint16(c[w:], uint16(v)); w += 2 }
+	u32 := func(v int) { le.PutUint32(c[w:], uint32(v)); w += 4 }
+	put(0x0F, 1, 1, 0)
+	put(0x0C, 1)
+	u32(1)
+	def := w + 4
+	u32(def)
+	u32(0)
+	w += 16
+	u32(4 + 4*K + 1)
+	put(0x0F, 1, 1, 0)
+	for i := 0; i < K; i++ {
+		put(0x0D, 0, 0, 0x21)
+	}
+	put(0)
+	// Value sizes: level L holds 18 bytes of its own and level L+1.
+	size := func(level int) int { return 18*(D-level) + 1 }
+	u32(1)
+	u16(size(0))
+	put(0x21, 0)
+	for level := 0; level < D; level++ {
+		put(0x0C, 1)
+		u32(1)
+		u32(def)
+		u32(1)
+		u16(size(level + 1))
+		put(0x21, 0)
+	}
+	put(0) // innermost value: an empty fragment
+	put(0) // end of the record's fragment
+	rsize := (w - R + 4 + 7) &^ 7
+	copy(c[R:], "**\x00\x00")
+	le.PutUint32(c[R+4:], uint32(rsize))
+	le.PutUint64(c[R+8:], 1)
+	le.PutUint32(c[R+rsize-4:], uint32(rsize))
+	le.PutUint32(c[0x30:], uint32(R+rsize))
+	fixCRCs(c)
+	in := append(append(multiChunk(t, evtxFiles(t)[:1])[:fileHeaderSize:fileHeaderSize], c...), multiChunk(t, evtxFiles(t)[:1])[fileHeaderSize:]...)
+	start := time.Now()
+	got := decodeBytes(t, in)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("fan-out chunk took %v", d)
+	}
+	if len(got.rejects) != 1 || got.rejects[0].Reason != "corrupt EVTX record" || !strings.Contains(got.rejects[0].Detail, "too many") || len(got.events) == 0 {
+		t.Fatalf("rejects %+v, %d events", got.rejects, len(got.events))
+	}
+}
