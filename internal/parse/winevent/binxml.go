@@ -25,6 +25,9 @@ const (
 	// maxTokens bounds the tokens read for one record: templates and
 	// nested binary XML can refer to the same bytes again and again.
 	maxTokens = 1 << 18
+	// maxChunkTokens bounds them for a whole chunk (many records can each
+	// stay just under maxTokens).
+	maxChunkTokens = 1 << 21
 )
 
 // xval is one value: its text, and whether the text is a JSON literal
@@ -107,8 +110,10 @@ type chunkParser struct {
 	elems  int
 	text   int
 	tokens int
-	arena  []xelem
-	strbuf []uint16
+	// chunkTokens counts the tokens of the chunk's records so far.
+	chunkTokens int
+	arena       []xelem
+	strbuf      []uint16
 	// buffers evtxRecord reuses from record to record
 	scratch  []byte
 	rawNames []string
@@ -117,6 +122,7 @@ type chunkParser struct {
 
 func (p *chunkParser) reset(b []byte) {
 	p.b = b
+	p.chunkTokens = 0
 	if p.names == nil {
 		p.names = make(map[int]string, 64)
 	} else {
@@ -231,7 +237,11 @@ func (p *chunkParser) name(off int) (string, int, error) {
 
 // record parses the binary XML of one record, at [off, end).
 func (p *chunkParser) record(off, end int) (*xelem, error) {
+	p.chunkTokens += p.tokens
 	p.elems, p.text, p.tokens = 0, 0, 0
+	if p.chunkTokens > maxChunkTokens {
+		return nil, errors.New("too many tokens in the chunk")
+	}
 	// The previous record's tree is no longer used: reuse its elements.
 	clear(p.arena)
 	p.arena = p.arena[:0]
