@@ -137,15 +137,7 @@ func BenchmarkConvertNXLogBaselineFastjson(b *testing.B) {
 // BenchmarkEVTXRecords times the record work alone (binary XML to a spoor
 // event), without reading and checking the 64 KiB chunks: the cost per
 // record that dominates on full chunks of real logs.
-func BenchmarkEVTXRecords(b *testing.B) { benchRecords(b, false) }
-
-// BenchmarkEVTXRecordsWarm is BenchmarkEVTXRecords with the chunks' name
-// caches kept from one pass to the next, as in a full chunk where later
-// records reuse the names the first ones read. (The name cache is keyed
-// by offset in the chunk, so one parser per chunk.)
-func BenchmarkEVTXRecordsWarm(b *testing.B) { benchRecords(b, true) }
-
-func benchRecords(b *testing.B, dense bool) {
+func BenchmarkEVTXRecords(b *testing.B) {
 	ins, _ := evtxInputs(b)
 	var chunks [][]byte
 	var recs [][]int
@@ -162,22 +154,13 @@ func benchRecords(b *testing.B, dense bool) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var p chunkParser
-	ps := make([]chunkParser, len(chunks))
 	n := 0
 	for i := 0; i < b.N; i++ {
 		for j, c := range chunks {
-			pp := &p
-			if dense {
-				pp = &ps[j]
-				if i == 0 {
-					pp.reset(c)
-				}
-			} else {
-				p.reset(c)
-			}
+			p.reset(c)
 			for _, off := range recs[j] {
 				var e event.Event
-				if err := evtxRecord(pp, off, &e); err != nil {
+				if err := evtxRecord(&p, off, &e); err != nil {
 					b.Fatal(err)
 				}
 				n++

@@ -287,7 +287,7 @@ func fromBeat(root *fastjson.Value, r *rec) ([]byte, error) {
 	r.message = text(root.Get("message"))
 	ts := text(root.Get("@timestamp"))
 	if ts != "" {
-		ms, err := event.ParseTimeString(ts)
+		ms, err := parseUTC(ts)
 		if err != nil {
 			return nil, err
 		}
@@ -382,17 +382,17 @@ func nxlogTime(evt, received, ts string) (int64, bool, error) {
 		if ts == "" {
 			return 0, false, nil
 		}
-		ms, err := event.ParseTimeString(ts)
+		ms, err := parseUTC(ts)
 		return ms, err == nil, err
 	}
 	t, err := parseLocal(evt)
 	if err != nil {
-		ms, err := event.ParseTimeString(evt)
+		ms, err := parseUTC(evt)
 		return ms, err == nil, err
 	}
 	if received != "" && ts != "" {
 		rt, err1 := parseLocal(received)
-		utc, err2 := event.ParseTimeString(ts)
+		utc, err2 := parseUTC(ts)
 		if err1 == nil && err2 == nil {
 			const q = 15 * 60 * 1000
 			off := float64(utc - rt.UnixMilli())
@@ -575,4 +575,15 @@ func parseLocal(s string) (time.Time, error) {
 		}
 	}
 	return time.Parse(localLayout, s)
+}
+
+// parseUTC reads an RFC 3339 time (@timestamp) directly, anything else
+// with event.ParseTimeString (epoch numbers, zone-less forms).
+func parseUTC(s string) (int64, error) {
+	if len(s) >= 20 && s[4] == '-' && s[10] == 'T' {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UnixMilli(), nil
+		}
+	}
+	return event.ParseTimeString(s)
 }

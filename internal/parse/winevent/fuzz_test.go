@@ -37,6 +37,13 @@ func FuzzConvert(f *testing.F) {
 			}
 		}
 	}
+	if files, _ := filepath.Glob(filepath.Join(regressionDir, "rules/windows/*/*/*.json")); len(files) > 0 {
+		for _, p := range files[:min(len(files), 10)] {
+			for _, r := range jsonRecords(f, p) {
+				f.Add([]byte(r))
+			}
+		}
+	}
 	f.Add([]byte(`{"EventID":"0x10","Channel":"Security","Hostname":"h","EventTime":"2020-01-01 00:00:00","EventReceivedTime":"2020-01-01 01:00:00","@timestamp":"2020-01-01T05:00:00Z"}`))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		var e event.Event
