@@ -126,12 +126,23 @@ func intOf(v *fastjson.Value) (int64, bool) {
 type rawObj struct {
 	b     []byte
 	names []string
+	set   map[string]struct{} // the names, once there are many
 }
 
 func (o *rawObj) has(k string) bool {
+	if o.set != nil {
+		_, ok := o.set[k]
+		return ok
+	}
 	for _, n := range o.names {
 		if n == k {
 			return true
+		}
+	}
+	if len(o.names) >= 64 { // a hostile record can have 10^5 members
+		o.set = make(map[string]struct{}, 2*len(o.names))
+		for _, n := range o.names {
+			o.set[n] = struct{}{}
 		}
 	}
 	return false
@@ -143,6 +154,9 @@ func (o *rawObj) key(k string) bool {
 		return false
 	}
 	o.names = append(o.names, k)
+	if o.set != nil {
+		o.set[k] = struct{}{}
+	}
 	if len(o.b) == 0 {
 		o.b = append(o.b, '{')
 	} else {

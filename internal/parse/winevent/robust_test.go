@@ -388,3 +388,29 @@ func TestTemplateFanOut(t *testing.T) {
 		t.Fatalf("rejects %+v, %d events", got.rejects, len(got.events))
 	}
 }
+
+// TestManyMembers: a record with 80,000 EventData members converts in
+// linear time (raw's duplicate check once was quadratic).
+func TestManyMembers(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"Event":{"System":{"EventID":1,"Channel":"Security","Computer":"h","EventRecordID":1,` +
+		`"TimeCreated":{"#attributes":{"SystemTime":"2024-01-02T03:04:05Z"}}},"EventData":{`)
+	for i := 0; i < 80000; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"k%d":1`, i)
+	}
+	b.WriteString(`,"k5":2}}}`)
+	start := time.Now()
+	var e event.Event
+	if err := Convert([]byte(b.String()), &e); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("80k members took %v", d)
+	}
+	if raw := rawMap(t, &e); len(raw) < 80000 || fmt.Sprint(raw["k5"]) != "1" {
+		t.Fatalf("raw has %d members, k5 = %v (the first wins)", len(raw), raw["k5"])
+	}
+}
