@@ -116,7 +116,7 @@ func TestEVTXMatchesJSON(t *testing.T) {
 				}
 			}
 			rb := rawMap(t, b)
-			for _, k := range []string{"EventID", "Channel", "Computer", "Provider", "ProviderGuid", "EventRecordID", "Level", "Task", "Opcode", "Keywords", "Version", "ExecutionProcessID", "ExecutionThreadID", "UserID"} {
+			for _, k := range []string{"EventID", "Channel", "Computer", "Provider", "ProviderGuid", "EventRecordID", "Level", "Task", "Opcode", "Keywords", "Version", "ExecutionProcessID", "ExecutionThreadID", "UserID", "TimeCreated", "ActivityID"} {
 				if !sameValue(ra[k], rb[k]) {
 					problems = append(problems, fmt.Sprintf("record %d: raw System %q: evtx %v, json %v", b.Int[event.RecordNumber], k, ra[k], rb[k]))
 				}
