@@ -15,12 +15,15 @@ median() { # benchmark-name column-regexp (prints the median of the value before
 		print v[int((k+1)/2)] }'
 }
 audit=$(run auditd 'BenchmarkDecode$|BenchmarkLibauditOnly$')
-evtx=$(run winevent 'BenchmarkEVTX$|BenchmarkEVTXBaseline$')
+evtx=$(run winevent 'BenchmarkEVTX$|BenchmarkEVTXBaselineVelocidex$|BenchmarkEVTXLaterRecords$|BenchmarkConvertNXLog$|BenchmarkConvertNXLogBaselineFastjson$')
 ct=$(run cloudtrail 'BenchmarkFiles$|BenchmarkBaselineEncodingJSON$')
 a1=$(echo "$audit" | median BenchmarkDecode records/s)
 a0=$(echo "$audit" | median BenchmarkLibauditOnly records/s)
-e1=$(echo "$evtx" | median BenchmarkEVTX MB/s)
-e0=$(echo "$evtx" | median BenchmarkEVTXBaseline MB/s)
+e1=$(echo "$evtx" | median BenchmarkEVTX usedMB/s)
+e0=$(echo "$evtx" | median BenchmarkEVTXBaselineVelocidex usedMB/s)
+e2=$(echo "$evtx" | median BenchmarkEVTXLaterRecords MB/s)
+n1=$(echo "$evtx" | median BenchmarkConvertNXLog MB/s)
+n0=$(echo "$evtx" | median BenchmarkConvertNXLogBaselineFastjson MB/s)
 c1=$(echo "$ct" | median BenchmarkFiles MB/s)
 c0=$(echo "$ct" | median BenchmarkBaselineEncodingJSON MB/s)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b+0 > 0) printf "%.2f", a/b; else print "n/a" }'; }
@@ -31,8 +34,15 @@ section=$(cat <<MD
 | reader | spoor | baseline on the same data | spoor / baseline | target | |
 |---|---|---|---|---|---|
 | auditd: the OTRF audit lines repeated to ~100k records | $a1 records/s | go-libaudit alone (parse, reassemble, coalesce, no mapping): $a0 records/s | $(ratio "$a1" "$a0") | 100,000 records/s | $(meets "$a1" 100000) |
-| EVTX: the 202 SigmaHQ regression .evtx files | $e1 MB/s | the EVTX library walking the same records, no mapping: $e0 MB/s | $(ratio "$e1" "$e0") | 30 MB/s | $(meets "$e1" 30) |
+| EVTX: the 202 SigmaHQ regression .evtx files, MB/s of used chunk bytes | $e1 MB/s | velocidex/evtx walking the same records, no mapping: $e0 MB/s | $(ratio "$e1" "$e0") | 30 MB/s | $(meets "$e1" 30) |
+| EVTX: records after a chunk's first (template reused, as in full chunks of real logs) | $e2 MB/s | – | – | 30 MB/s | $(meets "$e2" 30) |
+| Windows JSON: NXLog lines of the Task Manager LSASS dump | $n1 MB/s | fastjson parsing the same lines, nothing else: $n0 MB/s | $(ratio "$n1" "$n0") | – | |
 | CloudTrail: the 55 Stratus delivery files | $c1 MB/s | encoding/json into maps: $c0 MB/s | $(ratio "$c1" "$c0") | 50 MB/s | $(meets "$c1" 50) |
+
+The regression .evtx files hold one to seven records in each 64 KiB chunk, so MB/s of file bytes would flatter:
+the figures above count only the bytes records use. auditd's target is out of reach with go-libaudit, which
+DESIGN names: the library alone, without spoor's mapping, runs below it (70% of the time is its coalescing, 45%
+its regular-expression key/value parsing).
 MD
 )
 out=${OUT:-BENCHMARKS.md}
