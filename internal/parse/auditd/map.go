@@ -6,7 +6,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/elastic/go-libaudit/v2/aucoalesce"
 	"github.com/elastic/go-libaudit/v2/auparse"
@@ -423,7 +422,7 @@ func (m *mapper) raw2(ev *aucoalesce.Event, msgs []*auparse.AuditMessage, line i
 		if rec, ok := msg.Payload.(*record); ok {
 			text = rec.text
 		}
-		out = appendJSONString(out, text)
+		out = event.AppendJSONString(out, text)
 		if len(out) > event.MaxEventBytes {
 			break
 		}
@@ -435,7 +434,7 @@ func (m *mapper) raw2(ev *aucoalesce.Event, msgs []*auparse.AuditMessage, line i
 			if i > 0 {
 				out = append(out, ',')
 			}
-			out = appendJSONString(out, w.Error())
+			out = event.AppendJSONString(out, w.Error())
 		}
 		out = append(out, ']')
 	}
@@ -446,47 +445,4 @@ func (m *mapper) raw2(ev *aucoalesce.Event, msgs []*auparse.AuditMessage, line i
 			Detail: "sequence " + strconv.FormatUint(uint64(ev.Sequence), 10) + ": over " + strconv.Itoa(len(out)) + " bytes, limit " + strconv.Itoa(event.MaxEventBytes)}
 	}
 	return append([]byte(nil), out...), nil
-}
-
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hexd = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -162,14 +162,14 @@ func (o *rawObj) key(k string) bool {
 	} else {
 		o.b = append(o.b, ',')
 	}
-	o.b = appendString(o.b, k)
+	o.b = event.AppendJSONString(o.b, k)
 	o.b = append(o.b, ':')
 	return true
 }
 
 func (o *rawObj) str(k, v string) {
 	if v != "" && o.key(k) {
-		o.b = appendString(o.b, v)
+		o.b = event.AppendJSONString(o.b, v)
 	}
 }
 

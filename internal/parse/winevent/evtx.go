@@ -341,16 +341,16 @@ func appendElem(b []byte, e *xelem, depth int) []byte {
 				b = append(b, ',')
 			}
 			n++
-			b = appendString(b, a.name)
+			b = event.AppendJSONString(b, a.name)
 			b = append(b, ':')
-			b = appendString(b, joinVals(a.val))
+			b = event.AppendJSONString(b, joinVals(a.val))
 		}
 		for _, k := range e.kids {
 			if n > 0 {
 				b = append(b, ',')
 			}
 			n++
-			b = appendString(b, k.name)
+			b = event.AppendJSONString(b, k.name)
 			b = append(b, ':')
 			b = appendElem(b, k, depth+1)
 		}
@@ -362,7 +362,7 @@ func appendElem(b []byte, e *xelem, depth int) []byte {
 	case len(e.vals) == 1 && e.vals[0].lit:
 		return append(b, e.vals[0].s...)
 	}
-	return appendString(b, joinVals(e.vals))
+	return event.AppendJSONString(b, joinVals(e.vals))
 }
 
 func (o *rawObj) elem(k string, e *xelem) {
@@ -377,7 +377,7 @@ func (o *rawObj) attr(k string, e *xelem, name string) {
 			if len(a.val) == 1 && a.val[0].lit {
 				o.b = append(o.b, a.val[0].s...)
 			} else {
-				o.b = appendString(o.b, joinVals(a.val))
+				o.b = event.AppendJSONString(o.b, joinVals(a.val))
 			}
 			return
 		}

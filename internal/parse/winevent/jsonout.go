@@ -2,65 +2,18 @@ package winevent
 
 import (
 	"encoding/hex"
-	"unicode/utf8"
 
+	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/valyala/fastjson"
 )
 
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD so
-// the result is always valid UTF-8 JSON.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"':
-				dst = append(dst, '\\', '"')
-			case '\\':
-				dst = append(dst, '\\', '\\')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigit[c>>4], hexDigit[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-const hexDigit = "0123456789abcdef"
-
-// appendFJ appends a fastjson value re-encoded by appendString, so the
+// appendFJ appends a fastjson value re-encoded by event.AppendJSONString, so the
 // output is valid UTF-8 JSON whatever the input's escapes held.
 func appendFJ(dst []byte, v *fastjson.Value) []byte {
 	switch v.Type() {
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
-		return appendString(dst, b2s(b))
+		return event.AppendJSONString(dst, b2s(b))
 	case fastjson.TypeObject:
 		o, _ := v.Object()
 		dst = append(dst, '{')
@@ -70,7 +23,7 @@ func appendFJ(dst []byte, v *fastjson.Value) []byte {
 				dst = append(dst, ',')
 			}
 			first = false
-			dst = appendString(dst, b2s(k))
+			dst = event.AppendJSONString(dst, b2s(k))
 			dst = append(dst, ':')
 			dst = appendFJ(dst, vv)
 		})
@@ -91,7 +44,7 @@ func appendFJ(dst []byte, v *fastjson.Value) []byte {
 		if validNumber(n) {
 			return append(dst, n...)
 		}
-		return appendString(dst, string(n))
+		return event.AppendJSONString(dst, string(n))
 	default: // true, false, null
 		return v.MarshalTo(dst)
 	}
