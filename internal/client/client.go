@@ -179,6 +179,16 @@ func (c *Client) ingestWhole(ctx context.Context, name string, r io.Reader, form
 	if err != nil {
 		return err
 	}
+	ans.addTo(sum, name, 0)
+	for _, e := range ans.Errors {
+		sum.FileErrors = append(sum.FileErrors, strings.Replace(e, "body", name, 1))
+	}
+	return nil
+}
+
+// addTo adds an answer to a file's summary; rejections are renamed after
+// the file, their lines moved by lineBase (the lines before the batch).
+func (ans IngestAnswer) addTo(sum *ingest.Summary, name string, lineBase int64) {
 	sum.Stored += ans.Accepted
 	sum.Duplicates += ans.Duplicates
 	sum.Rejected += ans.Rejected
@@ -191,13 +201,12 @@ func (c *Client) ingestWhole(ctx context.Context, name string, r io.Reader, form
 	for _, rj := range ans.Rejections {
 		if len(sum.Samples) < 50 {
 			rj.File = strings.Replace(rj.File, "body", name, 1)
+			if rj.Line > 0 {
+				rj.Line += lineBase
+			}
 			sum.Samples = append(sum.Samples, rj)
 		}
 	}
-	for _, e := range ans.Errors {
-		sum.FileErrors = append(sum.FileErrors, strings.Replace(e, "body", name, 1))
-	}
-	return nil
 }
 
 func (c *Client) ingestFile(ctx context.Context, name string, r io.Reader, sum *ingest.Summary) error {
@@ -218,18 +227,7 @@ func (c *Client) ingestFile(ctx context.Context, name string, r io.Reader, sum *
 		if err != nil {
 			return err
 		}
-		sum.Stored += ans.Accepted
-		sum.Duplicates += ans.Duplicates
-		sum.Rejected += ans.Rejected
-		for k, v := range ans.Reasons {
-			sum.ByReason[k] += v
-		}
-		for _, rj := range ans.Rejections {
-			if len(sum.Samples) < 50 {
-				rj.File, rj.Line = name, rj.Line+first-1
-				sum.Samples = append(sum.Samples, rj)
-			}
-		}
+		ans.addTo(sum, name, first-1)
 		batch.Reset()
 		first = line + 1
 		return nil
