@@ -278,6 +278,16 @@ func (r *Reader) value() (Record, error) {
 	scan:
 		for ; i < len(b); i++ {
 			c := b[i]
+			if inStr && !esc && c != '"' && c != '\\' && c != '\n' {
+				// Skip the plain run of a string at once.
+				j := bytes.IndexAny(b[i:], "\"\\\n")
+				if j < 0 {
+					i = len(b) - 1
+					continue
+				}
+				i += j
+				c = b[i]
+			}
 			if inStr {
 				if esc {
 					esc = false

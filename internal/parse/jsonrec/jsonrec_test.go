@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -85,10 +86,18 @@ func TestUnterminatedArray(t *testing.T) {
 	}
 }
 
-// A record far larger than the buffer and than Max is skipped in bounded
-// memory, and the records after it are read.
+// A 1 GiB record (a 1 GiB line) is skipped in bounded memory, never held,
+// and the records after it are read.
 func TestHugeRecordBounded(t *testing.T) {
-	huge := io.MultiReader(strings.NewReader(`{"a":"`), io.LimitReader(repeat('x'), 64<<20), strings.NewReader("\"}\n{\"b\":1}\n"))
+	huge := io.MultiReader(strings.NewReader(`{"a":"`), io.LimitReader(repeat('x'), 1<<30), strings.NewReader("\"}\n{\"b\":1}\n"))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	defer func() {
+		runtime.ReadMemStats(&after)
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+			t.Errorf("reading a 1 GiB record allocated %d MiB", grew>>20)
+		}
+	}()
 	r := NewReader(huge, 1<<20)
 	_, err := r.Next()
 	if e, ok := IsError(err); !ok || e.Reason != ReasonTooLarge {
@@ -114,11 +123,21 @@ func TestDeepNesting(t *testing.T) {
 
 type repeat byte
 
+// xs is what repeat('x') copies from.
+var xs = bytes.Repeat([]byte{'x'}, 64<<10)
+
 func (b repeat) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = byte(b)
+	if b != 'x' {
+		for i := range p {
+			p[i] = byte(b)
+		}
+		return len(p), nil
 	}
-	return len(p), nil
+	n := 0
+	for n < len(p) {
+		n += copy(p[n:], xs)
+	}
+	return n, nil
 }
 
 func FuzzNext(f *testing.F) {
