@@ -50,6 +50,13 @@ func partitionDir(root, org, dateKey string) string {
 
 // escapePathValue keeps an organization id a single safe path element, the
 // way Hive escapes partition values.
+// EscapePathValue makes a partition value (an organization, say) safe as
+// a directory name, the Hive way; UnescapePathValue undoes it.
+func EscapePathValue(s string) string { return escapePathValue(s) }
+
+// UnescapePathValue undoes EscapePathValue.
+func UnescapePathValue(s string) string { return unescapePathValue(s) }
+
 func escapePathValue(s string) string {
 	if s == "" {
 		return "__HIVE_DEFAULT_PARTITION__"
