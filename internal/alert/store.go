@@ -86,10 +86,11 @@ func Open(lakeDir string, now func() time.Time) (*Store, error) {
 	return s, nil
 }
 
-// Journals returns the journal files holding org's alerts, for the alerts
-// SQL view.
-func (s *Store) Journals(org string) []string {
-	p := filepath.Join(s.root, orgPrefix+lake.EscapePathValue(org), journalName)
+// Journals returns the journal files holding org's alerts under a lake
+// directory, for the alerts SQL view (it needs no open Store: a read-only
+// process reads them too).
+func Journals(lakeDir, org string) []string {
+	p := filepath.Join(lakeDir, dirName, orgPrefix+lake.EscapePathValue(org), journalName)
 	if st, err := os.Stat(p); err == nil && st.Size() > 0 {
 		return []string{p}
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spoor-dev/spoor/internal/alert"
 	"github.com/spoor-dev/spoor/internal/engine"
 	"github.com/spoor-dev/spoor/internal/lake"
 )
@@ -34,7 +35,10 @@ type Options struct {
 type DB struct {
 	Lake   *lake.Store
 	Engine *engine.Engine
-	log    *slog.Logger
+	// Alerts is nil when the directory is open read-only.
+	Alerts  *alert.Store
+	lakeDir string
+	log     *slog.Logger
 }
 
 // Open opens the data directory dir, creating it if needed.
@@ -87,12 +91,25 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		os.MkdirAll(tmp, 0o755)
 		os.RemoveAll(filepath.Join(abs, "lake", exportDir)) // answers a crash left behind
 	}
-	return &DB{Lake: st, Engine: eng, log: opts.Logger}, nil
+	db := &DB{Lake: st, Engine: eng, lakeDir: filepath.Join(abs, "lake"), log: opts.Logger}
+	if !st.ReadOnly() {
+		if db.Alerts, err = alert.Open(db.lakeDir, nil); err != nil {
+			eng.Close()
+			st.Abandon()
+			return nil, fmt.Errorf("alerts: %w", err)
+		}
+	}
+	return db, nil
 }
 
 // Close flushes the head and closes everything.
 func (d *DB) Close(ctx context.Context) error {
 	err := d.Engine.Close()
+	if d.Alerts != nil {
+		if aerr := d.Alerts.Close(); aerr != nil {
+			err = aerr
+		}
+	}
 	if lerr := d.Lake.Close(ctx); lerr != nil {
 		err = lerr
 	}
@@ -107,7 +124,7 @@ func (d *DB) Scope(org string, from, to int64) (engine.Scope, error) {
 	if err != nil {
 		return engine.Scope{}, fmt.Errorf("snapshot head: %w", err)
 	}
-	sc := engine.Scope{Org: org, Files: append(files, head...), CheckColumns: d.Lake.MaybeMixed(files)}
+	sc := engine.Scope{Org: org, Files: append(files, head...), CheckColumns: d.Lake.MaybeMixed(files), AlertFiles: alert.Journals(d.lakeDir, org)}
 	if from > 0 || to < maxMS {
 		sc.From, sc.To = from, min(to, maxMS)
 	}

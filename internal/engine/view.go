@@ -12,6 +12,9 @@ import (
 type Scope struct {
 	Org   string
 	Files []string // Parquet files: parts and head snapshots
+	// AlertFiles are the organization's alert journals (JSON lines of
+	// alert versions); the alerts view shows each alert's last version.
+	AlertFiles []string
 	// From and To bound event_time (epoch ms, inclusive) when To > 0.
 	From, To int64
 
@@ -121,12 +124,30 @@ func viewSQL(s Scope, full bool, have map[string]bool) string {
 	return b.String()
 }
 
-// alertsViewSQL is the alerts view. Detection (a later part of spoor) fills
-// the alerts dataset; until it does the view is empty but well typed, so
-// user SQL can name it.
+// alertStruct is the shape of one alert version in a journal.
+const alertStruct = `STRUCT(alert_id VARCHAR, organization_id VARCHAR, rule VARCHAR, kind VARCHAR, title VARCHAR, ` +
+	`severity BIGINT, hostname VARCHAR, agent_id VARCHAR, group_key VARCHAR, first_time BIGINT, last_time BIGINT, ` +
+	`count BIGINT, event_ids VARCHAR[], status VARCHAR, reason VARCHAR, dismissed_by VARCHAR, created_at BIGINT, ` +
+	`updated_at BIGINT, notified BOOLEAN, version BIGINT)`
+
+// alertsViewSQL is the alerts view: each alert's last version, from the
+// organization's journals; empty but well typed when it has none.
 func alertsViewSQL(s Scope) string {
-	return "SELECT CAST(" + quote(s.Org) + " AS VARCHAR) AS organization_id, CAST(NULL AS VARCHAR) AS alert_id, " +
-		"CAST(NULL AS VARCHAR) AS rule, CAST(NULL AS BIGINT) AS severity, CAST(NULL AS VARCHAR) AS agent_id, " +
-		"CAST(NULL AS TIMESTAMP) AS first_time, CAST(NULL AS TIMESTAMP) AS last_time, CAST(NULL AS BIGINT) AS count, " +
-		"CAST(NULL AS VARCHAR) AS status WHERE false"
+	cols := "a.alert_id, CAST(" + quote(s.Org) + " AS VARCHAR) AS organization_id, a.rule, a.kind, a.title, a.severity, " +
+		"a.hostname, a.agent_id, a.group_key, make_timestamp(a.first_time * 1000) AS first_time, " +
+		"make_timestamp(a.last_time * 1000) AS last_time, a.count, a.event_ids, a.status, a.reason, a.dismissed_by, " +
+		"make_timestamp(a.updated_at * 1000) AS updated_at"
+	if len(s.AlertFiles) == 0 {
+		return "SELECT " + cols + " FROM (SELECT CAST(NULL AS " + alertStruct + ") AS a) WHERE false"
+	}
+	var files strings.Builder
+	for i, f := range s.AlertFiles {
+		if i > 0 {
+			files.WriteString(", ")
+		}
+		files.WriteString(quote(f))
+	}
+	return "SELECT " + cols + " FROM (SELECT alert AS a FROM read_json([" + files.String() + "], format = 'newline_delimited', " +
+		"columns = {'alert': '" + strings.ReplaceAll(alertStruct, "'", "''") + "'}, ignore_errors = true) " +
+		"QUALIFY row_number() OVER (PARTITION BY alert.alert_id ORDER BY alert.version DESC) = 1)"
 }
