@@ -5,15 +5,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spoor-dev/spoor/internal/alert"
+	"github.com/spoor-dev/spoor/internal/detect"
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/ingest"
 	"github.com/spoor-dev/spoor/internal/parse/formats"
+	"github.com/spoor-dev/spoor/internal/rules"
 )
 
 type ingestOptions struct {
@@ -22,6 +26,8 @@ type ingestOptions struct {
 	format     string
 	host       string
 	strict     bool
+	rules      string
+	noDetect   bool
 	progress   bool
 }
 
@@ -38,6 +44,8 @@ func newIngestCmd() *cobra.Command {
 	o.data.add(cmd)
 	cmd.Flags().StringVar(&o.format, "format", "auto", "input format: "+strings.Join(formats.Names(), ", ")+" (auto detects each file's from its content)")
 	cmd.Flags().StringVar(&o.host, "host", "", "hostname of events whose data names none (raw auditd logs)")
+	cmd.Flags().StringVar(&o.rules, "rules", "", "rules directory the events are evaluated with (default DATA/rules)")
+	cmd.Flags().BoolVar(&o.noDetect, "no-detect", false, "store events without evaluating rules")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit 1 when any line is rejected")
 	cmd.Flags().BoolVar(&o.progress, "progress", isTerminal(os.Stderr), "show a progress line (default on a terminal)")
 	cmd.Flags().IntVar(&o.headEvents, "head-events", 0, "flush the head to parts every N events (default 262144)")
@@ -103,10 +111,21 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 				human(float64(p.Events)), human(float64(p.Events)/secs), bytesHuman(float64(p.BytesRead)), bytesHuman(float64(p.BytesRead)/secs))
 		}
 	}
+	det, closeDet, err := localDetector(o.data.Dir, o.rules, o.noDetect)
+	if err != nil {
+		st.Abandon()
+		return err
+	}
+	defer closeDet()
 	sink := func(ctx context.Context, evs []*event.Event) (int, int, error) {
 		// Files are loaded without the WAL: they stay on disk, and the
 		// events are durable when the final flush returns.
 		r, err := st.Load(ctx, evs)
+		if err == nil && det != nil {
+			// Evaluated once stored; a run killed before its flush is run
+			// again, and the journal counts each event once per alert.
+			err = det.Process(ctx, evs)
+		}
 		return r.Stored, r.Duplicates, err
 	}
 	sum, runErr := ingest.Run(ctx, paths, sink, opts)
@@ -137,6 +156,27 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 		return fmt.Errorf("%d line(s) rejected (--strict)", sum.Rejected)
 	}
 	return nil
+}
+
+// localDetector evaluates a local ingest with the rules directory's rules,
+// writing alerts into the data directory; nil when detection is off.
+func localDetector(data, rulesFlag string, off bool) (*detect.Detector, func(), error) {
+	if off {
+		return nil, func() {}, nil
+	}
+	dir, err := rules.OpenDir(rulesDirOf(data, rulesFlag))
+	if err != nil {
+		return nil, nil, err
+	}
+	abs, err := filepath.Abs(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := alert.Open(filepath.Join(abs, "lake"), nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("alerts: %w", err)
+	}
+	return detect.New(dir, st, nil, nil), func() { st.Close() }, nil
 }
 
 func printSummary(w io.Writer, s ingest.Summary, d time.Duration, parts int, partBytes int64) {

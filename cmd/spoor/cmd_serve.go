@@ -12,9 +12,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/spoor-dev/spoor/internal/alert"
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/detect"
 	"github.com/spoor-dev/spoor/internal/lake"
+	"github.com/spoor-dev/spoor/internal/rules"
 	"github.com/spoor-dev/spoor/internal/server"
 	"gopkg.in/yaml.v3"
 )
@@ -30,6 +33,10 @@ type serveOptions struct {
 	memory   string
 	timeout  time.Duration
 	operator string
+	rules    string
+	sigma    []string
+	webhook  string
+	noDetect bool
 }
 
 func envOr(name, def string) string {
@@ -67,7 +74,11 @@ POST /api/v1/search, POST /api/v1/sql, GET /healthz. Every call needs a token
 	f.DurationVar(&o.flush, "flush-every", 10*time.Second, "how often the head is written to parts")
 	f.StringVar(&o.memory, "memory-limit", os.Getenv("SPOOR_MEMORY_LIMIT"), "DuckDB memory limit, e.g. 4GB")
 	f.DurationVar(&o.timeout, "timeout", 60*time.Second, "query timeout")
-	f.StringVar(&o.operator, "operator-org", os.Getenv("SPOOR_OPERATOR_ORG"), "organization whose /metrics also shows what all share (the WAL)")
+	f.StringVar(&o.operator, "operator-org", os.Getenv("SPOOR_OPERATOR_ORG"), "organization whose /metrics also shows what all share (the WAL), and whose admins edit the rules")
+	f.StringVar(&o.rules, "rules", os.Getenv("SPOOR_RULES"), "rules directory, reloaded within a second of a change (default DATA/rules)")
+	f.StringSliceVar(&o.sigma, "sigma", nil, "more folders of Sigma rules to enable (a SigmaHQ checkout's rules/, say)")
+	f.StringVar(&o.webhook, "webhook", os.Getenv("SPOOR_WEBHOOK"), "URL each new alert is POSTed to as JSON, retried until taken")
+	f.BoolVar(&o.noDetect, "no-detect", false, "store events without evaluating rules")
 	return cmd
 }
 
@@ -90,7 +101,22 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv = server.New(db, tokens, server.Options{Listen: o.listen, MaxBodyBytes: o.maxBody, FlushEvery: o.flush, TLSCert: o.tlsCert, TLSKey: o.tlsKey, Logger: log, OperatorOrg: o.operator})
+	sopts := server.Options{Listen: o.listen, MaxBodyBytes: o.maxBody, FlushEvery: o.flush, TLSCert: o.tlsCert, TLSKey: o.tlsKey, Logger: log, OperatorOrg: o.operator}
+	if !o.noDetect && db.Alerts != nil {
+		dir, err := rules.OpenDir(rulesDirOf(o.data, o.rules))
+		if err != nil {
+			return err
+		}
+		var hook *alert.Webhook
+		if o.webhook != "" {
+			hook = alert.NewWebhook(o.webhook, db.Alerts, log)
+			go hook.Run(ctx)
+		}
+		sopts.Detector = detect.New(dir, db.Alerts, hook, log, o.sigma...)
+		sopts.Rules = dir
+		go sopts.Detector.Watch(ctx)
+	}
+	srv = server.New(db, tokens, sopts)
 	return srv.Run(ctx, func(addr string) {
 		scheme := "http"
 		if o.tlsCert != "" {

@@ -23,7 +23,9 @@ import (
 
 // Senders post batches over loopback while the server is killed with
 // SIGKILL and restarted; they retry what was not acknowledged. Afterwards
-// every acknowledged event is stored exactly once.
+// every acknowledged event is stored exactly once, and every one a rule
+// matches is counted in the rule's alerts exactly once: no event escapes
+// evaluation across the crash.
 func TestServerKill9UnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load with a crash takes a while")
@@ -92,8 +94,12 @@ func TestServerKill9UnderLoad(t *testing.T) {
 			for b := 0; time.Since(start) < loadFor; b++ {
 				var body bytes.Buffer
 				for k := range perBatch {
-					fmt.Fprintf(&body, `{"_id":"s%d-b%d-e%d","event_time":%d,"event_type":"audit","exe":"/bin/x","agent_id":"a%d"}`+"\n",
-						s, b, k, 1600000000000+int64(b*perBatch+k)*1000, s)
+					exe := "/bin/x"
+					if k == 0 {
+						exe = "/tmp/x" // the default rule tmp-binary-exec matches it
+					}
+					fmt.Fprintf(&body, `{"_id":"s%d-b%d-e%d","event_time":%d,"event_type":"audit","syscall":"execve","exe":%q,"agent_id":"a%d"}`+"\n",
+						s, b, k, 1600000000000+int64(b*perBatch+k)*1000, exe, s)
 				}
 				deadline := time.Now().Add(60 * time.Second)
 				for {
@@ -149,6 +155,14 @@ func TestServerKill9UnderLoad(t *testing.T) {
 	}
 	if retries == 0 || atKill >= want {
 		t.Errorf("the kill did not land during the load (%d retries, %d of %d acknowledged at the kill)", retries, atKill, want)
+	}
+	out, err = spoor("sql", "--data", data, "--format", "csv", `SELECT (SELECT sum(count) FROM alerts WHERE rule = 'tmp-binary-exec'), (SELECT count(*) FROM events WHERE exe = '/tmp/x')`).CombinedOutput()
+	if err != nil {
+		t.Fatalf("alert count: %v\n%s", err, out)
+	}
+	rec, _ = csv.NewReader(bytes.NewReader(out)).ReadAll()
+	if len(rec) != 2 || rec[1][0] != rec[1][1] || rec[1][1] != strconv.Itoa(want/perBatch) {
+		t.Fatalf("alerts count %v of the matching events, %d acknowledged batches each hold one", rec, want/perBatch)
 	}
 	t.Logf("%d events from %d senders, server killed after %d acknowledged, %d retries: all stored exactly once", want, senders, atKill, retries)
 }

@@ -93,6 +93,30 @@ type IngestAnswer struct {
 	Errors     []string           `json:"errors"`
 }
 
+// JSON calls an endpoint with an optional JSON body and decodes the JSON
+// answer into out (when not nil).
+func (c *Client) JSON(ctx context.Context, method, path string, req, out any) error {
+	var body io.Reader
+	hdr := map[string]string{"Accept": "application/json"}
+	if req != nil {
+		b, err := json.Marshal(req)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+		hdr["Content-Type"] = "application/json"
+	}
+	resp, err := c.do(ctx, method, path, body, hdr)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
 // maxFileBody is the largest file the client sends in one request when its
 // format is not split into batches of lines (EVTX, auditd, CloudTrail,
 // Windows JSON, zips): under the server's default 64 MiB body limit.

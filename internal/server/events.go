@@ -104,6 +104,9 @@ func (s *Server) store(ctx context.Context, org string, body []byte) (ingestAnsw
 	if err != nil {
 		return ans, err
 	}
+	if err := s.detect(ctx, org, evs); err != nil {
+		return ans, err
+	}
 	ans.Accepted, ans.Duplicates = int64(res.Stored), int64(res.Duplicates)
 	s.metrics.counted(org, ans.Accepted, ans.Duplicates, ans.Reasons)
 	return ans, nil
@@ -151,6 +154,9 @@ func (s *Server) readFormatted(r *http.Request, f formats.Format, body []byte) (
 	var mu sync.Mutex
 	sink := func(ctx context.Context, evs []*event.Event) (int, int, error) {
 		res, err := s.db.Lake.Append(ctx, evs) // durable (WAL fsync) before it returns
+		if err == nil {
+			err = s.detect(ctx, org, evs)
+		}
 		mu.Lock()
 		stored += int64(res.Stored)
 		dups += int64(res.Duplicates)
@@ -184,6 +190,15 @@ func bodyFormat(r *http.Request, body []byte) (formats.Format, error) {
 		return d, nil
 	}
 	return formats.Format{}, nil
+}
+
+// detect evaluates a stored batch with the live rules and makes its alerts
+// durable; the batch is acknowledged only after (see package detect).
+func (s *Server) detect(ctx context.Context, org string, evs []*event.Event) error {
+	if s.opts.Detector == nil {
+		return nil
+	}
+	return s.opts.Detector.Process(ctx, evs) // the events carry org already
 }
 
 // decode undoes a Content-Encoding (gzip, zstd), bounded.

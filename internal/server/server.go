@@ -17,7 +17,9 @@ import (
 
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/detect"
 	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/rules"
 )
 
 // Options configure a server. Zero values take the defaults.
@@ -44,6 +46,10 @@ type Options struct {
 	// OperatorOrg's /metrics also shows what all organizations share (the
 	// WAL); "" shows it to none.
 	OperatorOrg string
+	// Detector evaluates every ingested batch before it is acknowledged;
+	// nil turns detection off. Rules is the rules directory it reads.
+	Detector *detect.Detector
+	Rules    *rules.Dir
 	// MaxBatchEvents bounds the events of one request (default 100,000).
 	MaxBatchEvents int
 }
@@ -147,6 +153,7 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, hecAnswer{Text: "HEC is healthy", Code: 17})
 	}))
 	mux.HandleFunc("GET /api/v1/sql", s.authed(auth.Role.CanRead, s.querySlot(s.metrics.timed("sql", s.sql))))
+	s.routeDetection(mux)
 	return mux
 }
 

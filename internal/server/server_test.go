@@ -16,7 +16,10 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/parquet-go/parquet-go"
 	"github.com/spoor-dev/spoor/internal/auth"
+	"github.com/spoor-dev/spoor/internal/alert"
 	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/detect"
+	"github.com/spoor-dev/spoor/internal/rules"
 )
 
 type fixture struct {
@@ -24,6 +27,9 @@ type fixture struct {
 	ingestA, analystA, analystB string
 	adminB                      string
 }
+
+// webhookURL, when set, is where the next started server posts new alerts.
+var webhookURL string
 
 // start runs a real server on 127.0.0.1 over a fresh data dir.
 func start(t *testing.T, opts Options) fixture {
@@ -47,6 +53,19 @@ func start(t *testing.T, opts Options) fixture {
 	}
 	f := fixture{ingestA: mk("orgA", auth.Ingest), analystA: mk("orgA", auth.Analyst), analystB: mk("orgB", auth.Analyst), adminB: mk("orgB", auth.Admin)}
 	opts.Listen = "127.0.0.1:0"
+	// Detection is on, with the default rules, as `spoor serve` runs.
+	rulesDir, err := rules.OpenDir(filepath.Join(dir, "rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Rules = rulesDir
+	var hook *alert.Webhook
+	if webhookURL != "" {
+		hook = alert.NewWebhook(webhookURL, db.Alerts, nil)
+		hook.Backoff = 20 * time.Millisecond
+		go hook.Run(ctx)
+	}
+	opts.Detector = detect.New(rulesDir, db.Alerts, hook, nil)
 	srv := New(db, tokens, opts)
 	addr := make(chan string, 1)
 	done := make(chan error, 1)

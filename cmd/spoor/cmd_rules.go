@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spoor-dev/spoor/internal/detect"
+	"github.com/spoor-dev/spoor/internal/rules"
+)
+
+type rulesOptions struct {
+	data         dataFlags
+	rulesDir     string
+	since, until string
+	format       string
+}
+
+func newRulesCmd() *cobra.Command {
+	var o rulesOptions
+	cmd := &cobra.Command{
+		Use:   "rules",
+		Short: "List the detection rules, and backtest a rule over stored history before it goes live",
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the rules of the rules directory (native and Sigma) and the files that do not load",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRulesList(o, cmd.OutOrStdout())
+		},
+	}
+	test := &cobra.Command{
+		Use:   "test [flags] RULE_FILE",
+		Short: "Backtest a native rule and its suppressions over stored events: alerts it would raise, on which hosts, samples",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRulesTest(cmd.Context(), o, args[0], cmd.OutOrStdout())
+		},
+	}
+	test.Flags().StringVar(&o.since, "since", "30d", "earliest event time (RFC 3339, epoch ms, YYYY-MM-DD or a duration ago)")
+	test.Flags().StringVar(&o.until, "until", "", "latest event time")
+	test.Flags().StringVar(&o.format, "format", "text", "text or json")
+	for _, c := range []*cobra.Command{list, test} {
+		o.data.add(c)
+		c.Flags().StringVar(&o.rulesDir, "rules", "", "rules directory (default DATA/rules)")
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+func rulesDirOf(data, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return filepath.Join(data, "rules")
+}
+
+func runRulesList(o rulesOptions, out io.Writer) error {
+	dir, err := rules.OpenDir(rulesDirOf(o.data.Dir, o.rulesDir))
+	if err != nil {
+		return err
+	}
+	set := detect.Load(dir)
+	rs, _ := dir.Load()
+	fmt.Fprintf(out, "%-32s %-10s %-3s %-8s %s\n", "NAME", "TYPE", "SEV", "ENABLED", "TITLE")
+	for _, r := range rs {
+		fmt.Fprintf(out, "%-32s %-10s %-3d %-8v %s\n", r.Name, r.Type, r.Severity, r.Enabled, r.Title)
+	}
+	n, sg, p := set.Stats()
+	fmt.Fprintf(out, "\n%d native rules enabled, %d Sigma rules, %d not loaded\n", n, sg, p)
+	for _, pr := range set.Problems {
+		fmt.Fprintf(out, "  %s: %s\n", pr.File, pr.Err)
+	}
+	return nil
+}
+
+func runRulesTest(ctx context.Context, o rulesOptions, file string, out io.Writer) error {
+	text, err := os.ReadFile(file)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	r, err := rules.ParseRule(text, file)
+	if err != nil {
+		return usageError{err}
+	}
+	var bt *detect.Backtest
+	if c, err := o.data.client(); err != nil {
+		return err
+	} else if c != nil {
+		bt = new(detect.Backtest)
+		if err := c.JSON(ctx, "POST", "/api/v1/rules/test", map[string]string{"rule": string(text), "since": o.since, "until": o.until}, bt); err != nil {
+			return err
+		}
+	} else {
+		from, to, err := timeRange(o.since, o.until)
+		if err != nil {
+			return err
+		}
+		db, err := o.data.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer db.Close(context.WithoutCancel(ctx))
+		org, err := o.data.org(db)
+		if err != nil {
+			return err
+		}
+		if bt, err = detect.RunBacktest(ctx, db, org, r, from, to); err != nil {
+			return err
+		}
+	}
+	if o.format == "json" {
+		b, _ := json.MarshalIndent(bt, "", "  ")
+		_, err := fmt.Fprintln(out, string(b))
+		return err
+	}
+	fmt.Fprintf(out, "rule %s over %s .. %s (%s):\n", bt.Rule, bt.From.Format(time.RFC3339), bt.To.Format(time.RFC3339), bt.Took.Round(time.Millisecond))
+	fmt.Fprintf(out, "  matched:    %d events\n  suppressed: %d of them\n  alerts:     %d would have been raised\n", bt.Matched, bt.Suppressed, bt.Alerts)
+	for _, h := range bt.Hosts {
+		fmt.Fprintf(out, "    %-40s %d events, %d suppressed\n", h.Hostname, h.Events, h.Suppressed)
+	}
+	for _, s := range bt.Samples {
+		b, _ := json.Marshal(s)
+		fmt.Fprintf(out, "  sample: %s\n", b)
+	}
+	for _, s := range bt.Hidden {
+		b, _ := json.Marshal(s)
+		fmt.Fprintf(out, "  suppressed sample: %s\n", b)
+	}
+	for _, w := range bt.Warnings {
+		fmt.Fprintf(out, "  warning: %s\n", strings.TrimSpace(w))
+	}
+	return nil
+}

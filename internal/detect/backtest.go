@@ -1,0 +1,192 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/query"
+	"github.com/spoor-dev/spoor/internal/rules"
+)
+
+// Backtest is what a rule would have done over stored history.
+type Backtest struct {
+	Rule       string           `json:"rule"`
+	From       time.Time        `json:"from"`
+	To         time.Time        `json:"to"`
+	Matched    int64            `json:"matched"`    // events matching the filter
+	Suppressed int64            `json:"suppressed"` // of those, hidden by a suppression
+	Alerts     int64            `json:"alerts"`     // alerts it would have raised
+	Hosts      []HostCount      `json:"hosts"`      // where, most first
+	Samples    []map[string]any `json:"samples"`    // events it would have alerted on
+	Hidden     []map[string]any `json:"suppressed_samples,omitempty"`
+	Warnings   []string         `json:"warnings,omitempty"`
+	Took       time.Duration    `json:"took_ns"`
+}
+
+// HostCount is one host's share of a backtest.
+type HostCount struct {
+	Hostname   string `json:"hostname"`
+	Events     int64  `json:"events"`
+	Suppressed int64  `json:"suppressed"`
+}
+
+// BroadShare is the share of a rule's alerts a suppression may hide
+// before the backtest warns that it is too broad.
+const BroadShare = 0.5
+
+// RunBacktest runs a native rule (and its suppressions) over org's events
+// in [from, to] (epoch ms) in SQL, without raising anything.
+func RunBacktest(ctx context.Context, db *datadir.DB, org string, r *rules.Rule, from, to int64) (*Backtest, error) {
+	start := time.Now()
+	c, err := rules.Compile(r)
+	if err != nil {
+		return nil, err
+	}
+	where, args, err := filterSQL(r.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("filter: %w", err)
+	}
+	if types := c.EventTypes(); len(types) > 0 {
+		ph := strings.TrimSuffix(strings.Repeat("?, ", len(types)), ", ")
+		where = "event_type IN (" + ph + ") AND (" + where + ")"
+		targs := make([]any, len(types))
+		for i, t := range types {
+			targs[i] = t
+		}
+		args = append(targs, args...)
+	}
+	supp, sargs := "false", []any(nil)
+	if len(r.Suppressions) > 0 {
+		var parts []string
+		for i, s := range r.Suppressions {
+			w, a, err := filterSQL(s)
+			if err != nil {
+				return nil, fmt.Errorf("suppression %d: %w", i+1, err)
+			}
+			parts = append(parts, "("+w+")")
+			sargs = append(sargs, a...)
+		}
+		supp = strings.Join(parts, " OR ")
+	}
+	window := r.Window
+	if window <= 0 {
+		window = time.Hour
+	}
+	group := "''"
+	if len(r.Aggregate) > 0 {
+		var exprs []string
+		for _, f := range r.Aggregate {
+			exprs = append(exprs, "coalesce(CAST("+fieldSQL(f)+" AS VARCHAR), '')")
+		}
+		group = strings.Join(exprs, " || '\x1f' || ")
+	}
+	// One pass: each matching event, whether a suppression hides it, its
+	// group and window.
+	base := fmt.Sprintf(`WITH m AS (SELECT *, (%s) AS hidden, %s AS grp, epoch_ms(event_time) // %d AS win FROM events WHERE %s)`,
+		supp, group, window.Milliseconds(), where)
+	all := append(append([]any{}, sargs...), args...)
+	bt := &Backtest{Rule: r.Name, From: time.UnixMilli(from).UTC(), To: time.UnixMilli(min(to, 253402300799000)).UTC()}
+	threshold := max(r.Threshold, 1)
+	q := base + fmt.Sprintf(` SELECT count(*), count(*) FILTER (WHERE hidden),
+		(SELECT count(*) FROM (SELECT grp, win FROM m WHERE NOT hidden GROUP BY ALL HAVING count(*) >= %d)) FROM m`, threshold)
+	if err := scanOne(ctx, db, org, from, to, q, all, &bt.Matched, &bt.Suppressed, &bt.Alerts); err != nil {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, org, from, to, base+` SELECT coalesce(hostname, ''), count(*) FILTER (WHERE NOT hidden), count(*) FILTER (WHERE hidden) FROM m GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20`, all...)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var h HostCount
+		if err := rows.Scan(&h.Hostname, &h.Events, &h.Suppressed); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		bt.Hosts = append(bt.Hosts, h)
+	}
+	rows.Close()
+	for _, hidden := range []bool{false, true} {
+		s, err := samples(ctx, db, org, from, to, base+fmt.Sprintf(` SELECT _id, event_time, event_type, hostname, exe, arguments, user, src_ip, dst_ip, event_name FROM m WHERE hidden = %v ORDER BY event_time LIMIT 5`, hidden), all)
+		if err != nil {
+			return nil, err
+		}
+		if hidden {
+			bt.Hidden = s
+		} else {
+			bt.Samples = s
+		}
+	}
+	for _, w := range rules.Lint(r) {
+		bt.Warnings = append(bt.Warnings, w.Message)
+	}
+	if bt.Matched > 0 {
+		if w := rules.LintBroad(int(bt.Matched), int(bt.Suppressed), BroadShare); w != nil {
+			bt.Warnings = append(bt.Warnings, w.Message)
+		}
+	}
+	bt.Took = time.Since(start)
+	return bt, nil
+}
+
+func filterSQL(f string) (string, []any, error) {
+	s, err := query.ToSQLString(f)
+	if err != nil {
+		return "", nil, err
+	}
+	return s.Where, s.Args, nil
+}
+
+// fieldSQL is the SQL of a field: its column when typed, else its value
+// in raw by its original name.
+func fieldSQL(name string) string {
+	if f, ok := event.Lookup(name); ok {
+		return `"` + f.Name + `"`
+	}
+	return "json_extract_string(raw, '$.\"" + strings.ReplaceAll(strings.ReplaceAll(name, "'", "''"), `"`, `\"`) + "\"')"
+}
+
+func scanOne(ctx context.Context, db *datadir.DB, org string, from, to int64, q string, args []any, dst ...any) error {
+	rows, err := db.Query(ctx, org, from, to, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func samples(ctx context.Context, db *datadir.DB, org string, from, to int64, q string, args []any) ([]map[string]any, error) {
+	rows, err := db.Query(ctx, org, from, to, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []map[string]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		m := map[string]any{}
+		for i, c := range cols {
+			if vals[i] != nil {
+				m[c] = vals[i]
+			}
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

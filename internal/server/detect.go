@@ -1,0 +1,234 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/alert"
+	"github.com/spoor-dev/spoor/internal/auth"
+	"github.com/spoor-dev/spoor/internal/detect"
+	"github.com/spoor-dev/spoor/internal/query"
+	"github.com/spoor-dev/spoor/internal/rules"
+	"github.com/spoor-dev/spoor/internal/timespec"
+)
+
+// routeDetection adds the alert and rule endpoints.
+func (s *Server) routeDetection(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/alerts", s.authed(auth.Role.CanRead, s.listAlerts))
+	mux.HandleFunc("GET /api/v1/alerts/{id}", s.authed(auth.Role.CanRead, s.getAlert))
+	mux.HandleFunc("POST /api/v1/alerts/{id}/dismiss", s.authed(auth.Role.CanRead, s.dismissAlert))
+	mux.HandleFunc("GET /api/v1/rules", s.authed(auth.Role.CanRead, s.listRules))
+	mux.HandleFunc("GET /api/v1/rules/{name}", s.authed(auth.Role.CanRead, s.getRule))
+	mux.HandleFunc("PUT /api/v1/rules/{name}", s.authed(s.canEditRules, s.putRule))
+	mux.HandleFunc("DELETE /api/v1/rules/{name}", s.authed(s.canEditRules, s.deleteRule))
+	mux.HandleFunc("POST /api/v1/rules/test", s.authed(auth.Role.CanRead, s.querySlot(s.testRule)))
+}
+
+// canEditRules: the rules directory serves every organization, so only an
+// admin may change it (of the operator organization when one is set; the
+// handler checks the organization).
+func (s *Server) canEditRules(r auth.Role) bool { return r == auth.Admin }
+
+func (s *Server) operatorOnly(w http.ResponseWriter, r *http.Request) bool {
+	if s.opts.OperatorOrg != "" && tokenOf(r).Org != s.opts.OperatorOrg {
+		writeError(w, http.StatusForbidden, "rules serve every organization: only the operator organization's admins change them", "")
+		return false
+	}
+	if s.opts.Rules == nil {
+		writeError(w, http.StatusNotFound, "detection is off on this server", "")
+		return false
+	}
+	return true
+}
+
+func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
+	if s.db.Alerts == nil {
+		writeError(w, http.StatusNotFound, "no alerts on a read-only server", "")
+		return
+	}
+	all, err := s.db.Alerts.List(tokenOf(r).Org)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error(), "")
+		return
+	}
+	q := r.URL.Query()
+	status := q.Get("status")
+	var kept []alert.Alert
+	for _, a := range all {
+		if (status == "" && a.Status != alert.StatusPending) || status == "all" || a.Status == status {
+			kept = append(kept, a)
+		}
+	}
+	kept, err = alert.Filter(kept, q.Get("query"))
+	if err != nil {
+		var qe *query.Error
+		pos := ""
+		if errors.As(err, &qe) {
+			pos = qe.Pos.String()
+		}
+		writeError(w, http.StatusBadRequest, err.Error(), pos)
+		return
+	}
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 && n < len(kept) {
+		kept = kept[:n]
+	}
+	if kept == nil {
+		kept = []alert.Alert{}
+	}
+	writeJSON(w, http.StatusOK, kept)
+}
+
+func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
+	if s.db.Alerts == nil {
+		writeError(w, http.StatusNotFound, "no alerts on a read-only server", "")
+		return
+	}
+	a, err := s.db.Alerts.Get(tokenOf(r).Org, r.PathValue("id"))
+	if errors.Is(err, alert.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no such alert in your organization", "")
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error(), "")
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) dismissAlert(w http.ResponseWriter, r *http.Request) {
+	if s.db.Alerts == nil {
+		writeError(w, http.StatusNotFound, "no alerts on a read-only server", "")
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 && !decodeBody(w, r, 1<<16, &req) {
+		return
+	}
+	tok := tokenOf(r)
+	a, err := s.db.Alerts.Dismiss(tok.Org, r.PathValue("id"), tok.Name, req.Reason)
+	if errors.Is(err, alert.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no such alert in your organization", "")
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error(), "")
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+// ruleList is the answer of GET /api/v1/rules.
+type ruleList struct {
+	Native   []*rules.Rule    `json:"native"`
+	Sigma    int              `json:"sigma_rules"`
+	Problems []detect.Problem `json:"problems"`
+}
+
+func (s *Server) listRules(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Rules == nil {
+		writeError(w, http.StatusNotFound, "detection is off on this server", "")
+		return
+	}
+	rs, _ := s.opts.Rules.Load()
+	ans := ruleList{Native: rs}
+	if s.opts.Detector != nil {
+		set := s.opts.Detector.Set()
+		_, ans.Sigma, _ = set.Stats()
+		ans.Problems = set.Problems
+	}
+	writeJSON(w, http.StatusOK, ans)
+}
+
+func (s *Server) getRule(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Rules == nil {
+		writeError(w, http.StatusNotFound, "detection is off on this server", "")
+		return
+	}
+	rule, err := s.opts.Rules.Get(r.PathValue("name"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error(), "")
+		return
+	}
+	writeJSON(w, http.StatusOK, rule)
+}
+
+// putRule writes a native rule (YAML body) to the rules directory; the
+// detector takes it up at once.
+func (s *Server) putRule(w http.ResponseWriter, r *http.Request) {
+	if !s.operatorOnly(w, r) {
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	rule, err := rules.ParseRule(body, "PUT "+r.URL.Path)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	if rule.Name != r.PathValue("name") {
+		writeError(w, http.StatusBadRequest, "the rule's name must be the one in the path", "")
+		return
+	}
+	if err := s.opts.Rules.Put(rule); err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error(), "")
+		return
+	}
+	if s.opts.Detector != nil {
+		s.opts.Detector.Reload()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rule": rule, "warnings": rules.Lint(rule)})
+}
+
+func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) {
+	if !s.operatorOnly(w, r) {
+		return
+	}
+	if err := s.opts.Rules.Delete(r.PathValue("name")); err != nil {
+		writeError(w, http.StatusNotFound, err.Error(), "")
+		return
+	}
+	if s.opts.Detector != nil {
+		s.opts.Detector.Reload()
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// testRule backtests a native rule (YAML in "rule") over the caller's
+// stored events since "since" (default 30 days).
+func (s *Server) testRule(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Rule  string `json:"rule"`
+		Since string `json:"since"`
+		Until string `json:"until"`
+	}
+	if !decodeBody(w, r, 1<<20, &req) {
+		return
+	}
+	rule, err := rules.ParseRule([]byte(req.Rule), "rule")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	if req.Since == "" {
+		req.Since = "30d"
+	}
+	from, to, err := timespec.Range(req.Since, req.Until, time.Now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	bt, err := detect.RunBacktest(r.Context(), s.db, tokenOf(r).Org, rule, from, to)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	writeJSON(w, http.StatusOK, bt)
+}
