@@ -304,6 +304,12 @@ type compiler struct {
 	rule     *Rule
 	src      *Source
 	searches map[string]node
+	lits     []litMatcher // contains literals of the value being compiled
+}
+
+type litMatcher struct {
+	lit string
+	i   int // the matcher's position among the value's matchers
 }
 
 func (cp *compiler) search(name string) (node, error) {
@@ -336,6 +342,8 @@ func (cp *compiler) searchNode(y *yaml.Node) (node, error) {
 		if len(and) == 1 {
 			return and[0], nil
 		}
+		// Cheap tests first: a map's fields are ANDed, in any order.
+		slices.SortStableFunc(and, func(a, b node) int { return cost(a) - cost(b) })
 		return and, nil
 	case yaml.SequenceNode:
 		var or orNode
@@ -511,7 +519,9 @@ func (cp *compiler) fieldValues(name string, f *field, modList []string, vals []
 	}
 	var nullNode *fieldNode
 	plainIDs := name == "EventID" && len(modList) == 0
+	var lits []litMatcher
 	for _, y := range vals {
+		cp.lits = cp.lits[:0]
 		if isNull(y) {
 			nullNode = &fieldNode{f: f, mode: modeNull}
 			continue
@@ -532,6 +542,11 @@ func (cp *compiler) fieldValues(name string, f *field, modList []string, vals []
 				return false
 			}}
 		}
+		if n.mode != modeAll {
+			for _, l := range cp.lits {
+				lits = append(lits, litMatcher{lit: l.lit, i: len(n.ms) + l.i})
+			}
+		}
 		n.ms = append(n.ms, ms...)
 		n.needLow = n.needLow || needLow
 		if plainIDs {
@@ -540,6 +555,28 @@ func (cp *compiler) fieldValues(name string, f *field, modList []string, vals []
 			} else {
 				plainIDs = false
 			}
+		}
+	}
+	if len(lits) >= minMulti && n.mode != modeAll {
+		// One pass for all the contains literals.
+		var ls []string
+		drop := map[int]bool{}
+		for _, l := range lits {
+			ls = append(ls, l.lit)
+			drop[l.i] = true
+		}
+		var keep []matcher
+		for i, x := range n.ms {
+			if !drop[i] {
+				keep = append(keep, x)
+			}
+		}
+		n.ms = keep
+		mc := newMultiContains(ls)
+		if m.cased {
+			n.ms = append(n.ms, func(_ *Doc, s, _ string) bool { return mc.match(s) })
+		} else {
+			n.ms = append(n.ms, func(_ *Doc, _, low string) bool { return mc.match(low) })
 		}
 	}
 	if !plainIDs || n.mode != modeAny || nullNode != nil {
@@ -677,6 +714,9 @@ func (cp *compiler) valueMatchers(m mods, v string) ([]matcher, bool, error) {
 			p.lower()
 		}
 		ms = append(ms, p.matcher(!m.cased))
+		if lit, ok := p.containsLiteral(); ok {
+			cp.lits = append(cp.lits, litMatcher{lit: lit, i: len(ms) - 1})
+		}
 	}
 	return ms, !m.cased, nil
 }
@@ -794,4 +834,34 @@ func windash(s string) ([]string, error) {
 		out[i] += s[prev:]
 	}
 	return out, nil
+}
+
+// cost estimates how long a node takes to evaluate, to order ANDed fields.
+func cost(n node) int {
+	switch n := n.(type) {
+	case *fieldNode:
+		c := 1 + len(n.ms)
+		if n.f == keywordField {
+			c *= 20
+		}
+		if n.f.slotIsRawPayload() {
+			c *= 4
+		}
+		return c
+	case andNode:
+		t := 0
+		for _, k := range n {
+			t += cost(k)
+		}
+		return t
+	case orNode:
+		t := 0
+		for _, k := range n {
+			t += cost(k)
+		}
+		return t
+	case notNode:
+		return cost(n.n)
+	}
+	return 1
 }

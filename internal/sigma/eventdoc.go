@@ -452,3 +452,12 @@ func isHex(s string) bool {
 	}
 	return true
 }
+
+// slotIsRawPayload reports fields that usually hold long text.
+func (f *field) slotIsRawPayload() bool {
+	switch f.name {
+	case "CommandLine", "ParentCommandLine", "Payload", "ScriptBlockText", "ContextInfo", "Data", "Details":
+		return true
+	}
+	return false
+}

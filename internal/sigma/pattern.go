@@ -200,3 +200,12 @@ func (p pattern) match(s string) bool {
 	}
 	return false
 }
+
+// containsLiteral returns the literal of a "*literal*" pattern.
+func (p pattern) containsLiteral() (string, bool) {
+	p.normalize()
+	if len(p.segs) == 3 && len(p.segs[0]) == 0 && len(p.segs[2]) == 0 {
+		return p.segs[1].plain()
+	}
+	return "", false
+}
