@@ -176,7 +176,11 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "\nServing the demo fleet on http://%s (Ctrl-C stops it). An analyst token:\n\n  export SPOOR_SERVER=http://%s SPOOR_TOKEN=%s\n  spoor search 'event_type = \"cloudtrail\" AND userType = \"AssumedRole\"'\n  curl -s -H \"Authorization: Bearer $SPOOR_TOKEN\" \"$SPOOR_SERVER/api/v1/sql?format=csv&sql=SELECT%%20count(*)%%20FROM%%20events\"\n\n",
 		o.listen, o.listen, analyst)
-	return runServe(ctx, serveOptions{data: o.data, listen: o.listen, maxBody: 64 << 20, flush: 10 * time.Second, timeout: time.Minute}, stderr)
+	so := serveOptions{data: o.data, listen: o.listen, maxBody: 64 << 20, flush: 10 * time.Second, timeout: time.Minute}
+	if st, err := os.Stat(sigmaRulesOf(o.real)); o.real != "" && err == nil && st.IsDir() {
+		so.sigma = []string{sigmaRulesOf(o.real)}
+	}
+	return runServe(ctx, so, stderr)
 }
 
 // demoOrg is the organization of gen's fleet (seed 000's).
@@ -213,17 +217,25 @@ func realDemo(ctx context.Context, o demoOptions, data dataFlags, stdout, stderr
 		return nil
 	}
 	dirs := []string{filepath.Join(o.real, "windows"), filepath.Join(o.real, "cloudtrail")}
-	fmt.Fprintf(stdout, "\nReal telemetry nobody here wrote: Sysmon and Security (NXLog JSON), CloudTrail, raw auditd.\n")
-	fmt.Fprintf(stdout, "$ spoor ingest --data %s --org %s %s\n", o.data, demoOrg, strings.Join(dirs, " "))
-	in := ingestOptions{data: data, format: "auto"}
+	sigmaHQ := sigmaRulesOf(o.real)
+	fmt.Fprintf(stdout, "\nReal telemetry nobody here wrote: Sysmon and Security (NXLog JSON), CloudTrail, raw auditd,\nevaluated on the way in with spoor's rules and every SigmaHQ rule of %s.\n", sigmaHQ)
+	fmt.Fprintf(stdout, "$ spoor ingest --data %s --org %s --sigma %s %s\n", o.data, demoOrg, sigmaHQ, strings.Join(dirs, " "))
+	in := ingestOptions{data: data, format: "auto", sigma: []string{sigmaHQ}}
 	if err := runIngest(ctx, in, dirs, stdout, stderr); err != nil {
 		return err
 	}
 	linux := filepath.Join(o.real, "linux")
-	fmt.Fprintf(stdout, "$ spoor ingest --data %s --org %s --host otrf-linux %s\n", o.data, demoOrg, linux)
+	fmt.Fprintf(stdout, "$ spoor ingest --data %s --org %s --sigma %s --host otrf-linux %s\n", o.data, demoOrg, sigmaHQ, linux)
 	in.host = "otrf-linux"
 	if err := runIngest(ctx, in, []string{linux}, stdout, stderr); err != nil {
 		return err
 	}
-	return walk(ctx, data, realWalkthrough, stdout)
+	if err := walk(ctx, data, realWalkthrough, stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nThe alerts the rules raised on the way in (native and Sigma), high severity first:\n$ spoor alerts list --limit 25 'severity = 1'\n")
+	return runAlertsList(ctx, alertsOptions{data: data, format: "table", limit: 25}, "severity = 1", stdout)
 }
+
+// sigmaRulesOf is the SigmaHQ rules folder of the shared datasets.
+func sigmaRulesOf(datasets string) string { return filepath.Join(datasets, "sigma", "rules") }

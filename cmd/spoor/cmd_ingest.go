@@ -27,6 +27,7 @@ type ingestOptions struct {
 	host       string
 	strict     bool
 	rules      string
+	sigma      []string
 	noDetect   bool
 	progress   bool
 }
@@ -45,6 +46,7 @@ func newIngestCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.format, "format", "auto", "input format: "+strings.Join(formats.Names(), ", ")+" (auto detects each file's from its content)")
 	cmd.Flags().StringVar(&o.host, "host", "", "hostname of events whose data names none (raw auditd logs)")
 	cmd.Flags().StringVar(&o.rules, "rules", "", "rules directory the events are evaluated with (default DATA/rules)")
+	cmd.Flags().StringSliceVar(&o.sigma, "sigma", nil, "more folders of Sigma rules to evaluate (a SigmaHQ checkout's rules/, say)")
 	cmd.Flags().BoolVar(&o.noDetect, "no-detect", false, "store events without evaluating rules")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit 1 when any line is rejected")
 	cmd.Flags().BoolVar(&o.progress, "progress", isTerminal(os.Stderr), "show a progress line (default on a terminal)")
@@ -111,7 +113,7 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 				human(float64(p.Events)), human(float64(p.Events)/secs), bytesHuman(float64(p.BytesRead)), bytesHuman(float64(p.BytesRead)/secs))
 		}
 	}
-	det, closeDet, err := localDetector(o.data.Dir, o.rules, o.noDetect)
+	det, closeDet, err := localDetector(o.data.Dir, o.rules, o.noDetect, o.sigma...)
 	if err != nil {
 		st.Abandon()
 		return err
@@ -146,6 +148,11 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 		return err
 	}
 	printSummary(stdout, sum, time.Since(start), stats.Parts, stats.PartBytes)
+	if det != nil {
+		n, sg, p := det.Set().Stats()
+		hits, opened := det.Counts()
+		fmt.Fprintf(stdout, "  detection:  %d native and %d Sigma rules (%d not loaded): %d hits, %d alerts opened (spoor alerts list)\n", n, sg, p, hits, opened)
+	}
 	if runErr != nil {
 		return runErr
 	}
@@ -160,7 +167,7 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 
 // localDetector evaluates a local ingest with the rules directory's rules,
 // writing alerts into the data directory; nil when detection is off.
-func localDetector(data, rulesFlag string, off bool) (*detect.Detector, func(), error) {
+func localDetector(data, rulesFlag string, off bool, sigmaDirs ...string) (*detect.Detector, func(), error) {
 	if off {
 		return nil, func() {}, nil
 	}
@@ -176,7 +183,7 @@ func localDetector(data, rulesFlag string, off bool) (*detect.Detector, func(), 
 	if err != nil {
 		return nil, nil, fmt.Errorf("alerts: %w", err)
 	}
-	return detect.New(dir, st, nil, nil), func() { st.Close() }, nil
+	return detect.New(dir, st, nil, nil, sigmaDirs...), func() { st.Close() }, nil
 }
 
 func printSummary(w io.Writer, s ingest.Summary, d time.Duration, parts int, partBytes int64) {

@@ -20,7 +20,9 @@ const (
 	StatusDismissed = "dismissed"
 )
 
-// Retention is how long alerts are kept, counted from their last event.
+// Retention is how long alerts are kept, counted from their last change
+// (as the lake counts from ingestion, not event time: evidence imported
+// from 2020 keeps its alerts for the whole period).
 const Retention = 365 * 24 * time.Hour
 
 // MaxSampleIDs bounds the event ids an alert lists (all are counted).

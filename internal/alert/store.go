@@ -130,7 +130,7 @@ func (s *Store) org(org string) (*orgAlerts, error) {
 	cutoff := s.now().Add(-Retention).UnixMilli()
 	expired := 0
 	for id, st := range o.alerts {
-		if st.LastTime < cutoff {
+		if st.UpdatedAt < cutoff {
 			delete(o.alerts, id)
 			expired++
 		}
@@ -350,25 +350,31 @@ func (s *Store) Observe(org string, hits []Hit) ([]Alert, error) {
 	return opened, nil
 }
 
-// find returns the alert a hit belongs to: the one of its rule and group
-// whose window holds the hit's time.
+// find returns the alert a hit belongs to: one of its rule and group
+// whose window can hold the hit's time. Hits come out of order (batches
+// are evaluated in parallel), so a hit a little before an alert's first
+// event joins it too, as long as the alert then still spans less than
+// its window.
 func (o *orgAlerts) find(h Hit) *state {
+	fits := func(st *state) bool {
+		w := st.window
+		if w <= 0 {
+			w = h.Window
+		}
+		return h.EventTime >= st.LastTime-w.Milliseconds() && h.EventTime < st.FirstTime+w.Milliseconds()
+	}
 	c := o.current[key(h.Rule, h.GroupKey)]
 	if c == nil {
 		return nil
 	}
-	w := c.window
-	if w <= 0 {
-		w = h.Window
-	}
-	if h.EventTime >= c.FirstTime && h.EventTime < c.FirstTime+w.Milliseconds() {
+	if fits(c) {
 		return c
 	}
 	if h.EventTime < c.FirstTime {
 		// Older than the current window: an earlier alert of the key may
 		// hold it.
 		for _, st := range o.alerts {
-			if st.Rule == h.Rule && st.GroupKey == h.GroupKey && h.EventTime >= st.FirstTime && h.EventTime < st.FirstTime+max(st.window, h.Window).Milliseconds() {
+			if st != c && st.Rule == h.Rule && st.GroupKey == h.GroupKey && fits(st) {
 				return st
 			}
 		}

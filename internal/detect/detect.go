@@ -179,7 +179,13 @@ type Detector struct {
 	webhook *alert.Webhook
 	log     *slog.Logger
 	docs    sync.Pool
+
+	hits, opened atomic.Int64
 }
+
+// Counts says how many rule hits the detector has seen and how many
+// alerts they opened.
+func (d *Detector) Counts() (hits, opened int64) { return d.hits.Load(), d.opened.Load() }
 
 // New loads the rules of dir (and extra Sigma folders) into a detector
 // writing alerts to st. webhook may be nil.
@@ -236,6 +242,8 @@ func (d *Detector) Process(ctx context.Context, evs []*event.Event) error {
 		if err != nil {
 			return fmt.Errorf("record alerts: %w", err)
 		}
+		d.hits.Add(int64(len(hits)))
+		d.opened.Add(int64(len(opened)))
 		d.webhook.Send(opened)
 	}
 	return ctx.Err()

@@ -10,6 +10,13 @@ import (
 //go:embed defaults/*.yml
 var defaultFS embed.FS
 
+// defaultSigmaFS holds spoor's own Sigma rules for the seeds' attacks;
+// OpenDir writes them under sigma/ in a rules directory it creates, where
+// the Sigma loader reads them.
+//
+//go:embed defaults-sigma/*.yml
+var defaultSigmaFS embed.FS
+
 // defaultFiles lists the embedded default rule files, sorted.
 func defaultFiles() []string {
 	entries, err := fs.ReadDir(defaultFS, "defaults")

@@ -83,6 +83,21 @@ func OpenDir(path string) (*Dir, error) {
 			return nil, fmt.Errorf("write default rule: %w", err)
 		}
 	}
+	sigmaDefaults, _ := fs.ReadDir(defaultSigmaFS, "defaults-sigma")
+	if len(sigmaDefaults) > 0 {
+		if err := os.MkdirAll(filepath.Join(path, "sigma"), 0o755); err != nil {
+			return nil, fmt.Errorf("create rules dir: %w", err)
+		}
+	}
+	for _, e := range sigmaDefaults {
+		text, err := defaultSigmaFS.ReadFile("defaults-sigma/" + e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("default Sigma rule %s: %w", e.Name(), err)
+		}
+		if err := writeAtomic(filepath.Join(path, "sigma", e.Name()), text); err != nil {
+			return nil, fmt.Errorf("write default rule: %w", err)
+		}
+	}
 	return d, nil
 }
 
