@@ -202,6 +202,9 @@ func TestDemoWalkthrough(t *testing.T) {
 		":assumed-role/",           // seed 001 on CloudTrail
 		"arp -a",                   // raw auditd
 		"cloudtrail 56, windows 4", // every real file read in its format
+		"LSASS memory read",        // a native default rule's alert, raised on ingest
+		"LSASS opened with the rights MiniDumpWriteDump needs", // spoor's own Sigma rule
+		"HackTool - Dumpert Process Dumper Default File",       // a SigmaHQ rule, as it is
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the demo's output lacks %q:\n%s", want, out.String())
