@@ -493,6 +493,9 @@ func (cp *compiler) fieldValues(name string, f *field, modList []string, vals []
 	if err != nil {
 		return nil, err
 	}
+	if f == keywordField && m.match == "" {
+		m.match = "contains" // a keyword is found anywhere in a value
+	}
 	n := &fieldNode{f: f}
 	if m.exists {
 		if len(vals) != 1 {

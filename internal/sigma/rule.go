@@ -336,7 +336,7 @@ func parseCorrelation(n *yaml.Node) (*Correlation, error) {
 		}
 	}
 	cond := mapGet(n, "condition")
-	if cond != nil {
+	if cond != nil && cond.Tag != "!!null" {
 		if cond.Kind != yaml.MappingNode {
 			return nil, fmt.Errorf("line %d: condition is not a map", cond.Line)
 		}

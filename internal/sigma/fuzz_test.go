@@ -1,0 +1,59 @@
+package sigma
+
+import (
+	"testing"
+
+	"github.com/spoor-dev/spoor/internal/event"
+)
+
+var fuzzSeeds = []string{
+	"title: t\nlogsource: {product: windows, category: process_creation}\ndetection: {sel: {Image|endswith: x.exe, CommandLine|contains|all: [a, b]}, condition: sel and not 1 of filter*}",
+	"title: t\nlogsource: {product: windows, service: security}\ndetection: {keywords: [a, 'b*c'], condition: keywords}",
+	"title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection: {sel: {eventName|re|i: '^Get.*', x|cidr: 10.0.0.0/8, y|gte: 3}, condition: all of them}",
+	"title: t\nlogsource: {product: linux, service: auditd}\ndetection: {sel: {a0|base64offset|contains: abc, a1|wide|base64: x, a2|windash: -x}, condition: (sel)}",
+	"correlation: {type: temporal_ordered, rules: [a, b], group-by: [x], timespan: 1h}\n---\ntitle: a\nname: a\nlogsource: {product: windows, service: system}\ndetection: {s: {EventID: 1}, condition: s}",
+	"title: t\nlogsource: {product: windows, category: process_creation}\ndetection: {s: {A: null, B|exists: true, C|fieldref: D, E|neq: [1, 2]}, condition: s}",
+}
+
+// FuzzParse: no rule text makes Parse panic.
+func FuzzParse(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		Parse([]byte(text))
+	})
+}
+
+// FuzzCompile: whatever parses compiles or fails without panicking, and
+// the compiled rule runs on an event.
+func FuzzCompile(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s, `{"Image":"C:\\x.exe","a0":"abc","records":["type=EXECVE msg=audit(1:2): a0=\"x\""]}`)
+	}
+	m := DefaultMapping()
+	f.Fuzz(func(t *testing.T, text, raw string) {
+		rules, err := Parse([]byte(text))
+		if err != nil {
+			return
+		}
+		var cs []*Compiled
+		for _, r := range rules {
+			if c, err := Compile(r, m); err == nil {
+				cs = append(cs, c)
+			}
+		}
+		s := NewSet(cs)
+		for _, et := range []string{"sysmon", "winsec", "windows", "audit", "cloudtrail"} {
+			e := &event.Event{}
+			e.SetString(event.EventType, et)
+			e.SetInt(event.WinEventID, 1)
+			e.Raw = []byte(raw)
+			d := NewDoc(e)
+			s.Match(d, func(*Compiled) {})
+			for _, c := range cs {
+				c.Match(d)
+			}
+		}
+	})
+}
