@@ -183,6 +183,9 @@ func localDetector(data, rulesFlag string, off bool, sigmaDirs ...string) (*dete
 	if err != nil {
 		return nil, nil, fmt.Errorf("alerts: %w", err)
 	}
+	// A file load is durable as a whole when it ends (see runIngest);
+	// its alerts are fsynced then too, by Close.
+	st.DeferSync = true
 	return detect.New(dir, st, nil, nil, sigmaDirs...), func() { st.Close() }, nil
 }
 

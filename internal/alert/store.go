@@ -30,6 +30,9 @@ const (
 type Store struct {
 	root string // DATA/lake/alerts
 	now  func() time.Time
+	// DeferSync leaves journal writes to the page cache until Sync or
+	// Close: for bulk loads that are made durable at their end as a whole.
+	DeferSync bool
 
 	mu   sync.Mutex
 	orgs map[string]*orgAlerts
@@ -38,6 +41,11 @@ type Store struct {
 type orgAlerts struct {
 	f      *os.File
 	lines  int
+	// written counts journal writes; synced is the count an fsync has
+	// covered. Observers wait for their write's fsync outside the store's
+	// lock, so concurrent batches share one (group commit).
+	written, synced int64
+	syncMu          sync.Mutex
 	alerts map[string]*state
 	// current is the newest alert of each rule and group key.
 	current map[string]*state
@@ -347,7 +355,50 @@ func (s *Store) Observe(org string, hits []Hit) ([]Alert, error) {
 	if err := o.write(buf.Bytes()); err != nil {
 		return nil, err
 	}
+	seq := o.written
+	s.mu.Unlock()
+	err = s.syncTo(o, seq)
+	s.mu.Lock() // the deferred Unlock
+	if err != nil {
+		return nil, err
+	}
 	return opened, nil
+}
+
+// syncTo returns once an fsync has covered journal write seq.
+func (s *Store) syncTo(o *orgAlerts, seq int64) error {
+	if s.DeferSync {
+		return nil
+	}
+	o.syncMu.Lock()
+	defer o.syncMu.Unlock()
+	if o.synced >= seq {
+		return nil // another observer's fsync covered it
+	}
+	s.mu.Lock()
+	target, f := o.written, o.f
+	s.mu.Unlock()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("alerts journal: %w", err)
+	}
+	o.synced = target
+	return nil
+}
+
+// Sync makes every journal write durable (after DeferSync writes).
+func (s *Store) Sync() error {
+	s.mu.Lock()
+	orgs := make([]*orgAlerts, 0, len(s.orgs))
+	for _, o := range s.orgs {
+		orgs = append(orgs, o)
+	}
+	s.mu.Unlock()
+	for _, o := range orgs {
+		if err := o.f.Sync(); err != nil {
+			return fmt.Errorf("alerts journal: %w", err)
+		}
+	}
+	return nil
 }
 
 // find returns the alert a hit belongs to: one of its rule and group
@@ -382,13 +433,13 @@ func (o *orgAlerts) find(h Hit) *state {
 	return nil
 }
 
+// write appends to the journal (under the store's lock); the caller
+// waits for its fsync with syncTo.
 func (o *orgAlerts) write(b []byte) error {
 	if _, err := o.f.Write(b); err != nil {
 		return fmt.Errorf("alerts journal: %w", err)
 	}
-	if err := o.f.Sync(); err != nil {
-		return fmt.Errorf("alerts journal: %w", err)
-	}
+	o.written++
 	o.lines += bytes.Count(b, []byte{'\n'})
 	return nil
 }
@@ -457,7 +508,11 @@ func (s *Store) update(org, id string, f func(*Alert)) (Alert, error) {
 	if err := o.write(append(b, '\n')); err != nil {
 		return Alert{}, err
 	}
-	return st.Alert, nil
+	a, seq := st.Alert, o.written
+	s.mu.Unlock()
+	err = s.syncTo(o, seq)
+	s.mu.Lock() // the deferred Unlock
+	return a, err
 }
 
 // Unnotified returns every open alert the webhook does not have yet (to
@@ -476,13 +531,16 @@ func (s *Store) Unnotified() []Alert {
 	return out
 }
 
-// Close closes the journals.
+// Close makes the journals durable and closes them.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var first error
 	for _, o := range s.orgs {
 		if o.f != nil {
+			if err := o.f.Sync(); err != nil && first == nil {
+				first = err
+			}
 			if err := o.f.Close(); err != nil && first == nil {
 				first = err
 			}
