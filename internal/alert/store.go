@@ -39,14 +39,14 @@ type Store struct {
 }
 
 type orgAlerts struct {
-	f      *os.File
-	lines  int
+	f     *os.File
+	lines int
 	// written counts journal writes; synced is the count an fsync has
 	// covered. Observers wait for their write's fsync outside the store's
 	// lock, so concurrent batches share one (group commit).
 	written, synced int64
 	syncMu          sync.Mutex
-	alerts map[string]*state
+	alerts          map[string]*state
 	// current is the newest alert of each rule and group key.
 	current map[string]*state
 }
