@@ -248,8 +248,8 @@ func TestCloudTrailNested(t *testing.T) {
 	ls := "product: aws\nservice: cloudtrail"
 	for det, want := range map[string]bool{
 		"sel:\n  eventSource: iam.amazonaws.com\n  userIdentity.type: Root\ncondition: sel": true,
-		"sel:\n  requestParameters.items.cidrIp: '10.0.0.0/8'\ncondition: sel":                  true,
-		"sel:\n  userIdentity.type: IAMUser\ncondition: sel":                                     false,
+		"sel:\n  requestParameters.items.cidrIp: '10.0.0.0/8'\ncondition: sel":              true,
+		"sel:\n  userIdentity.type: IAMUser\ncondition: sel":                                false,
 	} {
 		c, err := compileDetection(t, ls, det)
 		if err != nil {
