@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,29 @@ type Set struct {
 	sigma    *sigma.Set
 	sigmas   []*sigma.Compiled
 	Problems []Problem
+
+	// Sigma correlation rules: their base rules (by ID and name) and a
+	// correlator per organization, made on first use.
+	corrs  []*corrDef
+	byBase map[string][]*corrDef
+}
+
+type corrDef struct {
+	rule *sigma.Rule
+	base []*sigma.Compiled
+	orgs sync.Map // organization → *sigma.Correlator
+}
+
+func (c *corrDef) correlator(org string) *sigma.Correlator {
+	if v, ok := c.orgs.Load(org); ok {
+		return v.(*sigma.Correlator)
+	}
+	cr, err := sigma.NewCorrelator(c.rule, c.base)
+	if err != nil {
+		return nil // checked when the set was loaded
+	}
+	v, _ := c.orgs.LoadOrStore(org, cr)
+	return v.(*sigma.Correlator)
 }
 
 // Problem is a rule file that could not be loaded.
@@ -98,6 +122,7 @@ func Load(dir *rules.Dir, extraSigma ...string) *Set {
 		})
 	}
 	sort.Strings(files)
+	var corrRules []*sigma.Rule
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -110,6 +135,10 @@ func Load(dir *rules.Dir, extraSigma ...string) *Set {
 			continue
 		}
 		for _, r := range parsed {
+			if r.Correlation != nil {
+				corrRules = append(corrRules, r)
+				continue
+			}
 			c, err := sigma.Compile(r, mapping)
 			if err != nil {
 				set.Problems = append(set.Problems, Problem{File: f, Err: err.Error()})
@@ -119,11 +148,53 @@ func Load(dir *rules.Dir, extraSigma ...string) *Set {
 		}
 	}
 	set.sigma = sigma.NewSet(set.sigmas)
+	set.loadCorrelations(corrRules)
 	return set
 }
 
-// Hits evaluates the set on one event.
-func (s *Set) Hits(e *event.Event, doc *sigma.Doc, out []alert.Hit) []alert.Hit {
+// loadCorrelations pairs each correlation rule with the loaded base rules
+// it names.
+func (set *Set) loadCorrelations(corrRules []*sigma.Rule) {
+	set.byBase = map[string][]*corrDef{}
+	byRef := map[string]*sigma.Compiled{}
+	for _, c := range set.sigmas {
+		for _, ref := range []string{c.Rule.ID, c.Rule.Name} {
+			if ref != "" {
+				byRef[ref] = c
+			}
+		}
+	}
+	for _, r := range corrRules {
+		def := &corrDef{rule: r}
+		var missing []string
+		for _, ref := range r.Correlation.Rules {
+			if c, ok := byRef[ref]; ok {
+				def.base = append(def.base, c)
+			} else {
+				missing = append(missing, ref)
+			}
+		}
+		if len(missing) > 0 {
+			set.Problems = append(set.Problems, Problem{File: sigmaName(r), Err: "correlation names base rules that are not loaded: " + strings.Join(missing, ", ")})
+			continue
+		}
+		if _, err := sigma.NewCorrelator(r, def.base); err != nil {
+			set.Problems = append(set.Problems, Problem{File: sigmaName(r), Err: err.Error()})
+			continue
+		}
+		set.corrs = append(set.corrs, def)
+		for _, c := range def.base {
+			for _, ref := range []string{c.Rule.ID, c.Rule.Name} {
+				if ref != "" {
+					set.byBase[ref] = append(set.byBase[ref], def)
+				}
+			}
+		}
+	}
+}
+
+// Hits evaluates the set on one event of org.
+func (s *Set) Hits(org string, e *event.Event, doc *sigma.Doc, out []alert.Hit) []alert.Hit {
 	base := alert.Hit{EventID: e.Str[event.ID], EventTime: e.Int[event.EventTime], Hostname: e.Str[event.Hostname], AgentID: e.Str[event.AgentID]}
 	for _, list := range [2][]*rules.Compiled{s.native[e.Str[event.EventType]], s.native[""]} {
 		for _, c := range list {
@@ -143,7 +214,35 @@ func (s *Set) Hits(e *event.Event, doc *sigma.Doc, out []alert.Hit) []alert.Hit 
 			h.Rule, h.Kind, h.Title, h.Severity = sigmaName(c.Rule), "sigma", c.Rule.Title, sigmaSeverity(c.Rule.Level)
 			h.GroupKey, h.Window, h.Threshold = e.Str[event.Hostname], time.Hour, 1
 			out = append(out, h)
+			out = s.correlate(org, c, doc, e, out)
 		})
+	}
+	return out
+}
+
+// correlate feeds a base rule's match to the correlations that name it;
+// a firing becomes hits of the correlation rule, one per event involved.
+func (s *Set) correlate(org string, c *sigma.Compiled, doc *sigma.Doc, e *event.Event, out []alert.Hit) []alert.Hit {
+	seen := map[*corrDef]bool{}
+	for _, ref := range []string{c.Rule.ID, c.Rule.Name} {
+		for _, def := range s.byBase[ref] {
+			if ref == "" || seen[def] {
+				continue
+			}
+			seen[def] = true
+			cr := def.correlator(org)
+			if cr == nil {
+				continue
+			}
+			for _, f := range cr.Feed(ref, doc, e.Time()) {
+				span := def.rule.Correlation.Timespan
+				for _, id := range f.EventIDs {
+					out = append(out, alert.Hit{Rule: sigmaName(def.rule), Kind: "correlation", Title: def.rule.Title,
+						Severity: sigmaSeverity(def.rule.Level), GroupKey: f.Group, Window: max(span, time.Minute), Threshold: 1,
+						EventID: id, EventTime: f.Last.UnixMilli(), Hostname: e.Str[event.Hostname], AgentID: e.Str[event.AgentID]})
+				}
+			}
+		}
 	}
 	return out
 }
@@ -232,7 +331,7 @@ func (d *Detector) Process(ctx context.Context, evs []*event.Event) error {
 	byOrg := map[string][]alert.Hit{}
 	for _, e := range evs {
 		org := e.Str[event.OrganizationID]
-		byOrg[org] = set.Hits(e, doc, byOrg[org])
+		byOrg[org] = set.Hits(org, e, doc, byOrg[org])
 	}
 	for org, hits := range byOrg {
 		if len(hits) == 0 {
