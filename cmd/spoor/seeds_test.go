@@ -247,3 +247,55 @@ func TestBadQueryIsUsageErrorWithPosition(t *testing.T) {
 		t.Fatalf("read_csv: got %v, want a usage error", err)
 	}
 }
+
+// The default rules, evaluated as the fleet was ingested, raise alerts on
+// the seeds' labelled attacks, and few on the benign fleet.
+func TestDefaultRulesOnGenFleet(t *testing.T) {
+	f := testFleet(t)
+	labelled := map[string]string{}
+	for _, l := range f.labels {
+		labelled[l.ID] = l.Scenario
+	}
+	var out bytes.Buffer
+	if err := runSQL(context.Background(), sqlOptions{data: dataFlags{Dir: f.dir}, format: "ndjson"}, `SELECT rule, event_ids FROM alerts WHERE status = 'open'`, &out); err != nil {
+		t.Fatal(err)
+	}
+	attack, benign := map[string]int{}, map[string]int{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var a struct {
+			Rule     string   `json:"rule"`
+			EventIDs []string `json:"event_ids"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+			t.Fatal(err)
+		}
+		hit := false
+		for _, id := range a.EventIDs {
+			if labelled[id] != "" {
+				hit = true
+			}
+		}
+		if hit {
+			attack[a.Rule]++
+		} else {
+			benign[a.Rule]++
+		}
+	}
+	for _, r := range []string{"tmp-binary-exec", "ec2-metadata-access", "ssh-external-login"} {
+		if attack[r] == 0 {
+			t.Errorf("default rule %s raised no alert on the labelled attacks", r)
+		}
+	}
+	total := 0
+	for _, n := range benign {
+		total += n
+	}
+	t.Logf("alerts on labelled attack events by rule: %v; on the benign fleet: %v", attack, benign)
+	if benign["tmp-binary-exec"]+benign["ec2-metadata-access"]+benign["lsass-access"] > 0 {
+		t.Errorf("high-severity default rules fired on benign events: %v", benign)
+	}
+	if total > 60 {
+		t.Errorf("%d alerts on the benign fleet", total)
+	}
+}
