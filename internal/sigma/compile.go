@@ -219,6 +219,11 @@ type fieldNode struct {
 	ms       []matcher
 	needLow  bool
 	eventIDs []int64 // plain EventID equality values, for the Set index
+	// lits are contains literals looked up in the field's litSet.
+	ls     *litSet
+	lits   []int32
+	masks  []litMask
+	maxLit int32
 }
 
 func (n *fieldNode) eval(d *Doc) bool {
@@ -229,6 +234,21 @@ func (n *fieldNode) eval(d *Doc) bool {
 		return len(vals) == 0
 	case modeExists:
 		return len(vals) > 0
+	}
+	var hits []uint64
+	if len(n.lits) > 0 {
+		hits = d.litHits(n.f, n.ls, n.maxLit)
+		switch {
+		case n.mode == modeAny && anyHit(hits, n.masks):
+			return true
+		case n.mode == modeAll && !allHit(hits, n.masks):
+			return false
+		case n.mode == modeNone && anyHit(hits, n.masks):
+			return false
+		}
+		if len(n.ms) == 0 {
+			return n.mode != modeAny
+		}
 	}
 	if n.needLow {
 		low = d.lower(n.f)
@@ -308,7 +328,8 @@ type compiler struct {
 }
 
 type litMatcher struct {
-	lit string
+	kind litKind
+	lit  string
 	i   int // the matcher's position among the value's matchers
 }
 
@@ -545,9 +566,9 @@ func (cp *compiler) fieldValues(name string, f *field, modList []string, vals []
 				return false
 			}}
 		}
-		if n.mode != modeAll {
+		if n.mode != modeAll || len(ms) == 1 {
 			for _, l := range cp.lits {
-				lits = append(lits, litMatcher{lit: l.lit, i: len(n.ms) + l.i})
+				lits = append(lits, litMatcher{kind: l.kind, lit: l.lit, i: len(n.ms) + l.i})
 			}
 		}
 		n.ms = append(n.ms, ms...)
@@ -560,11 +581,33 @@ func (cp *compiler) fieldValues(name string, f *field, modList []string, vals []
 			}
 		}
 	}
-	if len(lits) >= minMulti && n.mode != modeAll {
+	if len(lits) > 0 && !m.cased {
+		// Case-insensitive contains literals go to the field's shared
+		// index, scanned once per event for every rule.
+		n.ls = litSetFor(f)
+		drop := map[int]bool{}
+		for _, l := range lits {
+			id := n.ls.add(l.kind, l.lit)
+			n.lits = append(n.lits, id)
+			n.maxLit = max(n.maxLit, id)
+			drop[l.i] = true
+		}
+		var keep []matcher
+		for i, x := range n.ms {
+			if !drop[i] {
+				keep = append(keep, x)
+			}
+		}
+		n.ms = keep
+		n.masks = masksOf(n.lits)
+	} else if len(lits) >= minMulti {
 		// One pass for all the contains literals.
 		var ls []string
 		drop := map[int]bool{}
 		for _, l := range lits {
+			if l.kind != litContains {
+				continue
+			}
 			ls = append(ls, l.lit)
 			drop[l.i] = true
 		}
@@ -576,11 +619,7 @@ func (cp *compiler) fieldValues(name string, f *field, modList []string, vals []
 		}
 		n.ms = keep
 		mc := newMultiContains(ls)
-		if m.cased {
-			n.ms = append(n.ms, func(_ *Doc, s, _ string) bool { return mc.match(s) })
-		} else {
-			n.ms = append(n.ms, func(_ *Doc, _, low string) bool { return mc.match(low) })
-		}
+		n.ms = append(n.ms, func(_ *Doc, s, _ string) bool { return mc.match(s) })
 	}
 	if !plainIDs || n.mode != modeAny || nullNode != nil {
 		n.eventIDs = nil
@@ -717,8 +756,8 @@ func (cp *compiler) valueMatchers(m mods, v string) ([]matcher, bool, error) {
 			p.lower()
 		}
 		ms = append(ms, p.matcher(!m.cased))
-		if lit, ok := p.containsLiteral(); ok {
-			cp.lits = append(cp.lits, litMatcher{lit: lit, i: len(ms) - 1})
+		if kind, lit, ok := p.literal(); ok {
+			cp.lits = append(cp.lits, litMatcher{kind: kind, lit: lit, i: len(ms) - 1})
 		}
 	}
 	return ms, !m.cased, nil

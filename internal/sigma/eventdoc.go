@@ -42,6 +42,9 @@ type kv struct{ k, v string }
 type slotCache struct {
 	gen, lowGen uint32
 	vals, low   []string
+	hitGen      uint32
+	hitN        int
+	hits        []uint64 // litHits
 }
 
 // NewDoc returns a Doc on e.

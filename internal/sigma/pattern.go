@@ -201,11 +201,23 @@ func (p pattern) match(s string) bool {
 	return false
 }
 
-// containsLiteral returns the literal of a "*literal*" pattern.
-func (p pattern) containsLiteral() (string, bool) {
+// literal returns the literal of a "*literal*", "literal*", "*literal" or
+// "literal" pattern and how it is tested.
+func (p pattern) literal() (litKind, string, bool) {
 	p.normalize()
-	if len(p.segs) == 3 && len(p.segs[0]) == 0 && len(p.segs[2]) == 0 {
-		return p.segs[1].plain()
+	switch {
+	case len(p.segs) == 3 && len(p.segs[0]) == 0 && len(p.segs[2]) == 0:
+		l, ok := p.segs[1].plain()
+		return litContains, l, ok
+	case len(p.segs) == 1:
+		l, ok := p.segs[0].plain()
+		return litEqual, l, ok
+	case len(p.segs) == 2 && len(p.segs[1]) == 0 && len(p.segs[0]) > 0:
+		l, ok := p.segs[0].plain()
+		return litPrefix, l, ok
+	case len(p.segs) == 2 && len(p.segs[0]) == 0 && len(p.segs[1]) > 0:
+		l, ok := p.segs[1].plain()
+		return litSuffix, l, ok
 	}
-	return "", false
+	return 0, "", false
 }
