@@ -330,7 +330,7 @@ type compiler struct {
 type litMatcher struct {
 	kind litKind
 	lit  string
-	i   int // the matcher's position among the value's matchers
+	i    int // the matcher's position among the value's matchers
 }
 
 func (cp *compiler) search(name string) (node, error) {

@@ -80,7 +80,9 @@ func reasonOf(err error) string {
 		return s
 	}
 	if i := strings.Index(s, "no data for it in logsource"); i >= 0 {
-		s = strings.TrimPrefix(s, "sigma: ")
+		if j := strings.LastIndex(s[:i], "field "); j >= 0 {
+			return s[j:]
+		}
 		return s
 	}
 	for _, re := range reasonCleanup {
@@ -276,3 +278,43 @@ func TestRegression(t *testing.T) {
 // between rules on the same tool (bitsadmin, certutil, curl, wmic, AdFind,
 // Sysinternals), a generic rule firing with its specific sibling.
 const maxCrossFires = 60
+
+// TestSetConcurrent: one Set, several goroutines with a Doc each, the same
+// matches as one goroutine (run with -race).
+func TestSetConcurrent(t *testing.T) {
+	var cs []*Compiled
+	for _, lr := range loadRules(t, DefaultMapping()) {
+		if lr.c != nil {
+			cs = append(cs, lr.c)
+		}
+	}
+	var evs []*event.Event
+	for _, rg := range loadRegressions(t) {
+		evs = append(evs, rg.events...)
+	}
+	s := NewSet(cs)
+	count := func() int {
+		n := 0
+		d := NewDoc(nil)
+		for _, e := range evs {
+			d.Reset(e)
+			s.Match(d, func(*Compiled) { n++ })
+		}
+		return n
+	}
+	res := make(chan int, 4)
+	for i := 0; i < 4; i++ {
+		go func() { res <- count() }()
+	}
+	want := -1
+	for i := 0; i < 4; i++ {
+		n := <-res
+		if want >= 0 && n != want {
+			t.Errorf("goroutines disagree: %d and %d matches", want, n)
+		}
+		want = n
+	}
+	if want != count() || want == 0 {
+		t.Errorf("%d matches concurrently, %d alone", want, count())
+	}
+}

@@ -1,7 +1,6 @@
 package sigma
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -80,20 +79,13 @@ func (ls *litSet) scanner(max int32) *litScanner {
 
 type litScanner struct {
 	lits []string
-	// Literals of 4 bytes or more, by their first four bytes; a bitmap of
-	// their first two bytes skips most positions without a map lookup.
-	bits4 [1024]uint64
-	cand4 map[uint32][]int32
-	// Literals of 2 or 3 bytes, by their first two.
-	bits2 [1024]uint64
-	cand2 map[uint16][]int32
-	short [][]int32 // by byte: one-byte literals
-	empty []int32
+	ac   *acDFA // the contains literals
 	// prefix, suffix and equality literals: by length, then text.
 	prefix, suffix map[int]map[string][]int32
 	equal          map[string][]int32
 	preLens        []int
 	sufLens        []int
+	empty          []int32 // contains "": always found
 }
 
 func addAffix(m map[int]map[string][]int32, lens *[]int, l string, id int32) {
@@ -107,39 +99,27 @@ func addAffix(m map[int]map[string][]int32, lens *[]int, l string, id int32) {
 }
 
 func newLitScanner(lits []string, kinds []litKind) *litScanner {
-	sc := &litScanner{lits: lits, cand4: map[uint32][]int32{}, cand2: map[uint16][]int32{},
-		prefix: map[int]map[string][]int32{}, suffix: map[int]map[string][]int32{}, equal: map[string][]int32{}}
+	sc := &litScanner{lits: lits, prefix: map[int]map[string][]int32{}, suffix: map[int]map[string][]int32{}, equal: map[string][]int32{}}
+	var contains []int32
 	for i, l := range lits {
 		id := int32(i)
 		switch kinds[i] {
 		case litPrefix:
 			addAffix(sc.prefix, &sc.preLens, l, id)
-			continue
 		case litSuffix:
 			addAffix(sc.suffix, &sc.sufLens, l, id)
-			continue
 		case litEqual:
 			sc.equal[l] = append(sc.equal[l], id)
-			continue
-		}
-		switch len(l) {
-		case 0:
-			sc.empty = append(sc.empty, id)
-		case 1:
-			if sc.short == nil {
-				sc.short = make([][]int32, 256)
-			}
-			sc.short[l[0]] = append(sc.short[l[0]], id)
-		case 2, 3:
-			k := uint16(l[0])<<8 | uint16(l[1])
-			sc.bits2[k>>6] |= 1 << (k & 63)
-			sc.cand2[k] = append(sc.cand2[k], id)
 		default:
-			k := uint16(l[0])<<8 | uint16(l[1])
-			sc.bits4[k>>6] |= 1 << (k & 63)
-			k4 := uint32(l[0])<<24 | uint32(l[1])<<16 | uint32(l[2])<<8 | uint32(l[3])
-			sc.cand4[k4] = append(sc.cand4[k4], id)
+			if l == "" {
+				sc.empty = append(sc.empty, id)
+			} else {
+				contains = append(contains, id)
+			}
 		}
+	}
+	if len(contains) > 0 {
+		sc.ac = newAC(lits, contains)
 	}
 	return sc
 }
@@ -152,6 +132,7 @@ func setAll(hits []uint64, ids []int32) {
 
 // scan sets in hits the bit of every literal found in s.
 func (sc *litScanner) scan(s string, hits []uint64) {
+	setAll(hits, sc.empty)
 	setAll(hits, sc.equal[s])
 	for _, n := range sc.preLens {
 		if n <= len(s) {
@@ -163,32 +144,139 @@ func (sc *litScanner) scan(s string, hits []uint64) {
 			setAll(hits, sc.suffix[n][s[len(s)-n:]])
 		}
 	}
-	for _, id := range sc.empty {
-		hits[id>>6] |= 1 << (id & 63)
+	if sc.ac != nil {
+		sc.ac.scan(s, hits)
 	}
-	if sc.short != nil {
-		for i := 0; i < len(s); i++ {
-			for _, id := range sc.short[s[i]] {
-				hits[id>>6] |= 1 << (id & 63)
+}
+
+// acDFA is an Aho-Corasick automaton over the byte classes of its
+// literals. The states near the root (where text spends most of its time)
+// have complete transition rows: one table lookup per byte; deeper states,
+// mostly single-child chains, keep only their trie edges and fall back
+// through their failure links, which keeps the tables small.
+type acDFA struct {
+	class [256]uint16 // byte → class; 0 for bytes in no literal
+	nc    int
+	row   []int32 // state → its row in dense, -1 for sparse states
+	dense []int32
+	edges [][]acEdge // sparse states' trie edges
+	fail  []int32
+	out   [][]int32
+}
+
+type acEdge struct {
+	c uint16
+	t int32
+}
+
+// acDenseDepth is the depth down to which states get complete rows.
+const acDenseDepth = 4
+
+func newAC(lits []string, ids []int32) *acDFA {
+	a := &acDFA{}
+	n := 1
+	for _, id := range ids {
+		for i := 0; i < len(lits[id]); i++ {
+			if c := lits[id][i]; a.class[c] == 0 {
+				a.class[c] = uint16(n)
+				n++
 			}
 		}
 	}
-	for i := 0; i+1 < len(s); i++ {
-		k := uint16(s[i])<<8 | uint16(s[i+1])
-		if sc.bits2[k>>6]&(1<<(k&63)) != 0 {
-			for _, id := range sc.cand2[k] {
-				if strings.HasPrefix(s[i:], sc.lits[id]) {
-					hits[id>>6] |= 1 << (id & 63)
+	a.nc = n
+	var depth []int
+	a.edges = append(a.edges, nil)
+	a.out = append(a.out, nil)
+	depth = append(depth, 0)
+	for _, id := range ids {
+		st := int32(0)
+		l := lits[id]
+		for i := 0; i < len(l); i++ {
+			c := a.class[l[i]]
+			next := int32(-1)
+			for _, e := range a.edges[st] {
+				if e.c == c {
+					next = e.t
+					break
 				}
+			}
+			if next < 0 {
+				next = int32(len(a.out))
+				a.edges = append(a.edges, nil)
+				a.out = append(a.out, nil)
+				depth = append(depth, depth[st]+1)
+				a.edges[st] = append(a.edges[st], acEdge{c, next})
+			}
+			st = next
+		}
+		a.out[st] = append(a.out[st], id)
+	}
+	a.fail = make([]int32, len(a.out))
+	a.row = make([]int32, len(a.out))
+	queue := []int32{0}
+	for len(queue) > 0 {
+		st := queue[0]
+		queue = queue[1:]
+		if st != 0 {
+			if f := a.fail[st]; len(a.out[f]) > 0 {
+				a.out[st] = append(a.out[st][:len(a.out[st]):len(a.out[st])], a.out[f]...)
 			}
 		}
-		if i+3 < len(s) && sc.bits4[k>>6]&(1<<(k&63)) != 0 {
-			k4 := uint32(s[i])<<24 | uint32(s[i+1])<<16 | uint32(s[i+2])<<8 | uint32(s[i+3])
-			for _, id := range sc.cand4[k4] {
-				if strings.HasPrefix(s[i:], sc.lits[id]) {
-					hits[id>>6] |= 1 << (id & 63)
-				}
+		for _, e := range a.edges[st] {
+			if st == 0 {
+				a.fail[e.t] = 0
+			} else {
+				a.fail[e.t] = a.delta(a.fail[st], e.c)
 			}
+			queue = append(queue, e.t)
+		}
+		a.row[st] = -1
+		if depth[st] <= acDenseDepth {
+			r := int32(len(a.dense) / a.nc)
+			for c := 0; c < a.nc; c++ {
+				t := int32(-1)
+				for _, e := range a.edges[st] {
+					if int(e.c) == c {
+						t = e.t
+					}
+				}
+				if t < 0 {
+					if st == 0 {
+						t = 0
+					} else {
+						t = a.delta(a.fail[st], uint16(c))
+					}
+				}
+				a.dense = append(a.dense, t)
+			}
+			a.row[st] = r
+			a.edges[st] = nil
+		}
+	}
+	return a
+}
+
+// delta is the transition from st on byte class c.
+func (a *acDFA) delta(st int32, c uint16) int32 {
+	for {
+		if r := a.row[st]; r >= 0 {
+			return a.dense[int(r)*a.nc+int(c)]
+		}
+		for _, e := range a.edges[st] {
+			if e.c == c {
+				return e.t
+			}
+		}
+		st = a.fail[st]
+	}
+}
+
+func (a *acDFA) scan(s string, hits []uint64) {
+	st := int32(0)
+	for i := 0; i < len(s); i++ {
+		st = a.delta(st, a.class[s[i]])
+		if o := a.out[st]; o != nil {
+			setAll(hits, o)
 		}
 	}
 }
@@ -216,7 +304,6 @@ func (d *Doc) litHits(f *field, ls *litSet, max int32) []uint64 {
 	c.hitGen, c.hitN = d.gen, len(sc.lits)
 	return c.hits
 }
-
 
 // litMask is a node's literals as bit masks over the words of a bitset.
 type litMask struct {
