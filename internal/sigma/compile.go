@@ -325,6 +325,7 @@ type compiler struct {
 	src      *Source
 	searches map[string]node
 	lits     []litMatcher // contains literals of the value being compiled
+	field    *field       // the field being compiled
 }
 
 type litMatcher struct {
@@ -514,6 +515,7 @@ func (cp *compiler) fieldValues(name string, f *field, modList []string, vals []
 	if err != nil {
 		return nil, err
 	}
+	cp.field = f
 	if f == keywordField && m.match == "" {
 		m.match = "contains" // a keyword is found anywhere in a value
 	}
@@ -655,6 +657,17 @@ func (cp *compiler) valueMatchers(m mods, v string) ([]matcher, bool, error) {
 		re, err := compileRegex(v, m.reI, m.reM, m.reS)
 		if err != nil {
 			return nil, false, err
+		}
+		if lit := requiredLiteral(re.String()); len(lit) >= 3 && cp.field != nil && cp.field != keywordField {
+			// A literal the regex cannot match without: looked up in the
+			// field's literal index before running the regex.
+			f := cp.field
+			ls := litSetFor(f)
+			id := ls.add(litContains, lit)
+			return []matcher{func(d *Doc, s, _ string) bool {
+				h := d.litHits(f, ls, id)
+				return h[id>>6]&(1<<(id&63)) != 0 && re.MatchString(s)
+			}}, false, nil
 		}
 		return []matcher{func(_ *Doc, s, _ string) bool { return re.MatchString(s) }}, false, nil
 	case "cidr":
@@ -906,4 +919,37 @@ func cost(n node) int {
 		return cost(n.n)
 	}
 	return 1
+}
+
+// requiredLiteral returns, lowercased, the longest literal that every match
+// of the regular expression contains ("" when it finds none).
+func requiredLiteral(expr string) string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	re = re.Simplify()
+	best := ""
+	consider := func(r *syntax.Regexp) {
+		if r.Op == syntax.OpLiteral {
+			if l := string(r.Rune); len(l) > len(best) {
+				best = l
+			}
+		}
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		consider(re)
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			consider(sub)
+		}
+	case syntax.OpCapture:
+		if len(re.Sub) == 1 && re.Sub[0].Op == syntax.OpConcat {
+			for _, sub := range re.Sub[0].Sub {
+				consider(sub)
+			}
+		}
+	}
+	return toLower(best)
 }

@@ -162,6 +162,7 @@ type acDFA struct {
 	edges [][]acEdge // sparse states' trie edges
 	fail  []int32
 	out   [][]int32
+	has   []bool // out[st] is not empty
 }
 
 type acEdge struct {
@@ -253,6 +254,10 @@ func newAC(lits []string, ids []int32) *acDFA {
 			a.edges[st] = nil
 		}
 	}
+	a.has = make([]bool, len(a.out))
+	for st, o := range a.out {
+		a.has[st] = len(o) > 0
+	}
 	return a
 }
 
@@ -273,10 +278,16 @@ func (a *acDFA) delta(st int32, c uint16) int32 {
 
 func (a *acDFA) scan(s string, hits []uint64) {
 	st := int32(0)
+	row, dense, has, nc := a.row, a.dense, a.has, a.nc
 	for i := 0; i < len(s); i++ {
-		st = a.delta(st, a.class[s[i]])
-		if o := a.out[st]; o != nil {
-			setAll(hits, o)
+		c := a.class[s[i]]
+		if r := row[st]; r >= 0 {
+			st = dense[int(r)*nc+int(c)]
+		} else {
+			st = a.delta(st, c)
+		}
+		if has[st] {
+			setAll(hits, a.out[st])
 		}
 	}
 }
