@@ -159,10 +159,15 @@ type acDFA struct {
 	nc    int
 	row   []int32 // state → its row in dense, -1 for sparse states
 	dense []int32
-	edges [][]acEdge // sparse states' trie edges
+	edges [][]acEdge // trie edges, while building
+	// sparse states' trie edges, flat: state st's are
+	// flat[start[st]:start[st+1]]
+	start []int32
+	flat  []acEdge
 	fail  []int32
-	out   [][]int32
-	has   []bool // out[st] is not empty
+	out   [][]int32 // the literals ending at a state (its own, not its suffixes')
+	dict  []int32   // nearest state down the failure links with literals, -1 if none
+	has   []bool    // the state or one down its failure links has literals
 }
 
 type acEdge struct {
@@ -214,13 +219,17 @@ func newAC(lits []string, ids []int32) *acDFA {
 	}
 	a.fail = make([]int32, len(a.out))
 	a.row = make([]int32, len(a.out))
+	a.dict = make([]int32, len(a.out))
+	a.dict[0] = -1
 	queue := []int32{0}
 	for len(queue) > 0 {
 		st := queue[0]
 		queue = queue[1:]
 		if st != 0 {
 			if f := a.fail[st]; len(a.out[f]) > 0 {
-				a.out[st] = append(a.out[st][:len(a.out[st]):len(a.out[st])], a.out[f]...)
+				a.dict[st] = f
+			} else {
+				a.dict[st] = a.dict[f]
 			}
 		}
 		for _, e := range a.edges[st] {
@@ -254,11 +263,34 @@ func newAC(lits []string, ids []int32) *acDFA {
 			a.edges[st] = nil
 		}
 	}
+	a.start = make([]int32, len(a.out)+1)
+	for st, es := range a.edges {
+		a.start[st] = int32(len(a.flat))
+		a.flat = append(a.flat, es...)
+	}
+	a.start[len(a.out)] = int32(len(a.flat))
+	a.edges = nil
 	a.has = make([]bool, len(a.out))
 	for st, o := range a.out {
-		a.has[st] = len(o) > 0
+		a.has[st] = len(o) > 0 || a.dict[st] >= 0
 	}
 	return a
+}
+
+// emit sets the literals ending at st and at the states down its
+// dictionary links, stopping at a state whose literals are already set:
+// the ones down its links were set with them.
+func (a *acDFA) emit(st int32, hits []uint64) {
+	for x := st; x >= 0; x = a.dict[x] {
+		o := a.out[x]
+		if len(o) == 0 {
+			continue
+		}
+		if id := o[0]; hits[id>>6]&(1<<(id&63)) != 0 {
+			return
+		}
+		setAll(hits, o)
+	}
 }
 
 // delta is the transition from st on byte class c.
@@ -267,9 +299,17 @@ func (a *acDFA) delta(st int32, c uint16) int32 {
 		if r := a.row[st]; r >= 0 {
 			return a.dense[int(r)*a.nc+int(c)]
 		}
-		for _, e := range a.edges[st] {
-			if e.c == c {
-				return e.t
+		if a.edges != nil { // building
+			for _, e := range a.edges[st] {
+				if e.c == c {
+					return e.t
+				}
+			}
+		} else {
+			for _, e := range a.flat[a.start[st]:a.start[st+1]] {
+				if e.c == c {
+					return e.t
+				}
 			}
 		}
 		st = a.fail[st]
@@ -287,7 +327,7 @@ func (a *acDFA) scan(s string, hits []uint64) {
 			st = a.delta(st, c)
 		}
 		if has[st] {
-			setAll(hits, a.out[st])
+			a.emit(st, hits)
 		}
 	}
 }
