@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/spoor
 DATA    ?= ./spoor-data
 
-.PHONY: build demo test fuzz bench bench-formats clean
+.PHONY: build demo test fuzz bench bench-formats bench-detect clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spoor
@@ -43,6 +43,9 @@ bench:
 
 bench-formats:
 	sh bench/formats.sh
+
+bench-detect:
+	sh bench/detect.sh
 
 clean:
 	rm -rf bin $(DATA)

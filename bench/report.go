@@ -56,7 +56,8 @@ func (b *bench) write() error {
 	}
 	// The format readers' section comes from bench/formats.sh: keep it.
 	if old, err := os.ReadFile(b.cfg.out); err == nil {
-		if i := strings.Index(string(old), formatsBegin); i >= 0 {
+		// The sections of bench/formats.sh and bench/detect.sh: kept.
+		if i := firstIndex(string(old), formatsBegin, detectBegin); i >= 0 {
 			md = strings.TrimRight(md, "\n") + "\n\n" + string(old[i:])
 		}
 	}
@@ -67,8 +68,23 @@ func (b *bench) write() error {
 	return os.Rename(tmp, b.cfg.out)
 }
 
-// formatsBegin opens the section bench/formats.sh writes.
-const formatsBegin = "<!-- formats:begin -->"
+// formatsBegin and detectBegin open the sections bench/formats.sh and
+// bench/detect.sh write, which come after this program's.
+const (
+	formatsBegin = "<!-- formats:begin -->"
+	detectBegin  = "<!-- detect:begin -->"
+)
+
+// firstIndex is the first position in s of any of subs, or -1.
+func firstIndex(s string, subs ...string) int {
+	at := -1
+	for _, sub := range subs {
+		if i := strings.Index(s, sub); i >= 0 && (at < 0 || i < at) {
+			at = i
+		}
+	}
+	return at
+}
 
 func metStr(ok bool) string {
 	if ok {
