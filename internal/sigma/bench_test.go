@@ -106,6 +106,7 @@ func BenchmarkSet(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(hits)/float64(n), "hits/event")
+	b.ReportMetric(float64(len(s.Rules())), "rules")
 	b.ReportMetric(0, "ns/op")
 }
 
