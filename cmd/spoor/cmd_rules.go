@@ -38,7 +38,7 @@ func newRulesCmd() *cobra.Command {
 	}
 	test := &cobra.Command{
 		Use:   "test [flags] RULE_FILE",
-		Short: "Backtest a native rule and its suppressions over stored events: alerts it would raise, on which hosts, samples",
+		Short: "Backtest a rule (native with its suppressions, or Sigma) over stored events: alerts it would raise, on which hosts, samples",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRulesTest(cmd.Context(), o, args[0], cmd.OutOrStdout())
@@ -86,9 +86,12 @@ func runRulesTest(ctx context.Context, o rulesOptions, file string, out io.Write
 	if err != nil {
 		return usagef("%v", err)
 	}
-	r, err := rules.ParseRule(text, file)
-	if err != nil {
-		return usageError{err}
+	sigmaRule := detect.IsSigma(text)
+	var r *rules.Rule
+	if !sigmaRule {
+		if r, err = rules.ParseRule(text, file); err != nil {
+			return usageError{err}
+		}
 	}
 	var bt *detect.Backtest
 	if c, err := o.data.client(); err != nil {
@@ -112,7 +115,12 @@ func runRulesTest(ctx context.Context, o rulesOptions, file string, out io.Write
 		if err != nil {
 			return err
 		}
-		if bt, err = detect.RunBacktest(ctx, db, org, r, from, to); err != nil {
+		if sigmaRule {
+			bt, err = detect.RunSigmaBacktest(ctx, db, org, text, from, to)
+		} else {
+			bt, err = detect.RunBacktest(ctx, db, org, r, from, to)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -211,3 +211,44 @@ func TestDemoWalkthrough(t *testing.T) {
 		}
 	}
 }
+
+// spoor rules test backtests a Sigma rule file and a native rule with a
+// suppression over stored real events, raising nothing.
+func TestRulesTestBacktests(t *testing.T) {
+	zip := needDataset(t, "windows/rdp_interactive_taskmanager_lsass_dump.zip")
+	dir := filepath.Join(t.TempDir(), "bt")
+	var out bytes.Buffer
+	if err := runIngest(context.Background(), ingestOptions{data: dataFlags{Dir: dir}, format: "auto", noDetect: true}, []string{zip}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	o := rulesOptions{data: dataFlags{Dir: dir}, since: "2000-01-01", format: "text"}
+	if err := runRulesTest(context.Background(), o, "../../internal/rules/defaults-sigma/lsass-minidump-access.yml", &out); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, "matched:    3 events") || !strings.Contains(s, `taskmgr.exe`) {
+		t.Errorf("Sigma backtest:\n%s", s)
+	}
+	native := filepath.Join(t.TempDir(), "lsass-any.yml")
+	os.WriteFile(native, []byte(`name: lsass-any
+title: LSASS access
+type: winsec
+severity: 2
+filter: win_event_id = 10 AND TargetImage ends_with 'lsass.exe'
+suppressions:
+  - exe = 'C:\windows\system32\svchost.exe'
+aggregate: [hostname, exe]
+window: 1h
+`), 0o644)
+	out.Reset()
+	if err := runRulesTest(context.Background(), o, native, &out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if !strings.Contains(s, "suppressed: ") || !strings.Contains(s, "too broad") || !strings.Contains(s, "alerts:") {
+		t.Errorf("native backtest:\n%s", s)
+	}
+	if rows := sqlRows(t, dir, "SELECT count(*) AS n FROM alerts"); rows[0]["n"] != float64(0) {
+		t.Errorf("a backtest raised alerts: %v", rows)
+	}
+}

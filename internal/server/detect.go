@@ -201,7 +201,7 @@ func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// testRule backtests a native rule (YAML in "rule") over the caller's
+// testRule backtests a native or Sigma rule (YAML in "rule") over the caller's
 // stored events since "since" (default 30 days).
 func (s *Server) testRule(w http.ResponseWriter, r *http.Request) {
 	var req struct {
@@ -212,10 +212,13 @@ func (s *Server) testRule(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, 1<<20, &req) {
 		return
 	}
-	rule, err := rules.ParseRule([]byte(req.Rule), "rule")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "")
-		return
+	var rule *rules.Rule
+	if !detect.IsSigma([]byte(req.Rule)) {
+		var err error
+		if rule, err = rules.ParseRule([]byte(req.Rule), "rule"); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error(), "")
+			return
+		}
 	}
 	if req.Since == "" {
 		req.Since = "30d"
@@ -225,7 +228,12 @@ func (s *Server) testRule(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error(), "")
 		return
 	}
-	bt, err := detect.RunBacktest(r.Context(), s.db, tokenOf(r).Org, rule, from, to)
+	var bt *detect.Backtest
+	if rule == nil {
+		bt, err = detect.RunSigmaBacktest(r.Context(), s.db, tokenOf(r).Org, []byte(req.Rule), from, to)
+	} else {
+		bt, err = detect.RunBacktest(r.Context(), s.db, tokenOf(r).Org, rule, from, to)
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error(), "")
 		return
