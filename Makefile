@@ -20,6 +20,8 @@ test:
 	gofmt -l . | (! grep .) || (echo "gofmt would change the files above" && exit 1)
 	$(GO) vet ./...
 	$(GO) test -timeout 45m ./...
+	@# The SigmaHQ regression share and rule-load counts, printed (the tests above assert them).
+	@$(GO) test -count=1 -run '^(TestRegression|TestRulesLoad)$$' -v ./internal/sigma/ | grep -E 'fire on their own|rules: .* compile|regression tests:|SKIP' || true
 
 # Run each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
