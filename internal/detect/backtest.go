@@ -2,6 +2,8 @@ package detect
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -84,41 +86,42 @@ func RunBacktest(ctx context.Context, db *datadir.DB, org string, r *rules.Rule,
 		}
 		group = strings.Join(exprs, " || '\x1f' || ")
 	}
-	// One pass: each matching event, whether a suppression hides it, its
-	// group and window.
-	base := fmt.Sprintf(`WITH m AS (SELECT *, (%s) AS hidden, %s AS grp, epoch_ms(event_time) // %d AS win FROM events WHERE %s)`,
-		supp, group, window.Milliseconds(), where)
+	// One scan: the matching events, whether a suppression hides each, its
+	// group and window, are materialized once; the counts, the hosts and the
+	// samples are read from that.
+	threshold := max(r.Threshold, 1)
+	q := fmt.Sprintf(`WITH m AS MATERIALIZED (
+		SELECT _id, event_time, event_type, hostname, exe, arguments, "user", src_ip, dst_ip, event_name,
+		       coalesce((%s), false) AS hidden, %s AS grp, epoch_ms(event_time) // %d AS win
+		FROM events WHERE %s)
+	SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM m WHERE hidden),
+		(SELECT count(*) FROM (SELECT grp, win FROM m WHERE NOT hidden GROUP BY ALL HAVING count(*) >= %d)),
+		(SELECT CAST(to_json(list({'hostname': h, 'events': e, 'suppressed': s})) AS VARCHAR) FROM (
+			SELECT coalesce(hostname, '') AS h, count(*) FILTER (WHERE NOT hidden) AS e, count(*) FILTER (WHERE hidden) AS s
+			FROM m GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20)),
+		(SELECT CAST(to_json(list(x)) AS VARCHAR) FROM (SELECT m AS x FROM m WHERE NOT hidden LIMIT 5)),
+		(SELECT CAST(to_json(list(x)) AS VARCHAR) FROM (SELECT m AS x FROM m WHERE hidden LIMIT 5))`,
+		supp, group, window.Milliseconds(), where, threshold)
 	all := append(append([]any{}, sargs...), args...)
 	bt := &Backtest{Rule: r.Name, From: time.UnixMilli(from).UTC(), To: time.UnixMilli(min(to, 253402300799000)).UTC()}
-	threshold := max(r.Threshold, 1)
-	q := base + fmt.Sprintf(` SELECT count(*), count(*) FILTER (WHERE hidden),
-		(SELECT count(*) FROM (SELECT grp, win FROM m WHERE NOT hidden GROUP BY ALL HAVING count(*) >= %d)) FROM m`, threshold)
-	if err := scanOne(ctx, db, org, from, to, q, all, &bt.Matched, &bt.Suppressed, &bt.Alerts); err != nil {
+	var hosts, shown, hidden sql.NullString
+	if err := scanOne(ctx, db, org, from, to, q, all, &bt.Matched, &bt.Suppressed, &bt.Alerts, &hosts, &shown, &hidden); err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, org, from, to, base+` SELECT coalesce(hostname, ''), count(*) FILTER (WHERE NOT hidden), count(*) FILTER (WHERE hidden) FROM m GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20`, all...)
-	if err != nil {
-		return nil, err
+	for _, x := range []struct {
+		text sql.NullString
+		dst  any
+	}{{hosts, &bt.Hosts}, {shown, &bt.Samples}, {hidden, &bt.Hidden}} {
+		if x.text.Valid {
+			if err := json.Unmarshal([]byte(x.text.String), x.dst); err != nil {
+				return nil, fmt.Errorf("backtest answer: %w", err)
+			}
+		}
 	}
-	for rows.Next() {
-		var h HostCount
-		if err := rows.Scan(&h.Hostname, &h.Events, &h.Suppressed); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		bt.Hosts = append(bt.Hosts, h)
-	}
-	rows.Close()
-	for _, hidden := range []bool{false, true} {
-		s, err := samples(ctx, db, org, from, to, base+fmt.Sprintf(` SELECT _id, event_time, event_type, hostname, exe, arguments, user, src_ip, dst_ip, event_name FROM m WHERE hidden = %v ORDER BY event_time LIMIT 5`, hidden), all)
-		if err != nil {
-			return nil, err
-		}
-		if hidden {
-			bt.Hidden = s
-		} else {
-			bt.Samples = s
-		}
+	for _, m := range append(bt.Samples, bt.Hidden...) {
+		delete(m, "hidden")
+		delete(m, "grp")
+		delete(m, "win")
 	}
 	for _, w := range rules.Lint(r) {
 		bt.Warnings = append(bt.Warnings, w.Message)
@@ -161,32 +164,4 @@ func scanOne(ctx context.Context, db *datadir.DB, org string, from, to int64, q 
 		}
 	}
 	return rows.Err()
-}
-
-func samples(ctx context.Context, db *datadir.DB, org string, from, to int64, q string, args []any) ([]map[string]any, error) {
-	rows, err := db.Query(ctx, org, from, to, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []map[string]any
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		m := map[string]any{}
-		for i, c := range cols {
-			if vals[i] != nil {
-				m[c] = vals[i]
-			}
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
 }
