@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/spoor
 DATA    ?= ./spoor-data
 
-.PHONY: build demo test fuzz bench bench-formats bench-detect clean
+.PHONY: build demo test fuzz bench bench-formats bench-detect bench-hunt clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spoor
@@ -51,6 +51,9 @@ bench-formats:
 
 bench-detect:
 	sh bench/detect.sh
+
+bench-hunt:
+	sh bench/hunt.sh
 
 clean:
 	rm -rf bin $(DATA)

@@ -57,7 +57,7 @@ func (b *bench) write() error {
 	// The format readers' section comes from bench/formats.sh: keep it.
 	if old, err := os.ReadFile(b.cfg.out); err == nil {
 		// The sections of bench/formats.sh and bench/detect.sh: kept.
-		if i := firstIndex(string(old), formatsBegin, detectBegin); i >= 0 {
+		if i := firstIndex(string(old), formatsBegin, detectBegin, huntBegin); i >= 0 {
 			md = strings.TrimRight(md, "\n") + "\n\n" + string(old[i:])
 		}
 	}
@@ -68,11 +68,12 @@ func (b *bench) write() error {
 	return os.Rename(tmp, b.cfg.out)
 }
 
-// formatsBegin and detectBegin open the sections bench/formats.sh and
-// bench/detect.sh write, which come after this program's.
+// formatsBegin, detectBegin and huntBegin open the sections
+// bench/formats.sh, detect.sh and hunt.sh write, after this program's.
 const (
 	formatsBegin = "<!-- formats:begin -->"
 	detectBegin  = "<!-- detect:begin -->"
+	huntBegin    = "<!-- hunt:begin -->"
 )
 
 // firstIndex is the first position in s of any of subs, or -1.
