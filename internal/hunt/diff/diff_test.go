@@ -1,0 +1,273 @@
+package diff
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/gen"
+)
+
+const (
+	org    = "5a8c4a54e11909bd290021ed"
+	victim = "b0f6bdb2-9904-11e9-b036-25972ec55a45"
+)
+
+type label struct {
+	ID        string `json:"_id"`
+	Scenario  string `json:"scenario"`
+	Step      string `json:"step"`
+	AgentID   string `json:"agent_id"`
+	EventTime int64  `json:"event_time"`
+	EventType string `json:"event_type"`
+}
+
+// fleet is a generated fleet with the seeds' scenarios, stored once for
+// every test of the package.
+type fleet struct {
+	db     *datadir.DB
+	labels []label
+	events map[string]map[string]any // labelled events by _id
+}
+
+var (
+	fleetOnce sync.Once
+	theFleet  fleet
+	fleetErr  error
+	fleetDir  string
+)
+
+func testFleet(t *testing.T) fleet {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("generates a fleet")
+	}
+	fleetOnce.Do(func() {
+		ctx := context.Background()
+		var ev, lb bytes.Buffer
+		if _, fleetErr = gen.Generate(ctx, gen.Options{Seed: 7, Hosts: 12, Rate: 20}, &ev, &lb); fleetErr != nil {
+			return
+		}
+		sc := bufio.NewScanner(&lb)
+		labelled := map[string]bool{}
+		for sc.Scan() {
+			var l label
+			if fleetErr = json.Unmarshal(sc.Bytes(), &l); fleetErr != nil {
+				return
+			}
+			theFleet.labels = append(theFleet.labels, l)
+			labelled[l.ID] = true
+		}
+		if fleetDir, fleetErr = os.MkdirTemp("", "spoor-diff-"); fleetErr != nil {
+			return
+		}
+		if theFleet.db, fleetErr = datadir.Open(ctx, fleetDir, datadir.Options{}); fleetErr != nil {
+			return
+		}
+		theFleet.events = map[string]map[string]any{}
+		n := event.Normalizer{Org: org}
+		var evs []*event.Event
+		sc = bufio.NewScanner(&ev)
+		sc.Buffer(nil, 1<<24)
+		for sc.Scan() {
+			e := new(event.Event)
+			if err := n.Normalize(sc.Bytes(), e); err != nil {
+				continue
+			}
+			evs = append(evs, e)
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil && labelled[m["_id"].(string)] {
+				theFleet.events[m["_id"].(string)] = m
+			}
+		}
+		if _, fleetErr = theFleet.db.Lake.Append(ctx, evs); fleetErr != nil {
+			return
+		}
+		fleetErr = theFleet.db.Lake.Flush(ctx)
+	})
+	if fleetErr != nil {
+		t.Fatal(fleetErr)
+	}
+	return theFleet
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if theFleet.db != nil {
+		theFleet.db.Close(context.Background())
+	}
+	if fleetDir != "" {
+		os.RemoveAll(fleetDir)
+	}
+	os.Exit(code)
+}
+
+func ms(s string) int64 {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t.UnixMilli()
+}
+
+func TestNormalizeArgs(t *testing.T) {
+	for in, want := range map[string]string{
+		"sleep 30":                  "sleep <n>",
+		"kill -9 12345":             "kill -<n> <n>",
+		"cat /tmp/tmp.aZ3kd9Qx":     "cat /tmp/<rand>",
+		"rm -rf /dev/shm/x81k22":    "rm -rf /dev/shm/<rand>",
+		"/tmp/nmap -sS 10.0.1.0/24": "/tmp/nmap -sS <n>.<n>.<n>.<n>/<n>",
+		"run --id 3f2b8c1e-1d2a-4c5b-9e7f-0a1b2c3d4e5f": "run --id <uuid>",
+		"mem 0x7ffd1234 deadbeef00 face":                "mem <hex> <hex> face",
+		"bash -c scp -t /tmp/":                          "bash -c scp -t /tmp/",
+	} {
+		if got := NormalizeArgs(in); got != want {
+			t.Errorf("NormalizeArgs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestSeed000 diffs the attacked host's window against its own baseline:
+// every executable and outbound destination of the labelled attack events
+// is new.
+func TestSeed000(t *testing.T) {
+	f := testFleet(t)
+	ctx := context.Background()
+	o := Options{Host: victim,
+		BaselineFrom: ms("2020-02-05T00:00:00Z"), BaselineTo: ms("2020-02-14T00:00:00Z") - 1,
+		WindowFrom: ms("2020-02-14T00:00:00Z"), WindowTo: ms("2020-02-17T00:00:00Z") - 1}
+	start := time.Now()
+	tab, err := Run(ctx, f.db, org, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("diff took %v, %d items", time.Since(start), len(tab.Rows))
+	if strings.Join(tab.Columns, ",") != strings.Join(Columns, ",") {
+		t.Fatalf("columns %v", tab.Columns)
+	}
+	items := map[string]map[string]bool{} // category -> item
+	exampleIDs := map[string]bool{}
+	for _, r := range tab.Rows {
+		c, it := r[0].(string), r[1].(string)
+		if items[c] == nil {
+			items[c] = map[string]bool{}
+		}
+		items[c][it] = true
+		if r[6] != "new" {
+			t.Errorf("status %v without Disappeared", r[6])
+		}
+		exampleIDs[r[4].(string)] = true
+		t.Logf("%-12s %-70.70s %v n=%v hosts=%v", c, it, r[2], r[3], r[5])
+	}
+
+	// Recall: each labelled process start's exe appears in a new item
+	// (as an executable, a command or a parent -> child pair), and each
+	// labelled outbound connection's destination and each labelled
+	// login's source is new.
+	inItem := func(exe string) bool {
+		for _, c := range []string{Executables, Commands, ParentChild} {
+			for it := range items[c] {
+				if it == exe || strings.HasPrefix(it, exe+" ") || strings.HasSuffix(it, "-> "+exe) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	want, hit := 0, 0
+	labelledIDs := map[string]bool{}
+	for _, l := range f.labels {
+		if l.Scenario != "seed000" || l.AgentID != victim {
+			continue
+		}
+		labelledIDs[l.ID] = true
+		e := f.events[l.ID]
+		if e == nil {
+			t.Fatalf("labelled event %s not generated", l.ID)
+		}
+		s := func(k string) string { v, _ := e[k].(string); return v }
+		var ok bool
+		switch {
+		case l.EventType == "audit" && s("syscall") == "execve":
+			ok = inItem(s("exe"))
+		case l.EventType == "network" && s("direction") == "outbound":
+			port, _ := e["dst_port"].(float64)
+			ok = items[Outbound][s("dst_ip")+":"+strconv.Itoa(int(port))]
+		case l.EventType == "login":
+			ok = items[Logins][s("src_ip")]
+		default:
+			continue
+		}
+		want++
+		if ok {
+			hit++
+		} else {
+			t.Errorf("labelled %s event %s (step %q, exe %s, dst %s) is in no new item", l.EventType, l.ID, l.Step, s("exe"), s("dst_ip"))
+		}
+	}
+	if want == 0 {
+		t.Fatal("no labelled seed000 events on the victim")
+	}
+	t.Logf("recall %d/%d = %.0f%%", hit, want, 100*float64(hit)/float64(want))
+	fromAttack := 0
+	for id := range exampleIDs {
+		if labelledIDs[id] {
+			fromAttack++
+		}
+	}
+	// Precision: share of new items whose example (first) event is a
+	// labelled attack event.
+	t.Logf("precision %d/%d = %.0f%% of new items come from labelled events", fromAttack, len(tab.Rows), 100*float64(fromAttack)/float64(max(1, len(tab.Rows))))
+	for _, x := range []string{"/tmp/nmap", "/tmp/sliver", "/usr/bin/wget", "/usr/bin/scp"} {
+		if !items[Executables][x] {
+			t.Errorf("new executables lack %s", x)
+		}
+	}
+	if !items[Files]["/tmp/nmap"] && len(items[Files]) == 0 {
+		t.Errorf("no new sensitive file writes")
+	}
+}
+
+func TestAgainstHostAndGone(t *testing.T) {
+	f := testFleet(t)
+	ctx := context.Background()
+	w := Options{Host: victim, AgainstHost: victim, WindowFrom: ms("2020-02-14T00:00:00Z"), WindowTo: ms("2020-02-17T00:00:00Z")}
+	tab, err := Run(ctx, f.db, org, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tab.Rows) != 0 {
+		t.Errorf("a host compared with itself has %d new items", len(tab.Rows))
+	}
+	o := Options{Host: victim, Categories: []string{Executables}, Disappeared: true,
+		BaselineFrom: ms("2020-02-14T00:00:00Z"), BaselineTo: ms("2020-02-17T00:00:00Z"),
+		WindowFrom: ms("2020-02-05T00:00:00Z"), WindowTo: ms("2020-02-14T00:00:00Z") - 1}
+	tab, err = Run(ctx, f.db, org, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := map[string]bool{}
+	for _, r := range tab.Rows {
+		if r[0] != Executables {
+			t.Errorf("category %v outside the one asked for", r[0])
+		}
+		if r[6] == "gone" {
+			gone[r[1].(string)] = true
+		}
+	}
+	if !gone["/tmp/nmap"] {
+		t.Errorf("swapped ranges with Disappeared: /tmp/nmap not gone: %v", gone)
+	}
+	if _, err := Run(ctx, f.db, org, Options{Host: victim, Categories: []string{"nope"}, WindowTo: 1, BaselineTo: 1}); err == nil {
+		t.Error("unknown category accepted")
+	}
+}
