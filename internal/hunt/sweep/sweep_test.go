@@ -1,0 +1,267 @@
+package sweep
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/gen"
+)
+
+const org = "5a8c4a54e11909bd290021ed"
+
+type label struct {
+	ID       string `json:"_id"`
+	Scenario string `json:"scenario"`
+	AgentID  string `json:"agent_id"`
+}
+
+// brief is what the tests need of each generated event.
+type brief struct {
+	agent, src, dst, raw string
+}
+
+type fleet struct {
+	db     *datadir.DB
+	labels []label
+	events []brief
+}
+
+var (
+	fleetOnce sync.Once
+	theFleet  fleet
+	fleetErr  error
+	fleetDir  string
+)
+
+// testFleet generates and stores a fleet with the seeds' scenarios once
+// for every test of the package.
+func testFleet(t *testing.T) fleet {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("generates a fleet")
+	}
+	fleetOnce.Do(func() {
+		ctx := context.Background()
+		var ev, lb bytes.Buffer
+		if _, fleetErr = gen.Generate(ctx, gen.Options{Seed: 7, Hosts: 12, Rate: 20}, &ev, &lb); fleetErr != nil {
+			return
+		}
+		sc := bufio.NewScanner(&lb)
+		for sc.Scan() {
+			var l label
+			if fleetErr = json.Unmarshal(sc.Bytes(), &l); fleetErr != nil {
+				return
+			}
+			theFleet.labels = append(theFleet.labels, l)
+		}
+		if fleetDir, fleetErr = os.MkdirTemp("", "spoor-sweep-"); fleetErr != nil {
+			return
+		}
+		if theFleet.db, fleetErr = datadir.Open(ctx, fleetDir, datadir.Options{}); fleetErr != nil {
+			return
+		}
+		n := event.Normalizer{Org: org}
+		var evs []*event.Event
+		sc = bufio.NewScanner(&ev)
+		sc.Buffer(nil, 1<<24)
+		for sc.Scan() {
+			e := new(event.Event)
+			if err := n.Normalize(sc.Bytes(), e); err != nil {
+				continue
+			}
+			evs = append(evs, e)
+			var m struct {
+				Agent string `json:"agent_id"`
+				Src   string `json:"src_ip"`
+				Dst   string `json:"dst_ip"`
+			}
+			json.Unmarshal(sc.Bytes(), &m)
+			theFleet.events = append(theFleet.events, brief{m.Agent, m.Src, m.Dst, sc.Text()})
+		}
+		if _, fleetErr = theFleet.db.Lake.Append(ctx, evs); fleetErr != nil {
+			return
+		}
+		fleetErr = theFleet.db.Lake.Flush(ctx)
+	})
+	if fleetErr != nil {
+		t.Fatal(fleetErr)
+	}
+	return theFleet
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if theFleet.db != nil {
+		theFleet.db.Close(context.Background())
+	}
+	if fleetDir != "" {
+		os.RemoveAll(fleetDir)
+	}
+	os.Exit(code)
+}
+
+func TestParseIoCs(t *testing.T) {
+	in := `# seed 000
+nmap
+sliver
+
+E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855
+da39a3ee5e6b4b0d3255bfef95601890afd80709
+d41d8cd98f00b204e9800998ecf8427e
+104.248.50.87
+2001:db8::1
+10.0.0.0/8
+evil.example.com
+/tmp/sliver2
+C:\Windows\Temp\p.exe
+mimikatz.exe
+install.sh
+bash -i >& /dev/tcp
+curl|sh
+domain:not-a-tld.internal
+cmdline:nmap
+sha256:zz
+cidr:2001:db8::/32
+`
+	got, errs := ParseIoCs(strings.NewReader(in))
+	want := []IoC{
+		{FileName, "nmap", 2}, {FileName, "sliver", 3},
+		{SHA256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", 5},
+		{SHA1, "da39a3ee5e6b4b0d3255bfef95601890afd80709", 6}, {MD5, "d41d8cd98f00b204e9800998ecf8427e", 7},
+		{IP, "104.248.50.87", 8}, {IP, "2001:db8::1", 9}, {CIDR, "10.0.0.0/8", 10},
+		{Domain, "evil.example.com", 11}, {Path, "/tmp/sliver2", 12}, {Path, `C:\Windows\Temp\p.exe`, 13},
+		{FileName, "mimikatz.exe", 14}, {FileName, "install.sh", 15}, {Cmdline, "bash -i >& /dev/tcp", 16},
+		{Cmdline, "curl|sh", 17}, {Domain, "not-a-tld.internal", 18}, {Cmdline, "nmap", 19},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%v\nwant\n%v", got, want)
+	}
+	if len(errs) != 2 || !strings.Contains(errs[0].Error(), "line 20") || !strings.Contains(errs[1].Error(), "line 21") {
+		t.Errorf("errors %v, want lines 20 and 21", errs)
+	}
+}
+
+func sweepHosts(t *testing.T, f fleet, iocs ...string) (map[string]bool, [][]any) {
+	t.Helper()
+	var list []IoC
+	for _, s := range iocs {
+		i, err := ParseIoC(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, i)
+	}
+	tab, err := Run(context.Background(), f.db, org, list, 0, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tab.Columns, Columns) {
+		t.Fatalf("columns %v", tab.Columns)
+	}
+	hosts := map[string]bool{}
+	for _, r := range tab.Rows {
+		hosts[r[1].(string)] = true
+		t.Logf("%v", r)
+	}
+	return hosts, tab.Rows
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// The seed-000 IoCs find exactly the hosts the labels say were attacked.
+func TestSeed000IoCs(t *testing.T) {
+	f := testFleet(t)
+	want := map[string]bool{}
+	for _, l := range f.labels {
+		if l.Scenario == "seed000" {
+			want[l.AgentID] = true
+		}
+	}
+	got, rows := sweepHosts(t, f, "nmap", "sliver")
+	if !slices.Equal(keys(got), keys(want)) {
+		t.Errorf("hosts %v, want %v", keys(got), keys(want))
+	}
+	if len(want) != 3 {
+		t.Errorf("labels name %d attacked hosts, want 3", len(want))
+	}
+	for _, r := range rows {
+		if r[4] != "exe" && !strings.Contains(r[4].(string), "exe") && !strings.Contains(r[4].(string), "path") {
+			t.Errorf("file name matched in field %v", r[4])
+		}
+	}
+}
+
+// IP and CIDR IoCs hit exactly the hosts whose events carry them.
+func TestIPAndCIDR(t *testing.T) {
+	f := testFleet(t)
+	ip := "104.248.50.87"
+	pfx := netip.MustParsePrefix("104.248.0.0/16")
+	wantIP, wantNet := map[string]bool{}, map[string]bool{}
+	for _, e := range f.events {
+		for _, a := range []string{e.src, e.dst} {
+			if a == ip {
+				wantIP[e.agent] = true
+			}
+			if x, err := netip.ParseAddr(a); err == nil && pfx.Contains(x) {
+				wantNet[e.agent] = true
+			}
+		}
+	}
+	if len(wantIP) == 0 {
+		t.Fatal("no event carries the attacker's address")
+	}
+	got, _ := sweepHosts(t, f, ip)
+	if !slices.Equal(keys(got), keys(wantIP)) {
+		t.Errorf("ip: hosts %v, want %v", keys(got), keys(wantIP))
+	}
+	got, _ = sweepHosts(t, f, pfx.String())
+	if !slices.Equal(keys(got), keys(wantNet)) {
+		t.Errorf("cidr: hosts %v, want %v", keys(got), keys(wantNet))
+	}
+}
+
+var sha256Re = regexp.MustCompile(`SHA256=([0-9A-Fa-f]{64})`)
+
+// A hash found in one Sysmon event's Hashes field hits its host.
+func TestHash(t *testing.T) {
+	f := testFleet(t)
+	var hash, agent string
+	for _, e := range f.events {
+		if m := sha256Re.FindStringSubmatch(e.raw); m != nil {
+			hash, agent = strings.ToUpper(m[1]), e.agent
+			break
+		}
+	}
+	if hash == "" {
+		t.Skip("no Sysmon hash in the fleet")
+	}
+	got, rows := sweepHosts(t, f, hash)
+	if !got[agent] {
+		t.Errorf("hash %s: hosts %v lack %s", hash, keys(got), agent)
+	}
+	for _, r := range rows {
+		if r[3] != SHA256 || r[4] != "raw" {
+			t.Errorf("hash hit %v", r)
+		}
+	}
+}
