@@ -175,14 +175,47 @@ func Run(ctx context.Context, db *datadir.DB, org string, o Options) (hunt.Table
 	}
 	q := diffSQL(cats, o.Disappeared)
 	from, to := min(o.WindowFrom, bFrom), max(o.WindowTo, bTo)
-	t, err := hunt.Query(ctx, db, org, from, to, q, o.Host, against, o.WindowFrom, o.WindowTo, bFrom, bTo)
+	host, err := agentID(ctx, db, org, o.Host, o.WindowFrom, o.WindowTo)
+	if err != nil {
+		return hunt.Table{}, err
+	}
+	if against == o.Host {
+		against = host
+	} else if against, err = agentID(ctx, db, org, against, bFrom, bTo); err != nil {
+		return hunt.Table{}, err
+	}
+	t, err := hunt.Query(ctx, db, org, from, to, q, host, against, o.WindowFrom, o.WindowTo, bFrom, bTo)
 	if err != nil {
 		return hunt.Table{}, fmt.Errorf("diff: %w", err)
 	}
 	return t, nil
 }
 
-// diffSQL builds the statement. Parameters: $1 host, $2 baseline host,
+var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// agentID resolves a host named by hostname to its agent_id, so the scans
+// filter on agent_id, the column parts are sorted by. A host that looks
+// like an agent_id is taken as one; an unknown one is returned unchanged.
+func agentID(ctx context.Context, db *datadir.DB, org, host string, from, to int64) (string, error) {
+	if uuidRe.MatchString(host) {
+		return host, nil
+	}
+	t, err := hunt.Query(ctx, db, org, from, to, `SELECT DISTINCT agent_id FROM events WHERE hostname = $1 OR agent_id = $1 LIMIT 2`, host)
+	if err != nil {
+		return "", fmt.Errorf("diff: find host %s: %w", host, err)
+	}
+	switch len(t.Rows) {
+	case 0:
+		return host, nil
+	case 1:
+		s, _ := t.Rows[0][0].(string)
+		return s, nil
+	}
+	return "", fmt.Errorf("diff: hostname %s names more than one agent; give the agent_id", host)
+}
+
+// diffSQL builds the statement. Parameters: $1 host, $2 baseline host
+// (agent_ids),
 // $3..$4 window, $5..$6 baseline (epoch ms). It reads the events view
 // twice: once for the two hosts, once (pruned to the new items' values) for
 // the fleet count.
@@ -200,10 +233,10 @@ func diffSQL(cats []string, gone bool) string {
 ev AS MATERIALIZED (
   SELECT _id, agent_id, event_time, event_type, syscall, win_event_id, exe, arguments, "user", parent_exe, pid, ppid,
          dst_ip, dst_port, src_ip, src_port, protocol, direction, path,
-         ((agent_id = $1 OR hostname = $1) AND event_time BETWEEN make_timestamp($3 * 1000) AND make_timestamp($4 * 1000)) AS w,
-         ((agent_id = $2 OR hostname = $2) AND event_time BETWEEN make_timestamp($5 * 1000) AND make_timestamp($6 * 1000)) AS b
+         (agent_id = $1 AND event_time BETWEEN make_timestamp($3 * 1000) AND make_timestamp($4 * 1000)) AS w,
+         (agent_id = $2 AND event_time BETWEEN make_timestamp($5 * 1000) AND make_timestamp($6 * 1000)) AS b
   FROM events
-  WHERE (agent_id IN ($1, $2) OR hostname IN ($1, $2))
+  WHERE agent_id IN ($1, $2)
 ),
 hev AS (SELECT * FROM ev WHERE w OR b),
 items AS (

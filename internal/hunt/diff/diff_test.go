@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -247,6 +248,19 @@ func TestAgainstHostAndGone(t *testing.T) {
 	}
 	if len(tab.Rows) != 0 {
 		t.Errorf("a host compared with itself has %d new items", len(tab.Rows))
+	}
+	// by hostname, against another host of the fleet: the attack is new
+	w = Options{Host: "ip-10-0-1-65.ec2.internal", AgainstHost: "ip-10-0-3-212.ec2.internal", Categories: []string{Executables},
+		WindowFrom: ms("2020-02-14T00:00:00Z"), WindowTo: ms("2020-02-17T00:00:00Z")}
+	if tab, err = Run(ctx, f.db, org, w); err != nil {
+		t.Fatal(err)
+	}
+	var exes []string
+	for _, r := range tab.Rows {
+		exes = append(exes, r[1].(string))
+	}
+	if !slices.Contains(exes, "/tmp/nmap") || slices.Contains(exes, "/tmp/sliver") {
+		t.Errorf("against a host that ran sliver but not nmap: new executables %v", exes)
 	}
 	o := Options{Host: victim, Categories: []string{Executables}, Disappeared: true,
 		BaselineFrom: ms("2020-02-14T00:00:00Z"), BaselineTo: ms("2020-02-17T00:00:00Z"),
