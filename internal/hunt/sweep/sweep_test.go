@@ -215,16 +215,10 @@ func TestSeed000IoCs(t *testing.T) {
 func TestIPAndCIDR(t *testing.T) {
 	f := testFleet(t)
 	ip := "104.248.50.87"
-	pfx := netip.MustParsePrefix("104.248.0.0/16")
-	wantIP, wantNet := map[string]bool{}, map[string]bool{}
+	wantIP := map[string]bool{}
 	for _, e := range f.events {
-		for _, a := range []string{e.src, e.dst} {
-			if a == ip {
-				wantIP[e.agent] = true
-			}
-			if x, err := netip.ParseAddr(a); err == nil && pfx.Contains(x) {
-				wantNet[e.agent] = true
-			}
+		if e.src == ip || e.dst == ip {
+			wantIP[e.agent] = true
 		}
 	}
 	if len(wantIP) == 0 {
@@ -234,9 +228,20 @@ func TestIPAndCIDR(t *testing.T) {
 	if !slices.Equal(keys(got), keys(wantIP)) {
 		t.Errorf("ip: hosts %v, want %v", keys(got), keys(wantIP))
 	}
-	got, _ = sweepHosts(t, f, pfx.String())
-	if !slices.Equal(keys(got), keys(wantNet)) {
-		t.Errorf("cidr: hosts %v, want %v", keys(got), keys(wantNet))
+	for _, c := range []string{"104.248.0.0/16", "104.240.0.0/12", "104.248.50.87/32", "10.0.0.0/8", "10.0.2.0/23"} {
+		pfx := netip.MustParsePrefix(c)
+		wantNet := map[string]bool{}
+		for _, e := range f.events {
+			for _, a := range []string{e.src, e.dst} {
+				if x, err := netip.ParseAddr(a); err == nil && pfx.Contains(x) {
+					wantNet[e.agent] = true
+				}
+			}
+		}
+		got, _ = sweepHosts(t, f, c)
+		if !slices.Equal(keys(got), keys(wantNet)) {
+			t.Errorf("cidr %s: hosts %v, want %v", c, keys(got), keys(wantNet))
+		}
 	}
 }
 
@@ -262,6 +267,30 @@ func TestHash(t *testing.T) {
 	for _, r := range rows {
 		if r[3] != SHA256 || r[4] != "raw" {
 			t.Errorf("hash hit %v", r)
+		}
+	}
+}
+
+func TestCIDRPrefixes(t *testing.T) {
+	for c, want := range map[string]string{
+		"10.0.0.0/8":     "10.|",
+		"0.0.0.0/0":      "|",
+		"10.0.2.0/23":    "10.0.2.,10.0.3.|",
+		"1.2.3.4/32":     "|1.2.3.4",
+		"1.2.3.4/31":     "|1.2.3.4,1.2.3.5",
+		"172.16.0.0/12":  "",
+		"192.168.0.0/16": "192.168.|",
+	} {
+		p, e := cidrPrefixes(netip.MustParsePrefix(c))
+		got := strings.Join(p, ",") + "|" + strings.Join(e, ",")
+		if c == "172.16.0.0/12" {
+			if len(p) != 16 || p[0] != "172.16." || p[15] != "172.31." {
+				t.Errorf("%s: %v", c, p)
+			}
+			continue
+		}
+		if got != want {
+			t.Errorf("%s: %q, want %q", c, got, want)
 		}
 	}
 }
