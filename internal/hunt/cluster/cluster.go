@@ -71,6 +71,8 @@ func Run(ctx context.Context, db *datadir.DB, org string, filter string, from, t
 	defer rows.Close()
 	groups := map[string]*group{}
 	var over *group
+	// A text comes once per host: remember its pattern (boundedly).
+	seen := map[string]string{}
 	for rows.Next() {
 		var (
 			t, id       string
@@ -81,7 +83,14 @@ func Run(ctx context.Context, db *datadir.DB, org string, filter string, from, t
 		if err := rows.Scan(&t, &host, &n, &first, &last, &id); err != nil {
 			return hunt.Table{}, fmt.Errorf("read row: %w", err)
 		}
-		p := Pattern(t)
+		p, ok := seen[t]
+		if !ok {
+			p = Pattern(t)
+			if len(seen) >= 1<<16 {
+				clear(seen)
+			}
+			seen[t] = p
+		}
 		g := groups[p]
 		if g == nil {
 			if len(groups) >= MaxPatterns {

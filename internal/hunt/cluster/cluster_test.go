@@ -107,3 +107,48 @@ func TestBadFilter(t *testing.T) {
 
 // maxMS is the end of year 9999 in epoch ms: "no upper bound".
 const maxMS = 253402300799999
+
+// A named field is clustered: a list column joined, a raw field by its
+// original name.
+func TestField(t *testing.T) {
+	f := testFleet(t)
+	const filter = `event_type = "audit" AND exe = "/usr/bin/bash" AND arguments starts_with "/bin/bash -c run-parts"`
+	a, err := Run(context.Background(), f.db, f.org, filter, 0, maxMS, "arguments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(context.Background(), f.db, f.org, filter, 0, maxMS, "args")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Rows) == 0 || len(a.Rows) != len(b.Rows) || a.Rows[0][0] != b.Rows[0][0] || a.Rows[0][1] != b.Rows[0][1] {
+		t.Errorf("arguments %v, args %v", a.Rows, b.Rows)
+	}
+	c, err := Run(context.Background(), f.db, f.org, `event_type = "cloudtrail"`, 0, maxMS, "eventName")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Run(context.Background(), f.db, f.org, `event_type = "cloudtrail"`, 0, maxMS, "no_such_field")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Rows) < 2 || len(d.Rows) != 0 {
+		t.Errorf("eventName: %d patterns; a missing field: %v", len(c.Rows), d.Rows)
+	}
+	// audit's header object (id, timestamps, sequence) differs in numbers only
+	h, err := Run(context.Background(), f.db, f.org, filter, 0, maxMS, "header")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Rows) != 1 || h.Rows[0][1] != a.Rows[0][1].(int64)+sumFrom(a, 1) || !strings.Contains(h.Rows[0][0].(string), `"sequenceId":<num>`) {
+		t.Errorf("header patterns %v", h.Rows)
+	}
+}
+
+func sumFrom(t hunt.Table, i int) int64 {
+	var n int64
+	for _, r := range t.Rows[i:] {
+		n += r[1].(int64)
+	}
+	return n
+}
