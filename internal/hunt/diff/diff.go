@@ -54,7 +54,9 @@ type Options struct {
 	Disappeared bool
 }
 
-// Columns of the answer.
+// Columns of the answer. fleet_hosts counts the organization's hosts with
+// the item in the baseline or window time (a parent -> child pair counts
+// the hosts that ran the child).
 var Columns = []string{"category", "item", "first_seen", "count", "example_event_id", "fleet_hosts", "status"}
 
 // normRules rewrite the variable parts of a command line. They are RE2, so
@@ -139,6 +141,9 @@ func itemsSQL(src string, cats []string) string {
 		case Files:
 			parts = append(parts, fmt.Sprintf(`SELECT '%s', p, NULL, NULL, %s FROM (SELECT unnest(path) AS p, %s FROM %s WHERE event_type = 'file') WHERE regexp_matches(p, '%s')`, c, cols, cols, src, sensitivePaths))
 		}
+	}
+	if len(parts) == 0 {
+		parts = []string{"SELECT NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::TIMESTAMP, false, false WHERE false"}
 	}
 	return "SELECT * FROM (" + strings.Join(parts, "\nUNION ALL ") + ") AS t(category, item, k1, k2, _id, agent_id, event_time, w, b)"
 }
@@ -254,8 +259,7 @@ fev AS (
   SELECT _id, agent_id, event_time, event_type, syscall, win_event_id, exe, arguments, "user", parent_exe, pid, ppid,
          dst_ip, dst_port, src_ip, src_port, protocol, direction, path, true AS w, false AS b
   FROM events
-  WHERE exe IN (SELECT k1 FROM found WHERE category IN ('executable', 'command', 'parent_child')
-                UNION SELECT k2 FROM found WHERE category = 'parent_child')
+  WHERE exe IN (SELECT k1 FROM found WHERE category IN ('executable', 'command', 'parent_child'))
      OR "user" IN (SELECT k1 FROM found WHERE category = 'user')
      OR dst_ip IN (SELECT k1 FROM found WHERE category = 'outbound')
      OR src_ip IN (SELECT k1 FROM found WHERE category = 'login_source')
@@ -265,8 +269,14 @@ fev AS (
 ),
 fleet AS (
   SELECT x.category, x.item, count(DISTINCT x.agent_id) AS hosts FROM (
-` + itemsSQL("fev", cats) + `
+` + itemsSQL("fev", slices.DeleteFunc(slices.Clone(cats), func(c string) bool { return c == ParentChild })) + `
   ) x SEMI JOIN found USING (category, item) GROUP BY ALL
+  UNION ALL
+  -- a pair's prevalence is its child's: finding every host's parents
+  -- would mean reading the fleet's process starts
+  SELECT f.category, f.item, count(DISTINCT e.agent_id)
+  FROM found f JOIN fev e ON f.category = 'parent_child' AND e.exe = f.k1
+  GROUP BY ALL
 )
 SELECT f.category, f.item,
        CASE WHEN f.wn > 0 THEN f.wfirst ELSE f.bfirst END AS first_seen,
