@@ -29,10 +29,14 @@ const Overflow = "<overflow: more distinct patterns than the cap>"
 // Columns of Run's table.
 var Columns = []string{"pattern", "count", "hosts", "first_seen", "last_seen", "example", "example_event_id"}
 
-// defaultText is the text clustered when no field is named: the arguments
-// when present, else the executable, else a message-like field.
-const defaultText = `COALESCE(NULLIF(arguments, ''), NULLIF(exe, ''), NULLIF(summary, ''), NULLIF(event_name, ''),
-	NULLIF(raw->>'message', ''), NULLIF(raw->>'msg', ''), event_type)`
+// The text clustered when no field is named: the arguments when present,
+// else the executable, else a message-like field (typed, then the raw
+// message, then the event type). The raw text is costly to rebuild, so
+// only the events without a typed text reach it.
+const (
+	defaultText  = `COALESCE(NULLIF(arguments, ''), NULLIF(exe, ''), NULLIF(summary, ''), NULLIF(event_name, ''))`
+	fallbackText = `COALESCE(NULLIF(raw->>'message', ''), NULLIF(raw->>'msg', ''), event_type)`
+)
 
 type group struct {
 	pattern     string
@@ -61,10 +65,16 @@ func Run(ctx context.Context, db *datadir.DB, org string, filter string, from, t
 	}
 	// DuckDB groups the identical texts per host; Go normalises each
 	// distinct text once and merges them into patterns.
+	src := `SELECT ` + text + ` AS t, hostname, event_time, _id FROM events WHERE (` + where + `)`
+	qargs := append(targs, args...)
+	if field == "" {
+		src = `SELECT ` + defaultText + ` AS t, hostname, event_time, _id FROM events WHERE (` + where + `) AND ` + defaultText + ` IS NOT NULL
+		UNION ALL SELECT ` + fallbackText + `, hostname, event_time, _id FROM events WHERE (` + where + `) AND ` + defaultText + ` IS NULL`
+		qargs = append(slices.Clone(args), args...)
+	}
 	q := `SELECT t, hostname, count(*), min(event_time), max(event_time), arg_min(_id, event_time)
-		FROM (SELECT ` + text + ` AS t, hostname, event_time, _id FROM events WHERE ` + where + `)
-		WHERE t IS NOT NULL GROUP BY t, hostname`
-	rows, err := db.Query(ctx, org, from, to, q, append(targs, args...)...)
+		FROM (` + src + `) WHERE t IS NOT NULL GROUP BY t, hostname`
+	rows, err := db.Query(ctx, org, from, to, q, qargs...)
 	if err != nil {
 		return hunt.Table{}, err
 	}

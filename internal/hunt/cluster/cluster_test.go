@@ -152,3 +152,19 @@ func sumFrom(t hunt.Table, i int) int64 {
 	}
 	return n
 }
+
+// Every event falls in exactly one pattern, whichever text it has.
+func TestAllEventsCounted(t *testing.T) {
+	f := testFleet(t)
+	tab, err := Run(context.Background(), f.db, f.org, "", 0, maxMS, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, r := range tab.Rows {
+		sum += r[1].(int64)
+	}
+	if want := count(t, f, `SELECT count(*) FROM events`); sum != want {
+		t.Errorf("patterns count %d events of %d", sum, want)
+	}
+}
