@@ -50,6 +50,7 @@ func newRootCmd() *cobra.Command {
 			profFile.Close()
 		}
 	}
+	root.AddCommand(newHuntCmds()...)
 	for _, add := range commands {
 		root.AddCommand(add())
 	}

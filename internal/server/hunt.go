@@ -1,0 +1,57 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/spoor-dev/spoor/internal/auth"
+	"github.com/spoor-dev/spoor/internal/hunt/analysis"
+	"github.com/spoor-dev/spoor/internal/hunt/timeline"
+	"github.com/spoor-dev/spoor/internal/render"
+)
+
+// routeHunt adds POST /api/v1/hunt/{analysis}: diff, sweep, sessions,
+// tree, cluster, timeline, talkers, connections, over the caller's
+// organization; answers as JSON (default), NDJSON or CSV, and the timeline
+// also as SVG.
+func (s *Server) routeHunt(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/hunt/{analysis}", s.authed(auth.Role.CanRead, s.querySlot(s.metrics.timed("hunt", s.hunt))))
+}
+
+func (s *Server) hunt(w http.ResponseWriter, r *http.Request) {
+	var req analysis.Request
+	if !decodeBody(w, r, 1<<20, &req) {
+		return
+	}
+	name := r.PathValue("analysis")
+	svg := r.URL.Query().Get("format") == "svg"
+	f, ctype := "json", "application/json"
+	if !svg {
+		if f, ctype = format(r); f == "" || f == "parquet" {
+			writeError(w, http.StatusBadRequest, "format must be json, ndjson, csv (or svg for the timeline)", "")
+			return
+		}
+	}
+	t, err := analysis.Run(r.Context(), s.db, tokenOf(r).Org, name, req)
+	var ue analysis.UsageError
+	if errors.As(err, &ue) {
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	if err != nil {
+		queryFailed(w, err, req.Query)
+		return
+	}
+	if svg {
+		if name != "timeline" {
+			writeError(w, http.StatusBadRequest, "only the timeline draws as SVG", "")
+			return
+		}
+		w.Header().Set("Content-Type", "image/svg+xml")
+		timeline.SVG(t, w)
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	out, _ := render.New(f, w)
+	t.Write(out)
+}
