@@ -16,6 +16,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/datadir"
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/gen"
+	"github.com/spoor-dev/spoor/internal/hunt"
 )
 
 const (
@@ -292,5 +293,20 @@ func TestAgainstHostAndGone(t *testing.T) {
 	}
 	if _, err := Run(ctx, f.db, org, Options{Host: victim, Categories: []string{"nope"}, WindowTo: 1, BaselineTo: 1}); err == nil {
 		t.Error("unknown category accepted")
+	}
+}
+
+// DuckDB's rewrite of command lines (in the scan) agrees with NormalizeArgs.
+func TestNormalizeArgsSQLAgrees(t *testing.T) {
+	f := testFleet(t)
+	for _, in := range []string{"sleep 30", "kill -9 12345", "cat /tmp/tmp.aZ3kd9Qx", "rm -rf /dev/shm/x81k22 /var/tmp/a1b2",
+		"/tmp/nmap -sS 10.0.1.0/24", "run --id 3F2B8C1E-1D2A-4C5B-9E7F-0A1B2C3D4E5F", "mem 0x7ffd1234 deadbeef00 face", "it's"} {
+		tab, err := hunt.Query(context.Background(), f.db, org, 0, 1, "SELECT "+normSQL("CAST($1 AS VARCHAR)"), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := tab.Rows[0][0], NormalizeArgs(in); got != want {
+			t.Errorf("%q: SQL %q, Go %q", in, got, want)
+		}
 	}
 }
