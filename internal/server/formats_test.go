@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -149,5 +150,45 @@ type=CWD msg=audit(1604994496.155:92733): cwd="/home/wardog"
 	code, body = call(t, "POST", f.url+"/api/v1/sql", f.analystA, []byte(`{"sql": "SELECT hostname, arguments, cwd FROM events"}`), "Accept", "application/json")
 	if code != 200 || !strings.Contains(string(body), `"arguments":"arp -a"`) || !strings.Contains(string(body), `"hostname":"web-2"`) {
 		t.Errorf("stored: %d %s", code, body)
+	}
+}
+
+// The hunting analyses answer over the API, scoped to the caller's
+// organization, in JSON, NDJSON and CSV, and the timeline as SVG.
+func TestHuntAPI(t *testing.T) {
+	f := start(t, Options{})
+	var body strings.Builder
+	for i := range 20 {
+		exe := "/usr/bin/ls"
+		if i >= 15 {
+			exe = "/tmp/implant"
+		}
+		fmt.Fprintf(&body, `{"_id":"h%d","event_time":%d,"event_type":"audit","syscall":"execve","exe":%q,"arguments":"run %d","agent_id":"a1","hostname":"web-1"}`+"\n", i, 1581674400000+int64(i)*3600000, exe, i)
+	}
+	if code, b := call(t, "POST", f.url+"/api/v1/events", f.ingestA, []byte(body.String())); code != 200 {
+		t.Fatalf("ingest: %d %s", code, b)
+	}
+	req := []byte(`{"host":"a1","baseline":"2020-02-14T00:00:00Z..2020-02-14T14:00:00Z","window":"2020-02-14T14:00:00Z..2020-02-16T00:00:00Z","categories":["executable"]}`)
+	code, b := call(t, "POST", f.url+"/api/v1/hunt/diff?format=csv", f.analystA, req)
+	if code != 200 || !strings.Contains(string(b), "/tmp/implant") || strings.Contains(string(b), "/usr/bin/ls") {
+		t.Errorf("diff: %d %s", code, b)
+	}
+	code, b = call(t, "POST", f.url+"/api/v1/hunt/diff?format=csv", f.analystB, req)
+	if code != 200 || strings.Contains(string(b), "/tmp/implant") {
+		t.Errorf("orgB's diff sees orgA: %d %s", code, b)
+	}
+	code, b = call(t, "POST", f.url+"/api/v1/hunt/sweep", f.analystA, []byte(`{"iocs":["/tmp/implant"]}`), "Accept", "application/x-ndjson")
+	if code != 200 || !strings.Contains(string(b), `"hostname":"web-1"`) {
+		t.Errorf("sweep: %d %s", code, b)
+	}
+	code, b = call(t, "POST", f.url+"/api/v1/hunt/timeline?format=svg", f.analystA, []byte(`{"since":"2020-02-14","until":"2020-02-16"}`))
+	if code != 200 || !strings.HasPrefix(strings.TrimSpace(string(b)), "<") || !strings.Contains(string(b), "<svg") {
+		t.Errorf("timeline svg: %d %.200s", code, b)
+	}
+	if code, b := call(t, "POST", f.url+"/api/v1/hunt/nope", f.analystA, []byte(`{}`)); code != 400 || !strings.Contains(string(b), "unknown analysis") {
+		t.Errorf("unknown analysis: %d %s", code, b)
+	}
+	if code, _ := call(t, "POST", f.url+"/api/v1/hunt/diff", f.ingestA, req); code != 403 {
+		t.Errorf("an ingest token ran an analysis: %d", code)
 	}
 }
