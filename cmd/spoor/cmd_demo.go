@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/gen"
+	"github.com/spoor-dev/spoor/internal/hunt/analysis"
 )
 
 type demoOptions struct {
@@ -54,33 +56,48 @@ func newDemoCmd() *cobra.Command {
 type demoStep struct {
 	say    string
 	search string // filter-language query, or
-	sql    string // SQL over the events view
+	sql    string // SQL over the events view, or
+	hunt   string // a hunting analysis, with its command-line flags and request
+	args   string
+	req    analysis.Request
 	fields string
 }
 
-var seed000Walkthrough = []demoStep{
-	{say: `Seed 000: "Has this host been compromised? Did this host always do this?"
-Host b0f6bdb2-9904-11e9-b036-25972ec55a45 was compromised on Valentine's Day 2020.
-Executables it ran on 2020-02-14..16 that it never ran in the nine days before:`,
-		sql: `SELECT exe, count(*) AS runs, min(event_time) AS first_seen
+// seed000NewExecsSQL and seed000SweepSQL are seed 000's first and last
+// questions as SQL, the way a notebook asks them; the walkthrough asks
+// them with spoor diff and spoor sweep.
+const seed000NewExecsSQL = `SELECT exe, count(*) AS runs, min(event_time) AS first_seen
 FROM events
 WHERE organization_id = '5a8c4a54e11909bd290021ed' AND agent_id = 'b0f6bdb2-9904-11e9-b036-25972ec55a45'
   AND date_key >= '2020-02-14-00' AND date_key < '2020-02-17-00' AND event_type = 'audit' AND syscall = 'execve'
   AND exe NOT IN (SELECT exe FROM events WHERE agent_id = 'b0f6bdb2-9904-11e9-b036-25972ec55a45'
                   AND date_key >= '2020-02-05-00' AND date_key < '2020-02-14-00' AND exe IS NOT NULL)
-GROUP BY exe ORDER BY first_seen`},
-	{say: "What was done with them: their arguments (wget fetched nmap from GitHub, scp received files):",
-		search: `agent_id = "b0f6bdb2-9904-11e9-b036-25972ec55a45" AND syscall = "execve" AND event_time >= "2020-02-14T00:00:00Z" AND (exe starts_with "/tmp/" OR exe in ("/usr/bin/wget", "/usr/bin/scp"))`,
-		fields: "event_time,exe,arguments,user,cwd"},
-	{say: "Where it connected to on the way:",
-		search: `agent_id = "b0f6bdb2-9904-11e9-b036-25972ec55a45" AND event_type = "network" AND event_time >= "2020-02-14T00:00:00Z" AND (exe = "/usr/bin/wget" OR exe starts_with "/tmp/") AND dst_port = 443`,
-		fields: "event_time,exe,dst_ip,dst_port"},
-	{say: "Is anyone else compromised? The same IoCs (nmap, sliver) swept across every host:",
-		sql: `SELECT hostname, agent_id, count(*) AS hits, min(event_time) AS first_seen, max(event_time) AS last_seen
+GROUP BY exe ORDER BY first_seen`
+
+const seed000SweepSQL = `SELECT hostname, agent_id, count(*) AS hits, min(event_time) AS first_seen, max(event_time) AS last_seen
 FROM events
 WHERE date_key >= '2020-01-01' AND date_key <= '2020-02-29' AND event_type = 'audit' AND syscall = 'execve'
   AND (exe LIKE '%nmap%' OR exe LIKE '%sliver%')
-GROUP BY ALL ORDER BY first_seen`},
+GROUP BY ALL ORDER BY first_seen`
+
+const seed000Host = "b0f6bdb2-9904-11e9-b036-25972ec55a45"
+
+var seed000Walkthrough = []demoStep{
+	{say: `Seed 000: "Has this host been compromised? Did this host always do this?"
+Host b0f6bdb2-9904-11e9-b036-25972ec55a45 was compromised on Valentine's Day 2020.
+What did it do on 2020-02-14..16 that it never did in the nine days before? (fleet_hosts: how many hosts ever did it)`,
+		hunt: "diff", args: "--host " + seed000Host + " --baseline 2020-02-05..2020-02-14 --window 2020-02-14..2020-02-17 --category executable,command,outbound",
+		req: analysis.Request{Host: seed000Host, Baseline: "2020-02-05..2020-02-14", Window: "2020-02-14..2020-02-17", Categories: []string{"executable", "command", "outbound"}}},
+	{say: "How the attacker came in: the host's logon sessions that day (external ones are the suspects):",
+		hunt: "sessions", args: "--host " + seed000Host + " --since 2020-02-14T14:00:00Z --until 2020-02-14T16:00:00Z",
+		req: analysis.Request{Host: seed000Host, Since: "2020-02-14T14:00:00Z", Until: "2020-02-14T16:00:00Z"}},
+	{say: "What the attacker ran in the longest external session, as a process tree:",
+		hunt: "tree", req: analysis.Request{Host: seed000Host, Since: "2020-02-14T14:00:00Z", Until: "2020-02-14T16:00:00Z"}},
+	{say: "Where it connected to, external destinations first:",
+		hunt: "connections", args: "--host " + seed000Host + " --since 2020-02-14 --until 2020-02-17",
+		req: analysis.Request{Host: seed000Host, Since: "2020-02-14", Until: "2020-02-17"}},
+	{say: "Is anyone else compromised? The same IoCs (nmap, sliver) swept across every host:",
+		hunt: "sweep", args: "--ioc nmap --ioc sliver", req: analysis.Request{IoCs: []string{"nmap", "sliver"}}},
 }
 
 // seed004SQL is seed 004's notebook analysis as one statement: Sysmon 10
@@ -191,7 +208,17 @@ func walk(ctx context.Context, data dataFlags, steps []demoStep, stdout io.Write
 	for _, s := range steps {
 		fmt.Fprintf(stdout, "\n%s\n", s.say)
 		var err error
-		if s.sql != "" {
+		if s.hunt == "tree" && s.req.Session == 0 {
+			// The session to draw is the external one with most processes.
+			if s.req.Session, err = externalSession(ctx, data, s.req); err != nil {
+				return err
+			}
+			s.args = fmt.Sprintf("--host %s --session %d --since %s --until %s", s.req.Host, s.req.Session, s.req.Since, s.req.Until)
+		}
+		if s.hunt != "" {
+			fmt.Fprintf(stdout, "$ spoor %s %s\n", s.hunt, s.args)
+			err = runHunt(ctx, s.hunt, huntOptions{data: data, req: s.req, format: "table"}, stdout)
+		} else if s.sql != "" {
 			fmt.Fprintf(stdout, "$ spoor sql \"\n%s\"\n", s.sql)
 			err = runSQL(ctx, sqlOptions{data: data, format: "table"}, s.sql, stdout)
 		} else {
@@ -203,6 +230,39 @@ func walk(ctx context.Context, data dataFlags, steps []demoStep, stdout io.Write
 		}
 	}
 	return nil
+}
+
+// externalSession finds the host's external logon session with the most
+// processes in the request's time range.
+func externalSession(ctx context.Context, data dataFlags, r analysis.Request) (int64, error) {
+	db, err := data.open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	org, err := data.org(db)
+	if err != nil {
+		return 0, err
+	}
+	t, err := analysis.Run(ctx, db, org, "sessions", r)
+	if err != nil {
+		return 0, err
+	}
+	col := func(name string) int { return slices.Index(t.Columns, name) }
+	si, ei, pi := col("session"), col("external"), col("processes")
+	var best, most int64 = 0, -1
+	for _, row := range t.Rows {
+		ext, _ := row[ei].(bool)
+		n, _ := row[pi].(int64)
+		id, _ := row[si].(int64)
+		if ext && n > most {
+			best, most = id, n
+		}
+	}
+	if most < 0 {
+		return 0, fmt.Errorf("no external session on %s", r.Host)
+	}
+	return best, nil
 }
 
 // realDemo ingests the shared real telemetry (Windows, Linux auditd,

@@ -170,7 +170,7 @@ func TestSeed001QueriesAsWritten(t *testing.T) {
 func TestSeed000SQL(t *testing.T) {
 	f := testFleet(t)
 	var out bytes.Buffer
-	q := seed000Walkthrough[0].sql
+	q := seed000NewExecsSQL
 	if err := runSQL(context.Background(), sqlOptions{data: dataFlags{Dir: f.dir}, format: "csv"}, q, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestSeed000SQL(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := runSQL(context.Background(), sqlOptions{data: dataFlags{Dir: f.dir}, format: "csv"}, seed000Walkthrough[3].sql, &out); err != nil {
+	if err := runSQL(context.Background(), sqlOptions{data: dataFlags{Dir: f.dir}, format: "csv"}, seed000SweepSQL, &out); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
