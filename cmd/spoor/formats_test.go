@@ -252,3 +252,41 @@ window: 1h
 		t.Errorf("a backtest raised alerts: %v", rows)
 	}
 }
+
+// Windows logon sessions from real Security events (4624, 4634, 4688): the
+// RDP logon of OTRF's Task Manager recording comes from an external
+// address, and processes are counted in their logon sessions.
+func TestWindowsSessionsOnRealData(t *testing.T) {
+	zip := needDataset(t, "windows/rdp_interactive_taskmanager_lsass_dump.zip")
+	dir := filepath.Join(t.TempDir(), "win")
+	ingestInto(t, dir, zip)
+	var out bytes.Buffer
+	o := huntOptions{data: dataFlags{Dir: dir}, format: "ndjson"}
+	o.req.Host = "WORKSTATION5.theshire.local"
+	if err := runHunt(context.Background(), "sessions", o, &out); err != nil {
+		t.Fatal(err)
+	}
+	external, procs := 0, int64(0)
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var r struct {
+			User      string `json:"user"`
+			SrcIP     string `json:"src_ip"`
+			External  bool   `json:"external"`
+			Processes int64  `json:"processes"`
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		if r.External {
+			external++
+			if r.SrcIP != "1.2.3.4" || r.User != "pgustavo" {
+				t.Errorf("external session %+v", r)
+			}
+		}
+		procs += r.Processes
+	}
+	rows := sqlRows(t, dir, "SELECT count(*) AS n FROM events WHERE win_event_id = 4688")
+	if external == 0 || float64(procs) != rows[0]["n"].(float64) {
+		t.Errorf("%d external sessions, %d processes in sessions of %v 4688 events:\n%s", external, procs, rows[0]["n"], out.String())
+	}
+}
