@@ -217,7 +217,14 @@ func mapSecurity(e *event.Event, r *rec) {
 		setStr(e, event.User, r.get("SubjectUserName"))
 		setStr(e, event.Domain, r.get("SubjectDomainName"))
 		setStr(e, event.SID, r.get("SubjectUserSid"))
-		setNum(e, event.Session, r.get("SubjectLogonId"))
+		sess := r.get("SubjectLogonId")
+		if t := r.get("TargetLogonId"); r.id == 4688 && t != "" && strings.Trim(strings.TrimPrefix(strings.ToLower(t), "0x"), "0") != "" {
+			// A 4688's new process runs in TargetLogonId when Windows logs
+			// one (a process started into another logon, runas, say); the
+			// session is the process's, not its creator's.
+			sess = t
+		}
+		setNum(e, event.Session, sess)
 	}
 	switch r.id {
 	case 4624, 4625, 4648:

@@ -187,7 +187,9 @@ func TestNXLogSpotChecks(t *testing.T) {
 	check(e, map[event.FieldID]any{
 		event.Exe: `C:\Windows\System32\TSTheme.exe`, event.Command: "TSTheme.exe", event.PID: int64(0x1d7c),
 		event.PPID: int64(0x38c), event.Arguments: `C:\windows\system32\TSTheme.exe -Embedding`,
-		event.ParentExe: `C:\Windows\System32\svchost.exe`, event.User: "WORKSTATION5$", event.Session: int64(0x3e7),
+		// session: the new process's logon (TargetLogonId 0x10ac67), not its
+		// creator's (SubjectLogonId 0x3e7).
+		event.ParentExe: `C:\Windows\System32\svchost.exe`, event.User: "WORKSTATION5$", event.Session: int64(0x10ac67),
 		event.Success: true, event.Summary: "A new process has been created.", event.Subtype: "Process Creation",
 	})
 	if got := e.Time().Format("2006-01-02T15:04:05Z"); got != "2020-09-22T08:38:02Z" {
