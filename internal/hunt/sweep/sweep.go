@@ -24,6 +24,12 @@ func ipInt(col string) string {
   TRY_CAST(split_part(%[1]s, '.', 3) AS BIGINT) * 256 + TRY_CAST(split_part(%[1]s, '.', 4) AS BIGINT) END)`, col)
 }
 
+// windowsPath says whether a path is a Windows one (a drive or a
+// backslash).
+func windowsPath(v string) bool {
+	return strings.Contains(v, `\`) || (len(v) > 2 && v[1] == ':' && (v[2] == '\\' || v[2] == '/'))
+}
+
 // rawForm is how a value appears inside raw JSON text: escaped, lowercase.
 func rawForm(v string) string {
 	b, _ := json.Marshal(v)
@@ -134,7 +140,11 @@ func Run(ctx context.Context, db *datadir.DB, org string, iocs []IoC, from, to i
 			argRes = append(argRes, q)
 		case Path:
 			nameRes = append(nameRes, "^"+q+"$")
-			rawRes = append(rawRes, rq)
+			if windowsPath(v) {
+				// Windows paths also live in raw (TargetFilename,
+				// ImageLoaded...); Linux paths are in exe, parent_exe and path.
+				rawRes = append(rawRes, rq)
+			}
 		case FileName:
 			nameRes = append(nameRes, `(^|[/\\])`+q+"$")
 		case Cmdline:
@@ -159,13 +169,19 @@ func Run(ctx context.Context, db *datadir.DB, org string, iocs []IoC, from, to i
 	if len(ipRes) > 0 {
 		pre = append(pre, fmt.Sprintf("regexp_matches(src_ip, %[1]s) OR regexp_matches(dst_ip, %[1]s)", arg(strings.Join(ipRes, "|"))))
 	}
+	// raw is the costly column (every scanned row's JSON): read only when
+	// an IoC needs it.
+	rawCol := "CASE WHEN " + rawTypes + " THEN lower(raw) END AS raw"
+	if len(rawRes) == 0 {
+		rawCol = "CAST(NULL AS VARCHAR) AS raw"
+	}
 	q := `WITH
 i(ioc, kind, v, rawv, lo, hi) AS (VALUES ` + strings.Join(vals, ",\n  ") + `),
 kf(kind, field) AS (VALUES ` + kindFields + `),
 ev AS MATERIALIZED (
   SELECT _id, hostname, agent_id, event_time, lower(exe) AS exe, lower(parent_exe) AS parent_exe,
          string_split(lower(array_to_string(path, chr(10))), chr(10)) AS path, src_ip, dst_ip, lower(arguments) AS arguments,
-         CASE WHEN ` + rawTypes + ` THEN lower(raw) END AS raw
+         ` + rawCol + `
   FROM events
   WHERE ` + strings.Join(pre, "\n     OR ") + `
 ),

@@ -294,3 +294,11 @@ func TestCIDRPrefixes(t *testing.T) {
 		}
 	}
 }
+
+func TestWindowsPath(t *testing.T) {
+	for v, want := range map[string]bool{`c:\windows\temp\x.exe`: true, `c:/windows/x.exe`: true, `\\share\x`: true, "/tmp/nmap": false, "nmap": false, "c:": false} {
+		if windowsPath(v) != want {
+			t.Errorf("windowsPath(%q) = %v", v, !want)
+		}
+	}
+}
