@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/datadir"
@@ -39,16 +38,15 @@ func RunSigmaBacktest(ctx context.Context, db *datadir.DB, org string, text []by
 	}
 	set := sigma.NewSet(compiled)
 	bt := &Backtest{Rule: sigmaName(compiled[0].Rule), From: time.UnixMilli(from).UTC(), To: time.UnixMilli(min(to, 253402300799000)).UTC()}
-	cols := make([]string, 0, event.NumFields+1)
-	for _, f := range event.Catalog() {
-		cols = append(cols, `"`+f.Name+`"`)
-	}
-	cols = append(cols, "raw")
-	rows, err := db.Query(ctx, org, from, to, "SELECT "+strings.Join(cols, ", ")+" FROM events WHERE event_type IN ('sysmon', 'winsec', 'windows', 'audit', 'cloudtrail', 'login', 'logout', 'network', 'file')")
+	rows, err := db.Query(ctx, org, from, to, "SELECT * FROM events WHERE event_type IN ('sysmon', 'winsec', 'windows', 'audit', 'cloudtrail', 'login', 'logout', 'network', 'file')")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
 	for i := range vals {
@@ -61,7 +59,10 @@ func RunSigmaBacktest(ctx context.Context, db *datadir.DB, org string, text []by
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
-		e := eventOf(vals)
+		e := new(event.Event)
+		if err := datadir.EventFromRow(cols, vals, e); err != nil {
+			return nil, err
+		}
 		doc.Reset(e)
 		matched := false
 		set.Match(doc, func(*sigma.Compiled) { matched = true })
@@ -87,38 +88,6 @@ func RunSigmaBacktest(ctx context.Context, db *datadir.DB, org string, text []by
 	sort.Slice(bt.Hosts, func(i, j int) bool { return bt.Hosts[i].Events > bt.Hosts[j].Events })
 	bt.Took = time.Since(start)
 	return bt, nil
-}
-
-// eventOf rebuilds an event from a row of the catalog's columns and raw.
-func eventOf(vals []any) *event.Event {
-	e := new(event.Event)
-	for i, f := range event.Catalog() {
-		switch v := vals[i].(type) {
-		case nil:
-		case string:
-			e.SetString(f.ID, v)
-		case int64:
-			e.SetInt(f.ID, v)
-		case int32:
-			e.SetInt(f.ID, int64(v))
-		case bool:
-			e.SetBool(f.ID, v)
-		case time.Time:
-			e.SetInt(f.ID, v.UnixMilli())
-		case []any:
-			l := make([]string, 0, len(v))
-			for _, x := range v {
-				if s, ok := x.(string); ok {
-					l = append(l, s)
-				}
-			}
-			e.SetList(f.ID, l)
-		}
-	}
-	if raw, ok := vals[len(vals)-1].(string); ok {
-		e.Raw = []byte(raw)
-	}
-	return e
 }
 
 // IsSigma says whether a rule file is a Sigma rule rather than a native one.
