@@ -1,8 +1,6 @@
 package diff
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -14,9 +12,8 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/datadir"
-	"github.com/spoor-dev/spoor/internal/event"
-	"github.com/spoor-dev/spoor/internal/gen"
 	"github.com/spoor-dev/spoor/internal/hunt"
+	"github.com/spoor-dev/spoor/internal/hunt/hunttest"
 )
 
 const (
@@ -44,57 +41,36 @@ type fleet struct {
 var (
 	fleetOnce sync.Once
 	theFleet  fleet
+	built     *hunttest.Fleet
 	fleetErr  error
-	fleetDir  string
 )
 
+// testFleet is the shared generated fleet (package hunttest), built once
+// for every test of the package, with its labelled events by _id.
 func testFleet(t *testing.T) fleet {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("generates a fleet")
 	}
 	fleetOnce.Do(func() {
-		ctx := context.Background()
-		var ev, lb bytes.Buffer
-		if _, fleetErr = gen.Generate(ctx, gen.Options{Seed: 7, Hosts: 12, Rate: 20}, &ev, &lb); fleetErr != nil {
+		if built, fleetErr = hunttest.Build(); fleetErr != nil {
 			return
 		}
-		sc := bufio.NewScanner(&lb)
+		theFleet.db = built.DB
 		labelled := map[string]bool{}
-		for sc.Scan() {
-			var l label
-			if fleetErr = json.Unmarshal(sc.Bytes(), &l); fleetErr != nil {
-				return
-			}
-			theFleet.labels = append(theFleet.labels, l)
+		for _, l := range built.Labels {
+			theFleet.labels = append(theFleet.labels, label{ID: l.ID, Scenario: l.Scenario, Step: l.Step, AgentID: l.AgentID, EventTime: l.EventTime, EventType: l.EventType})
 			labelled[l.ID] = true
 		}
-		if fleetDir, fleetErr = os.MkdirTemp("", "spoor-diff-"); fleetErr != nil {
-			return
-		}
-		if theFleet.db, fleetErr = datadir.Open(ctx, fleetDir, datadir.Options{}); fleetErr != nil {
-			return
-		}
 		theFleet.events = map[string]map[string]any{}
-		n := event.Normalizer{Org: org}
-		var evs []*event.Event
-		sc = bufio.NewScanner(&ev)
-		sc.Buffer(nil, 1<<24)
-		for sc.Scan() {
-			e := new(event.Event)
-			if err := n.Normalize(sc.Bytes(), e); err != nil {
-				continue
-			}
-			evs = append(evs, e)
+		for _, line := range built.Lines {
 			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil && labelled[m["_id"].(string)] {
-				theFleet.events[m["_id"].(string)] = m
+			if json.Unmarshal([]byte(line), &m) == nil {
+				if id, _ := m["_id"].(string); labelled[id] {
+					theFleet.events[id] = m
+				}
 			}
 		}
-		if _, fleetErr = theFleet.db.Lake.Append(ctx, evs); fleetErr != nil {
-			return
-		}
-		fleetErr = theFleet.db.Lake.Flush(ctx)
 	})
 	if fleetErr != nil {
 		t.Fatal(fleetErr)
@@ -104,11 +80,8 @@ func testFleet(t *testing.T) fleet {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if theFleet.db != nil {
-		theFleet.db.Close(context.Background())
-	}
-	if fleetDir != "" {
-		os.RemoveAll(fleetDir)
+	if built != nil {
+		built.Close()
 	}
 	os.Exit(code)
 }

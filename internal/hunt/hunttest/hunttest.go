@@ -19,7 +19,9 @@ type Fleet struct {
 	DB     *datadir.DB
 	Org    string
 	Labels []Label
-	dir    string
+	// Lines are the generated events as ingested, one JSON object each.
+	Lines []string
+	dir   string
 }
 
 // Label says which scenario step an event belongs to.
@@ -81,6 +83,7 @@ func (f *Fleet) build() error {
 			return err
 		}
 		evs = append(evs, e)
+		f.Lines = append(f.Lines, sc.Text())
 		if len(evs) == 10000 {
 			if _, err := db.Lake.Append(ctx, evs); err != nil {
 				return err

@@ -1,8 +1,6 @@
 package sweep
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/netip"
@@ -16,8 +14,7 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/datadir"
-	"github.com/spoor-dev/spoor/internal/event"
-	"github.com/spoor-dev/spoor/internal/gen"
+	"github.com/spoor-dev/spoor/internal/hunt/hunttest"
 )
 
 const org = "5a8c4a54e11909bd290021ed"
@@ -42,59 +39,34 @@ type fleet struct {
 var (
 	fleetOnce sync.Once
 	theFleet  fleet
+	built     *hunttest.Fleet
 	fleetErr  error
-	fleetDir  string
 )
 
-// testFleet generates and stores a fleet with the seeds' scenarios once
-// for every test of the package.
+// testFleet is the shared generated fleet (package hunttest), built once
+// for every test of the package, with what the tests need of its events.
 func testFleet(t *testing.T) fleet {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("generates a fleet")
 	}
 	fleetOnce.Do(func() {
-		ctx := context.Background()
-		var ev, lb bytes.Buffer
-		if _, fleetErr = gen.Generate(ctx, gen.Options{Seed: 7, Hosts: 12, Rate: 20}, &ev, &lb); fleetErr != nil {
+		if built, fleetErr = hunttest.Build(); fleetErr != nil {
 			return
 		}
-		sc := bufio.NewScanner(&lb)
-		for sc.Scan() {
-			var l label
-			if fleetErr = json.Unmarshal(sc.Bytes(), &l); fleetErr != nil {
-				return
-			}
-			theFleet.labels = append(theFleet.labels, l)
+		theFleet.db = built.DB
+		for _, l := range built.Labels {
+			theFleet.labels = append(theFleet.labels, label{ID: l.ID, Scenario: l.Scenario, AgentID: l.AgentID})
 		}
-		if fleetDir, fleetErr = os.MkdirTemp("", "spoor-sweep-"); fleetErr != nil {
-			return
-		}
-		if theFleet.db, fleetErr = datadir.Open(ctx, fleetDir, datadir.Options{}); fleetErr != nil {
-			return
-		}
-		n := event.Normalizer{Org: org}
-		var evs []*event.Event
-		sc = bufio.NewScanner(&ev)
-		sc.Buffer(nil, 1<<24)
-		for sc.Scan() {
-			e := new(event.Event)
-			if err := n.Normalize(sc.Bytes(), e); err != nil {
-				continue
-			}
-			evs = append(evs, e)
+		for _, line := range built.Lines {
 			var m struct {
 				Agent string `json:"agent_id"`
 				Src   string `json:"src_ip"`
 				Dst   string `json:"dst_ip"`
 			}
-			json.Unmarshal(sc.Bytes(), &m)
-			theFleet.events = append(theFleet.events, brief{m.Agent, m.Src, m.Dst, sc.Text()})
+			json.Unmarshal([]byte(line), &m)
+			theFleet.events = append(theFleet.events, brief{m.Agent, m.Src, m.Dst, line})
 		}
-		if _, fleetErr = theFleet.db.Lake.Append(ctx, evs); fleetErr != nil {
-			return
-		}
-		fleetErr = theFleet.db.Lake.Flush(ctx)
 	})
 	if fleetErr != nil {
 		t.Fatal(fleetErr)
@@ -104,11 +76,8 @@ func testFleet(t *testing.T) fleet {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if theFleet.db != nil {
-		theFleet.db.Close(context.Background())
-	}
-	if fleetDir != "" {
-		os.RemoveAll(fleetDir)
+	if built != nil {
+		built.Close()
 	}
 	os.Exit(code)
 }
