@@ -34,8 +34,9 @@ type Options struct {
 
 // Engine is a DuckDB database shared by all queries of a process.
 type Engine struct {
-	db   *sql.DB
-	opts Options
+	db      *sql.DB
+	opts    Options
+	sandbox *sandbox // where the SQL gate plans user statements
 
 	colMu sync.Mutex
 	cols  map[string][]string // columns of each part file read so far
@@ -83,11 +84,19 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("configure duckdb: %w", err)
 	}
-	return &Engine{db: db, opts: opts}, nil
+	sb, err := openSandbox(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Engine{db: db, opts: opts, sandbox: sb}, nil
 }
 
 // Close releases the database.
-func (e *Engine) Close() error { return e.db.Close() }
+func (e *Engine) Close() error {
+	e.sandbox.Close()
+	return e.db.Close()
+}
 
 // Options returns the engine's effective options.
 func (e *Engine) Options() Options { return e.opts }

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func openEngine(t *testing.T, opts Options) *Engine {
+func openEngine(t testing.TB, opts Options) *Engine {
 	t.Helper()
 	if opts.AllowedDir == "" {
 		opts.AllowedDir = t.TempDir()
