@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/auth"
+	"github.com/spoor-dev/spoor/internal/engine/gatetest"
+)
+
+// gateLake is a data directory of two organizations, served by a spoor
+// process over loopback. orgB's events carry markers no answer to orgA may
+// hold.
+type gateLake struct {
+	data, url, analystA string
+	paths               gatetest.Paths
+}
+
+const gateMarker = "b-secret"
+
+func newGateLake(t *testing.T) gateLake {
+	t.Helper()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	for _, org := range []string{"orgA", "orgB"} {
+		var b bytes.Buffer
+		exe, host := "/usr/bin/a-own", "a-host"
+		if org == "orgB" {
+			exe, host = "/usr/bin/"+gateMarker, "b-host"
+		}
+		for i := range 30 {
+			fmt.Fprintf(&b, `{"_id":"%s-%d","organization_id":%q,"agent_id":"%s-agent","hostname":%q,"event_time":%d,"event_type":"audit","exe":%q,"args":["-c","%s"],"user":"root"}`+"\n",
+				org, i, org, host, host, 1600362902289+int64(i)*1000, exe, exe)
+		}
+		file := filepath.Join(dir, org+".ndjson")
+		os.WriteFile(file, b.Bytes(), 0o644)
+		var out bytes.Buffer
+		if err := runIngest(context.Background(), ingestOptions{data: dataFlags{Dir: data, Org: org}, format: "auto"}, []string{file}, &out, &out); err != nil {
+			t.Fatalf("ingest %s: %v\n%s", org, err, out.String())
+		}
+	}
+	lakeDir := filepath.Join(data, "lake")
+	parts, _ := filepath.Glob(filepath.Join(lakeDir, "events", "organization_id=orgB", "*", "*.parquet"))
+	if len(parts) == 0 {
+		t.Fatal("orgB has no part on disk")
+	}
+	tokens, err := auth.Open(filepath.Join(data, "tokens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	analyst, _, err := tokens.Create("orgA", auth.Analyst, "attacker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	exe, _ := os.Executable()
+	srv := exec.Command(exe, "serve", "--data", data, "--listen", addr)
+	srv.Env = append(os.Environ(), "SPOOR_TEST_AS_MAIN=1")
+	var log bytes.Buffer
+	srv.Stdout, srv.Stderr = &log, &log
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() })
+	for i := 0; ; i++ {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i > 500 {
+			t.Fatalf("server did not come up:\n%s", log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return gateLake{data: data, url: "http://" + addr, analystA: analyst,
+		paths: gatetest.Paths{Lake: lakeDir, VictimOrg: "orgB", Part: parts[0]}}
+}
+
+// leaks reports what of orgB (or of the server's lake path, for a refused
+// statement) an answer holds.
+func leaks(answer string) string {
+	for _, m := range []string{gateMarker, "b-host", "b-agent", `"orgB"`, ",orgB\n"} {
+		if strings.Contains(answer, m) {
+			return m
+		}
+	}
+	return ""
+}
+
+// Every attack of the corpus, as an analyst of orgA sends it over HTTP
+// (POST /api/v1/sql in JSON and Parquet, GET), with `spoor sql --server`,
+// and with `spoor sql --data` on the command line: refused with 400 / exit
+// 2 naming why, or answered with orgA's rows only.
+func TestSQLGateOverHTTPAndCLI(t *testing.T) {
+	l := newGateLake(t)
+	ctx := context.Background()
+	remote := dataFlags{Server: l.url, Token: l.analystA}
+	local := dataFlags{Dir: l.data, Org: "orgA"}
+	attacks := gatetest.Attacks(l.paths)
+	for _, a := range attacks {
+		// HTTP, JSON answer.
+		body, _ := json.Marshal(map[string]string{"sql": a.SQL})
+		req, _ := http.NewRequest("POST", l.url+"/api/v1/sql?format=json", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+l.analystA)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case a.Refuse && resp.StatusCode != 400:
+			t.Errorf("HTTP %s: %d %.200s; want 400\n%s", a.Name, resp.StatusCode, ans, a.SQL)
+		case a.Refuse && strings.Contains(string(ans), l.data) && !strings.Contains(a.SQL, l.data):
+			t.Errorf("HTTP %s: the refusal shows the server's data directory: %s", a.Name, ans)
+		case !a.Refuse && (resp.StatusCode != 200 || !strings.Contains(string(ans), "orgA")):
+			t.Errorf("HTTP %s: %d %.300s; want orgA's rows", a.Name, resp.StatusCode, ans)
+		}
+		if m := leaks(string(ans)); m != "" {
+			t.Errorf("HTTP %s: the answer holds orgB's %q: %.300s", a.Name, m, ans)
+		}
+
+		// The command line, against the server and on the data directory.
+		for _, c := range []struct {
+			name string
+			data dataFlags
+		}{{"spoor sql --server", remote}, {"spoor sql --data", local}} {
+			var out bytes.Buffer
+			err := runSQL(ctx, sqlOptions{data: c.data, format: "csv"}, a.SQL, &out)
+			var u usageError
+			switch {
+			case a.Refuse && !errors.As(err, &u):
+				t.Errorf("%s %s: %v, %.200q; want a usage error (exit 2)", c.name, a.Name, err, out.String())
+			case !a.Refuse && (err != nil || !strings.Contains(out.String(), "orgA")):
+				t.Errorf("%s %s: %v %.300q; want orgA's rows", c.name, a.Name, err, out.String())
+			}
+			if m := leaks(out.String()); m != "" {
+				t.Errorf("%s %s: the answer holds orgB's %q", c.name, a.Name, m)
+			}
+		}
+	}
+	// Parquet answers go through COPY: the same gate.
+	for _, a := range attacks[:8] {
+		body, _ := json.Marshal(map[string]string{"sql": a.SQL})
+		req, _ := http.NewRequest("POST", l.url+"/api/v1/sql?format=parquet", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+l.analystA)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || bytes.Contains(ans, []byte(gateMarker)) {
+			t.Errorf("parquet %s: %d; want 400 and nothing of orgB", a.Name, resp.StatusCode)
+		}
+	}
+}
