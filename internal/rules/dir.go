@@ -140,7 +140,7 @@ func (d *Dir) SigmaFiles() []string { return d.LoadAll().SigmaFiles }
 func (d *Dir) LoadAll() Loaded {
 	var l Loaded
 	files, err := d.files()
-	if err != nil {
+	if err != nil && !(d.org != "" && errors.Is(err, fs.ErrNotExist)) { // an organization without rules yet
 		l.Problems = append(l.Problems, Problem{File: ".", Err: d.unpathed(err)})
 	}
 	seen := map[string]string{}

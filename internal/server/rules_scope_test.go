@@ -158,3 +158,30 @@ func TestRulesScopedToOrg(t *testing.T) {
 		}
 	}
 }
+
+// With --operator-org, that organization's admins change the shared
+// rules (?scope=shared), which then serve every organization; no other
+// admin may.
+func TestSharedRulesByOperator(t *testing.T) {
+	f := start(t, Options{OperatorOrg: "orgB"})
+	rule := strings.Replace(everythingRule, "b-everything", "op-everything", 1)
+	if code, _ := call(t, "PUT", f.url+"/api/v1/rules/op-everything?scope=shared", f.adminA, []byte(rule)); code != 403 {
+		t.Errorf("A's admin PUT of a shared rule: %d, want 403", code)
+	}
+	if code, b := call(t, "PUT", f.url+"/api/v1/rules/op-everything?scope=shared", f.adminB, []byte(rule)); code != 200 || !strings.Contains(string(b), `"origin":"shared"`) {
+		t.Fatalf("operator PUT of a shared rule: %d %s", code, b)
+	}
+	if code, b := call(t, "POST", f.url+"/api/v1/events", f.ingestA, auditEvents(2, "a")); code != 200 {
+		t.Fatalf("ingest A: %d %s", code, b)
+	}
+	code, b := call(t, "GET", f.url+"/api/v1/alerts?query="+url.QueryEscape(`rule = "op-everything"`), f.analystA, nil)
+	if code != 200 || !strings.Contains(string(b), `"count":2`) {
+		t.Errorf("the shared rule on A's events: %d %s", code, b)
+	}
+	if code, _ := call(t, "DELETE", f.url+"/api/v1/rules/op-everything", f.adminA, nil); code != 403 {
+		t.Errorf("A's admin DELETE of a shared rule: %d, want 403", code)
+	}
+	if code, _ := call(t, "DELETE", f.url+"/api/v1/rules/op-everything?scope=shared", f.adminB, nil); code != 204 {
+		t.Errorf("operator DELETE of a shared rule: %d", code)
+	}
+}
