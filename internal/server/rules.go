@@ -216,4 +216,3 @@ func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) {
 	s.reloaded(dir)
 	w.WriteHeader(http.StatusNoContent)
 }
-
