@@ -113,13 +113,7 @@ func TestNativeSigmaAndCorrelationAlerts(t *testing.T) {
 // every 250 ms (the latency is logged, not asserted: a busy machine must
 // not fail the test).
 func TestReloadWithinASecond(t *testing.T) {
-	root := t.TempDir()
-	dir, err := rules.OpenDir(filepath.Join(root, "rules"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, _ := alert.Open(filepath.Join(root, "lake"), nil)
-	defer st.Close()
+	dir, st := rulesAndAlerts(t)
 	d := New(dir, st, nil, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -146,13 +140,7 @@ func TestReloadWithinASecond(t *testing.T) {
 // An organization's own rules see its events only, and one named like a
 // shared rule is reported, not loaded: the shared rule keeps the name.
 func TestOrgRulesSeeTheirOrgOnly(t *testing.T) {
-	root := t.TempDir()
-	dir, err := rules.OpenDir(filepath.Join(root, "rules"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, _ := alert.Open(filepath.Join(root, "lake"), nil)
-	defer st.Close()
+	dir, st := rulesAndAlerts(t)
 	b, _ := dir.Org("orgB")
 	notepad := strings.ReplaceAll(strings.ReplaceAll(sigmaBase, "whoami", "notepad"), "11111111", "aaaaaaaa")
 	os.MkdirAll(b.Path(), 0o755)
@@ -178,4 +166,21 @@ func TestOrgRulesSeeTheirOrgOnly(t *testing.T) {
 	if l, _ := st.List("orgB"); len(l) != 1 || l[0].Rule != "notepad_run" || l[0].Hostname != "ws2" {
 		t.Errorf("orgB's alerts: %+v", l)
 	}
+}
+
+// rulesAndAlerts opens a fresh rules directory (with the defaults) and
+// alert store.
+func rulesAndAlerts(t *testing.T) (*rules.Dir, *alert.Store) {
+	t.Helper()
+	root := t.TempDir()
+	dir, err := rules.OpenDir(filepath.Join(root, "rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := alert.Open(filepath.Join(root, "lake"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return dir, st
 }

@@ -358,6 +358,16 @@ func (d *Dir) Watch(ctx context.Context, interval time.Duration, onChange func()
 	}
 	cache := map[string]fileSig{}
 	last := d.signature(cache)
+	return every(ctx, interval, func() {
+		if s := d.signature(cache); s != last {
+			last = s
+			onChange()
+		}
+	})
+}
+
+// every calls f every interval until ctx ends, and returns ctx.Err().
+func every(ctx context.Context, interval time.Duration, f func()) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -366,10 +376,7 @@ func (d *Dir) Watch(ctx context.Context, interval time.Duration, onChange func()
 			return ctx.Err()
 		case <-t.C:
 		}
-		if s := d.signature(cache); s != last {
-			last = s
-			onChange()
-		}
+		f()
 	}
 }
 

@@ -135,14 +135,7 @@ func (d *Dir) WatchScopes(ctx context.Context, interval time.Duration, onChange 
 	}
 	caches[""] = map[string]fileSig{}
 	last := sigs()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
+	return every(ctx, interval, func() {
 		now := sigs()
 		var c Change
 		c.Shared = now[""] != last[""]
@@ -161,5 +154,5 @@ func (d *Dir) WatchScopes(ctx context.Context, interval time.Duration, onChange 
 			slices.Sort(c.Orgs)
 			onChange(c)
 		}
-	}
+	})
 }
