@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -30,7 +31,7 @@ func newRulesCmd() *cobra.Command {
 	}
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List the rules of the rules directory (native and Sigma) and the files that do not load",
+		Short: "List the shared rules and each organization's own (--org: that one's), native and Sigma, and the files that do not load",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRulesList(o, cmd.OutOrStdout())
@@ -44,10 +45,18 @@ func newRulesCmd() *cobra.Command {
 			return runRulesTest(cmd.Context(), o, args[0], cmd.OutOrStdout())
 		},
 	}
+	lint := &cobra.Command{
+		Use:   "lint",
+		Short: "Check the rules: files that do not load, and suppressions that are too broad or keyed on per-event fields",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRulesLint(o, cmd.OutOrStdout())
+		},
+	}
 	test.Flags().StringVar(&o.since, "since", "30d", "earliest event time (RFC 3339, epoch ms, YYYY-MM-DD or a duration ago)")
 	test.Flags().StringVar(&o.until, "until", "", "latest event time")
 	test.Flags().StringVar(&o.format, "format", "text", "text or json")
-	for _, c := range []*cobra.Command{list, test} {
+	for _, c := range []*cobra.Command{list, test, lint} {
 		o.data.add(c)
 		c.Flags().StringVar(&o.rulesDir, "rules", "", "rules directory (default DATA/rules)")
 		cmd.AddCommand(c)
@@ -62,21 +71,105 @@ func rulesDirOf(data, flag string) string {
 	return filepath.Join(data, "rules")
 }
 
-func runRulesList(o rulesOptions, out io.Writer) error {
+// scopedRules is what rules list and lint show: the shared rules and the
+// organizations' own (--org's only when it is set).
+type scopedRules struct {
+	origin string // "" for the shared rules, else "org <name>"
+	rules  []*rules.Rule
+	set    *detect.Set
+}
+
+func loadScoped(o rulesOptions) ([]scopedRules, error) {
 	dir, err := rules.OpenDir(rulesDirOf(o.data.Dir, o.rulesDir))
+	if err != nil {
+		return nil, err
+	}
+	shared := detect.Load(dir)
+	rs, _ := dir.Load()
+	out := []scopedRules{{rules: rs, set: shared}}
+	taken := map[string]bool{}
+	for _, r := range rs {
+		taken[r.Name] = true
+	}
+	orgs := dir.Orgs()
+	if o.data.Org != "" {
+		orgs = []string{o.data.Org}
+	}
+	for _, org := range orgs {
+		od, err := dir.Org(org)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		all, _ := od.Load()
+		var rs []*rules.Rule
+		for _, r := range all {
+			if !taken[r.Name] { // not loaded: a problem says why
+				r.Source = path.Join(rules.OrgsDir, org, r.Source)
+				rs = append(rs, r)
+			}
+		}
+		set := detect.LoadOrg(od, shared)
+		for i := range set.Problems {
+			set.Problems[i].File = path.Join(rules.OrgsDir, org, set.Problems[i].File)
+		}
+		out = append(out, scopedRules{origin: "org " + org, rules: rs, set: set})
+	}
+	return out, nil
+}
+
+func runRulesList(o rulesOptions, out io.Writer) error {
+	scopes, err := loadScoped(o)
 	if err != nil {
 		return err
 	}
-	set := detect.Load(dir)
-	rs, _ := dir.Load()
-	fmt.Fprintf(out, "%-32s %-10s %-3s %-8s %s\n", "NAME", "TYPE", "SEV", "ENABLED", "TITLE")
-	for _, r := range rs {
-		fmt.Fprintf(out, "%-32s %-10s %-3d %-8v %s\n", r.Name, r.Type, r.Severity, r.Enabled, r.Title)
+	fmt.Fprintf(out, "%-32s %-10s %-3s %-8s %-16s %s\n", "NAME", "TYPE", "SEV", "ENABLED", "ORIGIN", "TITLE")
+	for _, sc := range scopes {
+		for _, r := range sc.rules {
+			origin := r.Origin
+			if sc.origin != "" {
+				origin = sc.origin
+			}
+			fmt.Fprintf(out, "%-32s %-10s %-3d %-8v %-16s %s\n", r.Name, r.Type, r.Severity, r.Enabled, origin, r.Title)
+		}
 	}
-	n, sg, p := set.Stats()
-	fmt.Fprintf(out, "\n%d native rules enabled, %d Sigma rules, %d not loaded\n", n, sg, p)
-	for _, pr := range set.Problems {
-		fmt.Fprintf(out, "  %s: %s\n", pr.File, pr.Err)
+	for _, sc := range scopes {
+		n, sg, p := sc.set.Stats()
+		what := "shared"
+		if sc.origin != "" {
+			what = sc.origin
+		}
+		fmt.Fprintf(out, "\n%s: %d native rules enabled, %d Sigma rules, %d not loaded\n", what, n, sg, p)
+		for _, pr := range sc.set.Problems {
+			fmt.Fprintf(out, "  %s: %s\n", pr.File, pr.Err)
+		}
+	}
+	return nil
+}
+
+// runRulesLint prints the warnings of every rule in scope (suppressions
+// keyed on per-event fields, too coarse, ...) and the files that do not
+// load; those fail it.
+func runRulesLint(o rulesOptions, out io.Writer) error {
+	scopes, err := loadScoped(o)
+	if err != nil {
+		return err
+	}
+	problems, warnings := 0, 0
+	for _, sc := range scopes {
+		for _, r := range sc.rules {
+			for _, w := range rules.Lint(r) {
+				warnings++
+				fmt.Fprintf(out, "warning: %s: %s\n", r.Source, w)
+			}
+		}
+		for _, pr := range sc.set.Problems {
+			problems++
+			fmt.Fprintf(out, "error: %s: %s\n", pr.File, pr.Err)
+		}
+	}
+	fmt.Fprintf(out, "%d warning(s), %d rule file(s) not loaded\n", warnings, problems)
+	if problems > 0 {
+		return fmt.Errorf("%d rule file(s) do not load", problems)
 	}
 	return nil
 }

@@ -8,11 +8,8 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -48,38 +45,70 @@ type Token struct {
 	Revoked bool      `json:"revoked,omitempty"`
 }
 
-// Store is the token file of a data directory.
+// Store is the token file of a data directory. Several Stores, in one
+// process or many (the server and `spoor token`), may use one file: writes
+// hold a lock file beside it and re-read the file under that lock, and
+// Verify re-reads the file within RecheckEvery of a change, so a token
+// created or revoked by any of them takes effect on the others at once.
 type Store struct {
-	path   string
-	mu     sync.Mutex
-	tokens []Token
-	byHash map[string]int
+	path string
+
+	mu      sync.Mutex
+	tokens  []Token
+	byHash  map[string]int
+	stamp   stamp     // of the file tokens were read from
+	checked time.Time // when the file was last stat'ed
 }
+
+// RecheckEvery bounds how long a Store trusts what it read: a Verify after
+// that long stats the file and reloads it when it changed.
+const RecheckEvery = 250 * time.Millisecond
 
 // ErrNotFound is returned for an unknown token id.
 var ErrNotFound = errors.New("no such token")
 
 // Open reads the token file at path (absent: no tokens yet).
 func Open(path string) (*Store, error) {
-	s := &Store{path: path, byHash: map[string]int{}}
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("read tokens: %w", err)
-	default:
-		if err := json.Unmarshal(b, &s.tokens); err != nil {
-			return nil, fmt.Errorf("read tokens %s: %w", path, err)
-		}
+	tokens, st, err := readFile(path)
+	if err != nil {
+		return nil, err
 	}
-	s.index()
+	s := &Store{path: path}
+	s.install(tokens, st, time.Now())
 	return s, nil
 }
 
-func (s *Store) index() {
-	s.byHash = make(map[string]int, len(s.tokens))
-	for i, t := range s.tokens {
+// install makes tokens, read from the file whose stamp is st, the Store's.
+// s.mu is held (or s is not shared yet).
+func (s *Store) install(tokens []Token, st stamp, now time.Time) {
+	s.tokens, s.stamp, s.checked = tokens, st, now
+	s.byHash = make(map[string]int, len(tokens))
+	for i, t := range tokens {
 		s.byHash[t.Hash] = i
+	}
+}
+
+// refresh reloads the file when RecheckEvery has passed since the last
+// look and the file changed. s.mu is held. A file that is unreadable for a
+// while (out of descriptors, say) keeps the tokens last read; a file that
+// reads but does not parse refuses every token until it is fixed, since
+// keeping the old set could keep a revoked token alive.
+func (s *Store) refresh() {
+	now := time.Now()
+	if now.Sub(s.checked) < RecheckEvery {
+		return
+	}
+	s.checked = now
+	if st, err := statFile(s.path); err == nil && st == s.stamp {
+		return
+	}
+	tokens, st, err := readFile(s.path)
+	var bad *badFileError
+	switch {
+	case errors.As(err, &bad):
+		s.install(nil, stamp{}, now)
+	case err == nil:
+		s.install(tokens, st, now)
 	}
 }
 
@@ -103,36 +132,34 @@ func (s *Store) Create(org string, role Role, name string) (string, Token, error
 	secret := "spoor_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw[:]))
 	h := hashOf(secret)
 	t := Token{ID: h[:12], Name: name, Org: org, Role: role, Hash: h, Created: time.Now().UTC()}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tokens = append(s.tokens, t)
-	s.index()
-	if err := s.save(); err != nil {
-		s.tokens = s.tokens[:len(s.tokens)-1]
-		s.index()
+	err := s.update(func(tokens []Token) ([]Token, error) { return append(tokens, t), nil })
+	if err != nil {
 		return "", Token{}, err
 	}
 	return secret, t, nil
 }
 
-// List returns the tokens (hashes included, secrets never).
+// List returns the tokens (hashes included, secrets never) as the file
+// holds them now.
 func (s *Store) List() []Token {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.checked = time.Time{}
+	s.refresh()
 	return slices.Clone(s.tokens)
 }
 
 // Revoke disables a token by id.
 func (s *Store) Revoke(id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := range s.tokens {
-		if s.tokens[i].ID == id {
-			s.tokens[i].Revoked = true
-			return s.save()
+	return s.update(func(tokens []Token) ([]Token, error) {
+		for i := range tokens {
+			if tokens[i].ID == id {
+				tokens[i].Revoked = true
+				return tokens, nil
+			}
 		}
-	}
-	return ErrNotFound
+		return nil, ErrNotFound
+	})
 }
 
 // Verify returns the live token a secret belongs to.
@@ -143,37 +170,10 @@ func (s *Store) Verify(secret string) (Token, bool) {
 	h := hashOf(secret)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.refresh()
 	i, ok := s.byHash[h]
 	if !ok || s.tokens[i].Revoked {
 		return Token{}, false
 	}
 	return s.tokens[i], true
-}
-
-// save writes the file atomically, readable by its owner only. s.mu is held.
-func (s *Store) save() error {
-	b, err := json.MarshalIndent(s.tokens, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
-		return err
-	}
-	tmp := s.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("write tokens: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write tokens: %w", err)
-	}
-	return os.Rename(tmp, s.path)
 }

@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestCreateVerifyRevokePersist(t *testing.T) {
@@ -55,5 +58,87 @@ func TestCreateVerifyRevokePersist(t *testing.T) {
 func TestRoles(t *testing.T) {
 	if !Admin.CanRead() || !Admin.CanWrite() || !Analyst.CanRead() || Analyst.CanWrite() || Ingest.CanRead() || !Ingest.CanWrite() {
 		t.Errorf("role permissions wrong")
+	}
+}
+
+// Many `spoor token create` at once, each with its own Store on the same
+// file as separate processes would, lose none of their tokens.
+func TestConcurrentCreateLosesNone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	const n = 24
+	secrets := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Open(path)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			secrets[i], _, errs[i] = s.Create("org1", Ingest, fmt.Sprint("agent-", i))
+		}()
+	}
+	wg.Wait()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s.List()); got != n {
+		t.Errorf("%d tokens in the file after %d concurrent creates", got, n)
+	}
+	for i, secret := range secrets {
+		if errs[i] != nil {
+			t.Errorf("create %d: %v", i, errs[i])
+		} else if _, ok := s.Verify(secret); !ok {
+			t.Errorf("token %d lost", i)
+		}
+	}
+}
+
+// A Store sees another Store's changes to the file without reopening.
+func TestVerifySeesOtherWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	server, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, _ := Open(path)
+	secret, tok, err := cli.Create("org1", Analyst, "late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitVerify(t, server, secret, true)
+	if err := cli.Revoke(tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitVerify(t, server, secret, false)
+	// The server's own Store, writing after the other, keeps the other's
+	// revoke: it re-reads the file under the lock.
+	if _, _, err := server.Create("org1", Admin, "x"); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := Open(path)
+	if _, ok := again.Verify(secret); ok {
+		t.Errorf("a write by a Store that had not seen the revoke undid it")
+	}
+	if len(again.List()) != 2 {
+		t.Errorf("%d tokens, want 2", len(again.List()))
+	}
+}
+
+func waitVerify(t *testing.T, s *Store, secret string, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for {
+		if _, ok := s.Verify(secret); ok == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Verify still %v after 1s", !want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -12,15 +12,15 @@
 package detect
 
 import (
-	"context"
+	"errors"
 	"fmt"
-	"log/slog"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/alert"
@@ -33,12 +33,14 @@ import (
 // Sigma's field mapping.
 const MappingFile = "sigma-mapping.yaml"
 
-// Set is one loaded rule set.
+// Set is one loaded rule set: the shared rules, or one organization's own.
 type Set struct {
 	native   map[string][]*rules.Compiled // by event_type; "" for rules of any type
 	nNative  int
+	names    map[string]bool // every native rule's name, enabled or not
 	sigma    *sigma.Set
 	sigmas   []*sigma.Compiled
+	mapping  *sigma.Mapping
 	Problems []Problem
 
 	// Sigma correlation rules: their base rules (by ID and name) and a
@@ -65,10 +67,13 @@ func (c *corrDef) correlator(org string) *sigma.Correlator {
 	return v.(*sigma.Correlator)
 }
 
-// Problem is a rule file that could not be loaded.
+// Problem is a rule file that could not be loaded. File is relative to
+// its rules directory (or, for an extra Sigma folder, to the folder's
+// parent), never a full path of the server.
 type Problem struct {
-	File string `json:"file"`
-	Err  string `json:"error"`
+	File   string `json:"file"`
+	Err    string `json:"error"`
+	Origin string `json:"origin"` // rules.OriginShared or rules.OriginOrg
 }
 
 // Stats says what a set holds.
@@ -76,22 +81,59 @@ func (s *Set) Stats() (native, sigmaRules, problems int) {
 	return s.nNative, len(s.sigmas), len(s.Problems)
 }
 
-// Load reads a rules directory: native rules and Sigma rules side by side
-// (and under extra Sigma folders, such as a SigmaHQ checkout). A rule that
-// does not load is a Problem; the others load.
+// Load reads the shared rules of a rules directory: native rules and Sigma
+// rules side by side (and under extra Sigma folders, such as a SigmaHQ
+// checkout). A rule that does not load is a Problem; the others load.
 func Load(dir *rules.Dir, extraSigma ...string) *Set {
-	set := &Set{native: map[string][]*rules.Compiled{}}
+	var probs []Problem
+	mapping := sigma.DefaultMapping()
+	if b, err := os.ReadFile(filepath.Join(dir.Path(), MappingFile)); err == nil {
+		m, err := sigma.LoadMapping(b)
+		if err != nil {
+			probs = append(probs, Problem{File: MappingFile, Err: err.Error(), Origin: rules.OriginShared})
+		} else {
+			mapping = m
+		}
+	}
+	set := load(dir, mapping, nil, extraSigma)
+	set.Problems = append(probs, set.Problems...)
+	return set
+}
+
+// LoadOrg reads an organization's own rules (dir is rules.Dir.Org's) with
+// the shared set's Sigma mapping. A rule named like a shared rule is a
+// Problem, not loaded: the shared rule stays the one of that name.
+func LoadOrg(dir *rules.Dir, shared *Set) *Set {
+	return load(dir, shared.mapping, shared.names, nil)
+}
+
+// load reads one directory's rules; native rules named in taken are not
+// loaded.
+func load(dir *rules.Dir, mapping *sigma.Mapping, taken map[string]bool, extraSigma []string) *Set {
+	origin := rules.OriginShared
+	if dir.OrgName() != "" {
+		origin = rules.OriginOrg
+	}
+	set := &Set{native: map[string][]*rules.Compiled{}, names: map[string]bool{}, mapping: mapping}
+	problem := func(file, err string) {
+		set.Problems = append(set.Problems, Problem{File: file, Err: err, Origin: origin})
+	}
 	rs, probs := dir.Load()
 	for _, p := range probs {
-		set.Problems = append(set.Problems, Problem{File: p.File, Err: p.Error()})
+		problem(p.File, p.Error())
 	}
 	for _, r := range rs {
+		if taken[r.Name] {
+			problem(r.Source, fmt.Sprintf("rule %s: the name is taken by a shared rule, which stays the one of that name", r.Name))
+			continue
+		}
+		set.names[r.Name] = true
 		if !r.Enabled {
 			continue
 		}
 		c, err := rules.Compile(r)
 		if err != nil {
-			set.Problems = append(set.Problems, Problem{File: r.Source, Err: err.Error()})
+			problem(r.Source, err.Error())
 			continue
 		}
 		set.nNative++
@@ -103,35 +145,35 @@ func Load(dir *rules.Dir, extraSigma ...string) *Set {
 			set.native[t] = append(set.native[t], c)
 		}
 	}
-	mapping := sigma.DefaultMapping()
-	if b, err := os.ReadFile(filepath.Join(dir.Path(), MappingFile)); err == nil {
-		m, err := sigma.LoadMapping(b)
-		if err != nil {
-			set.Problems = append(set.Problems, Problem{File: MappingFile, Err: err.Error()})
-		} else {
-			mapping = m
-		}
+	// Sigma files, each with the name it is reported by.
+	files := map[string]string{}
+	for _, f := range dir.SigmaFiles() {
+		files[f] = dir.Rel(f)
 	}
-	files := append([]string(nil), dir.SigmaFiles()...)
 	for _, root := range extraSigma {
 		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() && (filepath.Ext(p) == ".yml" || filepath.Ext(p) == ".yaml") {
-				files = append(files, p)
+				rel, _ := filepath.Rel(filepath.Dir(filepath.Clean(root)), p)
+				files[p] = filepath.ToSlash(rel)
 			}
 			return nil
 		})
 	}
-	sort.Strings(files)
+	paths := slices.Sorted(maps.Keys(files))
 	var corrRules []*sigma.Rule
-	for _, f := range files {
+	for _, f := range paths {
 		b, err := os.ReadFile(f)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the message names the file by its full path
+		}
 		if err != nil {
-			set.Problems = append(set.Problems, Problem{File: f, Err: err.Error()})
+			problem(files[f], err.Error())
 			continue
 		}
 		parsed, err := sigma.Parse(b)
 		if err != nil {
-			set.Problems = append(set.Problems, Problem{File: f, Err: err.Error()})
+			problem(files[f], err.Error())
 			continue
 		}
 		for _, r := range parsed {
@@ -141,20 +183,20 @@ func Load(dir *rules.Dir, extraSigma ...string) *Set {
 			}
 			c, err := sigma.Compile(r, mapping)
 			if err != nil {
-				set.Problems = append(set.Problems, Problem{File: f, Err: err.Error()})
+				problem(files[f], err.Error())
 				continue
 			}
 			set.sigmas = append(set.sigmas, c)
 		}
 	}
 	set.sigma = sigma.NewSet(set.sigmas)
-	set.loadCorrelations(corrRules)
+	set.loadCorrelations(corrRules, origin)
 	return set
 }
 
 // loadCorrelations pairs each correlation rule with the loaded base rules
 // it names.
-func (set *Set) loadCorrelations(corrRules []*sigma.Rule) {
+func (set *Set) loadCorrelations(corrRules []*sigma.Rule, origin string) {
 	set.byBase = map[string][]*corrDef{}
 	byRef := map[string]*sigma.Compiled{}
 	for _, c := range set.sigmas {
@@ -175,11 +217,11 @@ func (set *Set) loadCorrelations(corrRules []*sigma.Rule) {
 			}
 		}
 		if len(missing) > 0 {
-			set.Problems = append(set.Problems, Problem{File: sigmaName(r), Err: "correlation names base rules that are not loaded: " + strings.Join(missing, ", ")})
+			set.Problems = append(set.Problems, Problem{File: sigmaName(r), Err: "correlation names base rules that are not loaded: " + strings.Join(missing, ", "), Origin: origin})
 			continue
 		}
 		if _, err := sigma.NewCorrelator(r, def.base); err != nil {
-			set.Problems = append(set.Problems, Problem{File: sigmaName(r), Err: err.Error()})
+			set.Problems = append(set.Problems, Problem{File: sigmaName(r), Err: err.Error(), Origin: origin})
 			continue
 		}
 		set.corrs = append(set.corrs, def)
@@ -267,83 +309,4 @@ func sigmaSeverity(level string) int {
 		return 2
 	}
 	return 3
-}
-
-// Detector evaluates batches with the live set and records their alerts.
-type Detector struct {
-	dir     *rules.Dir
-	extra   []string
-	set     atomic.Pointer[Set]
-	alerts  *alert.Store
-	webhook *alert.Webhook
-	log     *slog.Logger
-	docs    sync.Pool
-
-	hits, opened atomic.Int64
-}
-
-// Counts says how many rule hits the detector has seen and how many
-// alerts they opened.
-func (d *Detector) Counts() (hits, opened int64) { return d.hits.Load(), d.opened.Load() }
-
-// New loads the rules of dir (and extra Sigma folders) into a detector
-// writing alerts to st. webhook may be nil.
-func New(dir *rules.Dir, st *alert.Store, webhook *alert.Webhook, log *slog.Logger, extraSigma ...string) *Detector {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	d := &Detector{dir: dir, extra: extraSigma, alerts: st, webhook: webhook, log: log}
-	d.docs.New = func() any { return sigma.NewDoc(nil) }
-	d.Reload()
-	return d
-}
-
-// Reload reads the rules again; the new set takes over at once.
-func (d *Detector) Reload() *Set {
-	s := Load(d.dir, d.extra...)
-	d.set.Store(s)
-	n, sg, p := s.Stats()
-	d.log.Info("rules loaded", "native", n, "sigma", sg, "problems", len(s.Problems))
-	for _, pr := range s.Problems[:min(p, 20)] {
-		d.log.Warn("rule not loaded", "file", pr.File, "err", pr.Err)
-	}
-	return s
-}
-
-// Set returns the live rule set.
-func (d *Detector) Set() *Set { return d.set.Load() }
-
-// Watch reloads the rules within a second of a change to the directory.
-func (d *Detector) Watch(ctx context.Context) {
-	if err := d.dir.Watch(ctx, 250*time.Millisecond, func() { d.Reload() }); err != nil && ctx.Err() == nil {
-		d.log.Warn("rules directory not watched", "err", err)
-	}
-}
-
-// Process evaluates a batch of events and makes the alerts they raise
-// durable, each in its event's organization, before it returns; the
-// caller acknowledges the batch after. Events already stored (a batch
-// sent again) are evaluated too: the journal counts each event once.
-func (d *Detector) Process(ctx context.Context, evs []*event.Event) error {
-	set := d.set.Load()
-	doc := d.docs.Get().(*sigma.Doc)
-	defer d.docs.Put(doc)
-	byOrg := map[string][]alert.Hit{}
-	for _, e := range evs {
-		org := e.Str[event.OrganizationID]
-		byOrg[org] = set.Hits(org, e, doc, byOrg[org])
-	}
-	for org, hits := range byOrg {
-		if len(hits) == 0 {
-			continue
-		}
-		opened, err := d.alerts.Observe(org, hits)
-		if err != nil {
-			return fmt.Errorf("record alerts: %w", err)
-		}
-		d.hits.Add(int64(len(hits)))
-		d.opened.Add(int64(len(opened)))
-		d.webhook.Send(opened)
-	}
-	return ctx.Err()
 }

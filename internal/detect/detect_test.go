@@ -113,13 +113,7 @@ func TestNativeSigmaAndCorrelationAlerts(t *testing.T) {
 // every 250 ms (the latency is logged, not asserted: a busy machine must
 // not fail the test).
 func TestReloadWithinASecond(t *testing.T) {
-	root := t.TempDir()
-	dir, err := rules.OpenDir(filepath.Join(root, "rules"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, _ := alert.Open(filepath.Join(root, "lake"), nil)
-	defer st.Close()
+	dir, st := rulesAndAlerts(t)
 	d := New(dir, st, nil, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -141,4 +135,52 @@ func TestReloadWithinASecond(t *testing.T) {
 	if l, _ := st.List("o"); len(l) != 1 || l[0].Rule != "notepad_run" {
 		t.Errorf("alerts after the reload: %+v", l)
 	}
+}
+
+// An organization's own rules see its events only, and one named like a
+// shared rule is reported, not loaded: the shared rule keeps the name.
+func TestOrgRulesSeeTheirOrgOnly(t *testing.T) {
+	dir, st := rulesAndAlerts(t)
+	b, _ := dir.Org("orgB")
+	notepad := strings.ReplaceAll(strings.ReplaceAll(sigmaBase, "whoami", "notepad"), "11111111", "aaaaaaaa")
+	os.MkdirAll(b.Path(), 0o755)
+	os.WriteFile(filepath.Join(b.Path(), "notepad.yml"), []byte(notepad), 0o644)
+	os.WriteFile(filepath.Join(b.Path(), "tmp.yml"), []byte("name: tmp-binary-exec\ntype: host\nseverity: 3\nfilter: user = 'x'\n"), 0o644)
+	d := New(dir, st, nil, nil)
+	own := d.OrgSet("orgB")
+	if own == nil || len(own.Problems) != 1 || own.Problems[0].File != "tmp.yml" || own.Problems[0].Origin != rules.OriginOrg {
+		t.Fatalf("orgB's set: %+v", own)
+	}
+	if d.OrgSet("orgA") != nil {
+		t.Errorf("orgA has a set of its own")
+	}
+	at := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	evA, evB := sysmon1(t, "ws1", `C:\Windows\notepad.exe`, 1, at), sysmon1(t, "ws2", `C:\Windows\notepad.exe`, 2, at)
+	evA.Str[event.OrganizationID], evB.Str[event.OrganizationID] = "orgA", "orgB"
+	if err := d.Process(context.Background(), []*event.Event{evA, evB}); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := st.List("orgA"); len(l) != 0 {
+		t.Errorf("orgB's rule raised in orgA: %+v", l)
+	}
+	if l, _ := st.List("orgB"); len(l) != 1 || l[0].Rule != "notepad_run" || l[0].Hostname != "ws2" {
+		t.Errorf("orgB's alerts: %+v", l)
+	}
+}
+
+// rulesAndAlerts opens a fresh rules directory (with the defaults) and
+// alert store.
+func rulesAndAlerts(t *testing.T) (*rules.Dir, *alert.Store) {
+	t.Helper()
+	root := t.TempDir()
+	dir, err := rules.OpenDir(filepath.Join(root, "rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := alert.Open(filepath.Join(root, "lake"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return dir, st
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/spoor-dev/spoor/internal/atomicfile"
 )
 
 // DefaultWatchInterval is how often Watch polls when given no interval.
@@ -52,16 +54,24 @@ func unprefixed(err error, file string) string {
 // Put, plus any *.yml and *.yaml files users add, in subdirectories too.
 // Its methods are safe for concurrent use; files edited by hand are seen by
 // the next Load.
+//
+// The directory OpenDir opens holds the operator's shared rules, which
+// serve every organization; its org/ subdirectory, which the shared Dir
+// does not read, holds each organization's own rules (Org). Paths that
+// Dir reports (Rule.Source, Problem.File, errors) are relative to the
+// directory, so they never tell where the data directory lives.
 type Dir struct {
-	path string
-	mu   sync.Mutex // serialises Put and Delete
+	path  string
+	org   string     // "" for the shared rules, else the organization
+	mu    sync.Mutex // serialises Put and Delete
+	scope scopes     // the shared Dir's organizations' Dirs
 }
 
 // OpenDir opens a rules directory, creating it when absent; a directory it
 // creates gets the default rules (Defaults) as files, so users see and edit
 // them.
 func OpenDir(path string) (*Dir, error) {
-	d := &Dir{path: path}
+	d := &Dir{path: path, scope: scopes{dirs: map[string]*Dir{}}}
 	st, err := os.Stat(path)
 	switch {
 	case err == nil && !st.IsDir():
@@ -79,7 +89,7 @@ func OpenDir(path string) (*Dir, error) {
 		if err != nil {
 			return nil, fmt.Errorf("default rule %s: %w", name, err)
 		}
-		if err := writeAtomic(filepath.Join(path, name), text); err != nil {
+		if _, err := atomicfile.Write(filepath.Join(path, name), text, 0o644); err != nil {
 			return nil, fmt.Errorf("write default rule: %w", err)
 		}
 	}
@@ -94,7 +104,7 @@ func OpenDir(path string) (*Dir, error) {
 		if err != nil {
 			return nil, fmt.Errorf("default Sigma rule %s: %w", e.Name(), err)
 		}
-		if err := writeAtomic(filepath.Join(path, "sigma", e.Name()), text); err != nil {
+		if _, err := atomicfile.Write(filepath.Join(path, "sigma", e.Name()), text, 0o644); err != nil {
 			return nil, fmt.Errorf("write default rule: %w", err)
 		}
 	}
@@ -130,34 +140,46 @@ func (d *Dir) SigmaFiles() []string { return d.LoadAll().SigmaFiles }
 func (d *Dir) LoadAll() Loaded {
 	var l Loaded
 	files, err := d.files()
-	if err != nil {
-		l.Problems = append(l.Problems, Problem{File: d.path, Err: err})
+	if err != nil && !(d.org != "" && errors.Is(err, fs.ErrNotExist)) { // an organization without rules yet
+		l.Problems = append(l.Problems, Problem{File: ".", Err: d.unpathed(err)})
 	}
 	seen := map[string]string{}
 	for _, f := range files {
+		rel := d.Rel(f)
 		text, err := readLimited(f)
 		if err != nil {
-			l.Problems = append(l.Problems, Problem{File: f, Err: err})
+			l.Problems = append(l.Problems, Problem{File: rel, Err: d.unpathed(err)})
 			continue
 		}
 		if IsSigma(text) {
 			l.SigmaFiles = append(l.SigmaFiles, f)
 			continue
 		}
-		rules, errs := ParseRules(text, f)
+		rules, errs := ParseRules(text, rel)
 		for _, e := range errs {
-			l.Problems = append(l.Problems, Problem{File: f, Line: e.Line, Err: e})
+			l.Problems = append(l.Problems, Problem{File: rel, Line: e.Line, Err: e})
 		}
 		for _, r := range rules {
 			if prev, dup := seen[r.Name]; dup {
-				l.Problems = append(l.Problems, Problem{File: f, Line: nameLine(text, r.Name), Err: fmt.Errorf("duplicate rule name %q: already defined in %s", r.Name, prev)})
+				l.Problems = append(l.Problems, Problem{File: rel, Line: nameLine(text, r.Name), Err: fmt.Errorf("duplicate rule name %q: already defined in %s", r.Name, prev)})
 				continue
 			}
-			seen[r.Name] = f
+			seen[r.Name] = rel
+			r.Origin = d.originOf(rel)
 			l.Rules = append(l.Rules, r)
 		}
 	}
 	return l
+}
+
+// Rel is a path under the directory as the directory reports it: relative
+// to it, with forward slashes.
+func (d *Dir) Rel(path string) string {
+	rel, err := filepath.Rel(d.path, path)
+	if err != nil {
+		return filepath.Base(path)
+	}
+	return filepath.ToSlash(rel)
 }
 
 // nameLine finds the line of `name: <name>` in a file, 0 when not found.
@@ -196,6 +218,9 @@ func (d *Dir) files() ([]string, error) {
 				return filepath.SkipDir
 			}
 			return nil
+		}
+		if d.org == "" && de.IsDir() && p == filepath.Join(d.path, OrgsDir) {
+			return filepath.SkipDir // the organizations' own rules
 		}
 		if de.Type().IsRegular() && isRuleFile(de.Name()) {
 			out = append(out, p)
@@ -272,17 +297,34 @@ func (d *Dir) Put(r *Rule) error {
 	target := filepath.Join(d.path, r.Name+".yml")
 	old, count, found := d.fileOf(r.Name)
 	if found && old != target && count > 1 {
-		return fmt.Errorf("rule %s is defined in %s beside %d other rules: edit that file", r.Name, old, count-1)
+		return fmt.Errorf("rule %s is defined in %s beside %d other rules: edit that file", r.Name, d.Rel(old), count-1)
 	}
-	if err := writeAtomic(target, text); err != nil {
-		return fmt.Errorf("write rule %s: %w", r.Name, err)
+	if err := os.MkdirAll(d.path, 0o755); err != nil { // an organization's first rule
+		return fmt.Errorf("write rule %s: %w", r.Name, d.unpathed(err))
+	}
+	if _, err := atomicfile.Write(target, text, 0o644); err != nil {
+		return fmt.Errorf("write rule %s: %w", r.Name, d.unpathed(err))
 	}
 	if found && old != target {
 		if err := os.Remove(old); err != nil {
-			return fmt.Errorf("rule %s written to %s, but its old file stays: %w", r.Name, target, err)
+			return fmt.Errorf("rule %s written to %s, but its old file %s stays: %w", r.Name, d.Rel(target), d.Rel(old), d.unpathed(err))
 		}
 	}
 	return nil
+}
+
+// unpathed drops the path from a file system error, which would tell
+// where the data directory is.
+func (d *Dir) unpathed(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s %s: %w", pe.Op, d.Rel(pe.Path), pe.Err)
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%s %s: %w", le.Op, d.Rel(le.New), le.Err)
+	}
+	return err
 }
 
 // Delete removes the rule named name: its file, which must hold no other
@@ -295,58 +337,12 @@ func (d *Dir) Delete(name string) error {
 		return fmt.Errorf("rule %q: %w", name, ErrNotFound)
 	}
 	if count > 1 {
-		return fmt.Errorf("rule %s is defined in %s beside %d other rules: edit that file", name, f, count-1)
+		return fmt.Errorf("rule %s is defined in %s beside %d other rules: edit that file", name, d.Rel(f), count-1)
 	}
 	if err := os.Remove(f); err != nil {
-		return fmt.Errorf("delete rule %s: %w", name, err)
+		return fmt.Errorf("delete rule %s: %w", name, d.unpathed(err))
 	}
-	return syncDir(filepath.Dir(f))
-}
-
-// writeAtomic writes a file by temporary file, fsync and rename, then
-// fsyncs the directory.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	fail := func(err error) error {
-		tmp.Close()
-		os.Remove(name)
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(name)
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		os.Remove(name)
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
+	return d.unpathed(atomicfile.SyncDir(filepath.Dir(f)))
 }
 
 // Watch polls the directory every interval (DefaultWatchInterval when
@@ -362,6 +358,16 @@ func (d *Dir) Watch(ctx context.Context, interval time.Duration, onChange func()
 	}
 	cache := map[string]fileSig{}
 	last := d.signature(cache)
+	return every(ctx, interval, func() {
+		if s := d.signature(cache); s != last {
+			last = s
+			onChange()
+		}
+	})
+}
+
+// every calls f every interval until ctx ends, and returns ctx.Err().
+func every(ctx context.Context, interval time.Duration, f func()) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -370,10 +376,7 @@ func (d *Dir) Watch(ctx context.Context, interval time.Duration, onChange func()
 			return ctx.Err()
 		case <-t.C:
 		}
-		if s := d.signature(cache); s != last {
-			last = s
-			onChange()
-		}
+		f()
 	}
 }
 

@@ -66,8 +66,12 @@ type Rule struct {
 	Enabled   bool `yaml:"enabled"`
 	// Kind is "native"; it tells these rules from Sigma rules.
 	Kind string `yaml:"kind,omitempty"`
-	// Source is the file the rule was read from ("" when built in code).
+	// Source is the file the rule was read from ("" when built in code),
+	// relative to its rules directory when read from one.
 	Source string `yaml:"-"`
+	// Origin says whose rule it is when read from a rules directory:
+	// OriginBuiltin, OriginShared or OriginOrg.
+	Origin string `yaml:"-"`
 }
 
 // TypeEventTypes maps a rule type to the event types it sees.

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -25,23 +24,6 @@ func (s *Server) routeDetection(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v1/rules/{name}", s.authed(s.canEditRules, s.putRule))
 	mux.HandleFunc("DELETE /api/v1/rules/{name}", s.authed(s.canEditRules, s.deleteRule))
 	mux.HandleFunc("POST /api/v1/rules/test", s.authed(auth.Role.CanRead, s.querySlot(s.testRule)))
-}
-
-// canEditRules: the rules directory serves every organization, so only an
-// admin may change it (of the operator organization when one is set; the
-// handler checks the organization).
-func (s *Server) canEditRules(r auth.Role) bool { return r == auth.Admin }
-
-func (s *Server) operatorOnly(w http.ResponseWriter, r *http.Request) bool {
-	if s.opts.OperatorOrg != "" && tokenOf(r).Org != s.opts.OperatorOrg {
-		writeError(w, http.StatusForbidden, "rules serve every organization: only the operator organization's admins change them", "")
-		return false
-	}
-	if s.opts.Rules == nil {
-		writeError(w, http.StatusNotFound, "detection is off on this server", "")
-		return false
-	}
-	return true
 }
 
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
@@ -120,85 +102,6 @@ func (s *Server) dismissAlert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, a)
-}
-
-// ruleList is the answer of GET /api/v1/rules.
-type ruleList struct {
-	Native   []*rules.Rule    `json:"native"`
-	Sigma    int              `json:"sigma_rules"`
-	Problems []detect.Problem `json:"problems"`
-}
-
-func (s *Server) listRules(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Rules == nil {
-		writeError(w, http.StatusNotFound, "detection is off on this server", "")
-		return
-	}
-	rs, _ := s.opts.Rules.Load()
-	ans := ruleList{Native: rs}
-	if s.opts.Detector != nil {
-		set := s.opts.Detector.Set()
-		_, ans.Sigma, _ = set.Stats()
-		ans.Problems = set.Problems
-	}
-	writeJSON(w, http.StatusOK, ans)
-}
-
-func (s *Server) getRule(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Rules == nil {
-		writeError(w, http.StatusNotFound, "detection is off on this server", "")
-		return
-	}
-	rule, err := s.opts.Rules.Get(r.PathValue("name"))
-	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error(), "")
-		return
-	}
-	writeJSON(w, http.StatusOK, rule)
-}
-
-// putRule writes a native rule (YAML body) to the rules directory; the
-// detector takes it up at once.
-func (s *Server) putRule(w http.ResponseWriter, r *http.Request) {
-	if !s.operatorOnly(w, r) {
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "")
-		return
-	}
-	rule, err := rules.ParseRule(body, "PUT "+r.URL.Path)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "")
-		return
-	}
-	if rule.Name != r.PathValue("name") {
-		writeError(w, http.StatusBadRequest, "the rule's name must be the one in the path", "")
-		return
-	}
-	if err := s.opts.Rules.Put(rule); err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error(), "")
-		return
-	}
-	if s.opts.Detector != nil {
-		s.opts.Detector.Reload()
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"rule": rule, "warnings": rules.Lint(rule)})
-}
-
-func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) {
-	if !s.operatorOnly(w, r) {
-		return
-	}
-	if err := s.opts.Rules.Delete(r.PathValue("name")); err != nil {
-		writeError(w, http.StatusNotFound, err.Error(), "")
-		return
-	}
-	if s.opts.Detector != nil {
-		s.opts.Detector.Reload()
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // testRule backtests a native or Sigma rule (YAML in "rule") over the caller's

@@ -93,8 +93,8 @@ func TestAlertsFromIngest(t *testing.T) {
 	}
 }
 
-// A rule put through the API is a file in the rules directory and takes
-// effect at once; a backtest says what a rule would have raised.
+// A rule put through the API is a file in the organization's rules
+// directory and takes effect at once; a backtest says what a rule would have raised.
 func TestRulesAPIAndBacktest(t *testing.T) {
 	f := start(t, Options{})
 	var body strings.Builder
@@ -129,12 +129,11 @@ window: 1h
 	if code != 200 || bt.Matched != 30 || bt.Suppressed != 10 || bt.Alerts != 2 || len(bt.Hosts) != 2 || len(bt.Samples) == 0 {
 		t.Fatalf("backtest: %d %s", code, b)
 	}
-	// Analysts may not change rules; admins (here of orgB, with no
-	// operator organization set) may.
+	// Analysts may not change rules; admins change their organization's.
 	if code, _ := call(t, "PUT", f.url+"/api/v1/rules/wget-run", f.analystA, []byte(rule)); code != 403 {
 		t.Errorf("analyst PUT: %d", code)
 	}
-	if code, b := call(t, "PUT", f.url+"/api/v1/rules/wget-run", f.adminB, []byte(rule)); code != 200 {
+	if code, b := call(t, "PUT", f.url+"/api/v1/rules/wget-run", f.adminA, []byte(rule)); code != 200 {
 		t.Fatalf("admin PUT: %d %s", code, b)
 	}
 	code, b = call(t, "GET", f.url+"/api/v1/rules/wget-run", f.analystA, nil)
@@ -148,7 +147,7 @@ window: 1h
 	if code != 200 || !strings.Contains(string(b), `"hostname":"h9"`) {
 		t.Errorf("the new rule did not fire: %d %s", code, b)
 	}
-	if code, _ := call(t, "DELETE", f.url+"/api/v1/rules/wget-run", f.adminB, nil); code != 204 {
+	if code, _ := call(t, "DELETE", f.url+"/api/v1/rules/wget-run", f.adminA, nil); code != 204 {
 		t.Errorf("DELETE: %d", code)
 	}
 }

@@ -24,8 +24,9 @@ import (
 
 type fixture struct {
 	url                         string
+	dir                         string // the data directory
 	ingestA, analystA, analystB string
-	adminB                      string
+	adminA, adminB              string
 }
 
 // webhookURL, when set, is where the next started server posts new alerts.
@@ -51,7 +52,7 @@ func start(t *testing.T, opts Options) fixture {
 		}
 		return s
 	}
-	f := fixture{ingestA: mk("orgA", auth.Ingest), analystA: mk("orgA", auth.Analyst), analystB: mk("orgB", auth.Analyst), adminB: mk("orgB", auth.Admin)}
+	f := fixture{dir: dir, ingestA: mk("orgA", auth.Ingest), analystA: mk("orgA", auth.Analyst), analystB: mk("orgB", auth.Analyst), adminA: mk("orgA", auth.Admin), adminB: mk("orgB", auth.Admin)}
 	opts.Listen = "127.0.0.1:0"
 	// Detection is on, with the default rules, as `spoor serve` runs.
 	rulesDir, err := rules.OpenDir(filepath.Join(dir, "rules"))
@@ -66,6 +67,7 @@ func start(t *testing.T, opts Options) fixture {
 		go hook.Run(ctx)
 	}
 	opts.Detector = detect.New(rulesDir, db.Alerts, hook, nil)
+	go opts.Detector.Watch(ctx) // as spoor serve does
 	srv := New(db, tokens, opts)
 	addr := make(chan string, 1)
 	done := make(chan error, 1)

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spoor-dev/spoor/internal/rules"
+)
+
+// spoor rules list and lint show the shared rules and an organization's
+// own (--org: that one's only), with their origin.
+func TestRulesListLintByOrg(t *testing.T) {
+	data := t.TempDir()
+	if _, err := rules.OpenDir(filepath.Join(data, "rules")); err != nil { // with the defaults
+		t.Fatal(err)
+	}
+	for org, text := range map[string]string{
+		"acme":   "name: acme-id\ntype: host\nseverity: 2\nfilter: exe = '/usr/bin/id'\n",
+		"globex": "name: globex-id\ntype: host\nseverity: 2\nfilter: exe = '/usr/bin/id'\n",
+	} {
+		dir := filepath.Join(data, "rules", "org", org)
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "r.yml"), []byte(text), 0o644)
+	}
+	o := rulesOptions{}
+	o.data.Dir, o.data.Org = data, "acme"
+	var out strings.Builder
+	if err := runRulesList(o, &out); err != nil {
+		t.Fatal(err)
+	}
+	list := out.String()
+	if !strings.Contains(list, "acme-id") || strings.Contains(list, "globex-id") || !strings.Contains(list, "builtin") || !strings.Contains(list, "org acme") {
+		t.Errorf("rules list --org acme:\n%s", list)
+	}
+	out.Reset()
+	if err := runRulesLint(o, &out); err != nil {
+		t.Errorf("lint of loadable rules: %v\n%s", err, out.String())
+	}
+	os.WriteFile(filepath.Join(data, "rules", "org", "acme", "bad.yml"), []byte("name: [\n"), 0o644)
+	out.Reset()
+	if err := runRulesLint(o, &out); err == nil || !strings.Contains(out.String(), "org/acme/bad.yml") {
+		t.Errorf("lint with a broken file: %v\n%s", err, out.String())
+	}
+	o.data.Org = "../acme"
+	if err := runRulesList(o, &out); err == nil {
+		t.Errorf("an organization escaping the rules directory was listed")
+	}
+}
