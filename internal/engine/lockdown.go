@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // SQLError is a rejected or failed user statement; it is the user's fault
@@ -31,6 +32,9 @@ func (e *SQLError) Error() string { return e.Msg }
 func (e *Engine) Check(ctx context.Context, query string) error {
 	if strings.TrimSpace(query) == "" {
 		return &SQLError{"empty SQL statement"}
+	}
+	if !utf8.ValidString(query) {
+		return &SQLError{"the SQL statement is not valid UTF-8"}
 	}
 	js, err := e.sandbox.parse(ctx, query)
 	if err != nil {
