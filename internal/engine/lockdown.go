@@ -105,6 +105,9 @@ func checkNode(n any, ctes map[string]bool) error {
 			if deniedFunctions[strings.ToLower(fn)] {
 				return &SQLError{fmt.Sprintf("function %s is not allowed", fn)}
 			}
+			if msg := amplifier(fn); msg != "" {
+				return &SQLError{msg}
+			}
 		}
 		for k, x := range v {
 			if k == "cte_map" {
