@@ -25,6 +25,7 @@ import (
 
 type fixture struct {
 	url                         string
+	dir                         string // the data directory
 	ingestA, analystA, analystB string
 	adminB                      string
 	// stop ends the server as SIGTERM does and returns what Run returned;
@@ -61,7 +62,7 @@ func startWith(t *testing.T, dopts datadir.Options, opts Options) fixture {
 		}
 		return s
 	}
-	f := fixture{ingestA: mk("orgA", auth.Ingest), analystA: mk("orgA", auth.Analyst), analystB: mk("orgB", auth.Analyst), adminB: mk("orgB", auth.Admin)}
+	f := fixture{dir: dir, ingestA: mk("orgA", auth.Ingest), analystA: mk("orgA", auth.Analyst), analystB: mk("orgB", auth.Analyst), adminB: mk("orgB", auth.Admin)}
 	opts.Listen = "127.0.0.1:0"
 	// Detection is on, with the default rules, as `spoor serve` runs.
 	rulesDir, err := rules.OpenDir(filepath.Join(dir, "rules"))
