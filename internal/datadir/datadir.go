@@ -118,6 +118,10 @@ func (d *DB) Close(ctx context.Context) error {
 	if lerr := d.Lake.Close(ctx); lerr != nil {
 		err = lerr
 	}
+	if !d.Lake.ReadOnly() {
+		// What DuckDB spilled is of no use to the next process.
+		os.RemoveAll(filepath.Join(filepath.Dir(d.lakeDir), "tmp"))
+	}
 	return err
 }
 

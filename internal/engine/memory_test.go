@@ -78,14 +78,7 @@ func TestWatchdogInterrupts(t *testing.T) {
 	}
 	defer runtime.KeepAlive(ballast)
 	start := time.Now()
-	rows, err := e.Query(context.Background(), Scope{Org: "o"}, "SELECT count(*) FROM range(10000000000) a, range(1000) b")
-	if err == nil {
-		for rows.Next() {
-		}
-		err = rows.Err()
-		rows.Close()
-	}
-	if !errors.Is(err, ErrMemory) {
+	if err := drain(e.Query(context.Background(), Scope{Org: "o"}, "SELECT count(*) FROM range(10000000000) a, range(1000) b")); !errors.Is(err, ErrMemory) {
 		t.Fatalf("got %v, want ErrMemory", err)
 	}
 	t.Logf("interrupted after %v", time.Since(start))
@@ -108,4 +101,15 @@ func TestAmplifiersRefused(t *testing.T) {
 			t.Errorf("%s: got %v, want a refusal", q, err)
 		}
 	}
+}
+
+// drain reads a query's rows to the end and returns what failed.
+func drain(rows *Rows, err error) error {
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -37,15 +38,8 @@ func TestIngestHogStarvesOnlyItself(t *testing.T) {
 		t.Fatalf("orgB while orgA trickles 17 bodies: %d %s", code, body)
 	}
 	t.Logf("orgB stored in %v", time.Since(start))
-	req, _ := http.NewRequest("POST", f.url+"/api/v1/events", strings.NewReader(string(eventsFrom(0, 1))))
-	req.Header.Set("Authorization", "Bearer "+f.ingestA)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("orgA over its share: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	if code, retry := retryAfter(t, f.url+"/api/v1/events", f.ingestA, eventsFrom(0, 1)); code != 503 || retry == "" {
+		t.Errorf("orgA over its share: %d, Retry-After %q", code, retry)
 	}
 }
 
@@ -65,14 +59,20 @@ func TestQueryHogStarvesOnlyItself(t *testing.T) {
 		t.Fatalf("orgB while orgA runs 4 cross joins: %d %s", code, body)
 	}
 	t.Logf("orgB answered in %v", time.Since(start))
-	req, _ := http.NewRequest("POST", f.url+"/api/v1/sql", strings.NewReader(sqlBody("SELECT 1 AS x")))
-	req.Header.Set("Authorization", "Bearer "+f.analystA)
+	if code, retry := retryAfter(t, f.url+"/api/v1/sql", f.analystA, []byte(sqlBody("SELECT 1 AS x"))); code != 429 || retry == "" {
+		t.Errorf("orgA over its share: %d, Retry-After %q", code, retry)
+	}
+}
+
+// retryAfter POSTs body and returns the status and Retry-After header.
+func retryAfter(t *testing.T, url, token string, body []byte) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("orgA over its share: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
-	}
+	return resp.StatusCode, resp.Header.Get("Retry-After")
 }
