@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/datadir"
 	"github.com/spoor-dev/spoor/internal/detect"
+	"github.com/spoor-dev/spoor/internal/engine"
 	"github.com/spoor-dev/spoor/internal/lake"
 	"github.com/spoor-dev/spoor/internal/rules"
 	"github.com/spoor-dev/spoor/internal/server"
@@ -31,12 +33,16 @@ type serveOptions struct {
 	maxBody  int64
 	flush    time.Duration
 	memory   string
+	maxSpill string
 	timeout  time.Duration
-	operator string
-	rules    string
-	sigma    []string
-	webhook  string
-	noDetect bool
+	// query and ingest slots, and one organization's share of them
+	maxQueries, orgQueries int
+	maxIngests, orgIngests int
+	operator               string
+	rules                  string
+	sigma                  []string
+	webhook                string
+	noDetect               bool
 }
 
 func envOr(name, def string) string {
@@ -72,7 +78,12 @@ POST /api/v1/search, POST /api/v1/sql, GET /healthz. Every call needs a token
 	f.StringVar(&o.tlsKey, "tls-key", os.Getenv("SPOOR_TLS_KEY"), "TLS key file")
 	f.Int64Var(&o.maxBody, "max-body", 64<<20, "largest request body in bytes")
 	f.DurationVar(&o.flush, "flush-every", 10*time.Second, "how often the head is written to parts")
-	f.StringVar(&o.memory, "memory-limit", os.Getenv("SPOOR_MEMORY_LIMIT"), "DuckDB memory limit, e.g. 4GB")
+	f.StringVar(&o.memory, "memory-limit", os.Getenv("SPOOR_MEMORY_LIMIT"), "memory the whole process may use, e.g. 4GB ($SPOOR_MEMORY_LIMIT; default 60% of RAM): DuckDB gets 2/3, Go's soft limit 1/4, and queries are interrupted (507) while the process is over it")
+	f.StringVar(&o.maxSpill, "max-spill", os.Getenv("SPOOR_MAX_SPILL"), "disk DuckDB may spill to under DATA/tmp, e.g. 20GB ($SPOOR_MAX_SPILL; default 10% of free disk)")
+	f.IntVar(&o.maxQueries, "max-queries", 4, "searches and SQL running at once")
+	f.IntVar(&o.orgQueries, "max-queries-per-org", 0, "of those, what one organization may hold (default half, rounded up)")
+	f.IntVar(&o.maxIngests, "max-ingests", 16, "ingest requests in flight")
+	f.IntVar(&o.orgIngests, "max-ingests-per-org", 0, "of those, what one organization may hold (default half, rounded up)")
 	f.DurationVar(&o.timeout, "timeout", 60*time.Second, "query timeout")
 	f.StringVar(&o.operator, "operator-org", os.Getenv("SPOOR_OPERATOR_ORG"), "organization whose /metrics also shows what all share (the WAL), and whose admins edit the shared rules (?scope=shared)")
 	f.StringVar(&o.rules, "rules", os.Getenv("SPOOR_RULES"), "rules directory: shared rules, and each organization's own under org/ORG/; reloaded within a second of a change (default DATA/rules)")
@@ -88,12 +99,13 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var srv *server.Server
-	db, err := datadir.Open(ctx, o.data, datadir.Options{MemoryLimit: o.memory, Timeout: o.timeout, Logger: log,
+	db, err := datadir.Open(ctx, o.data, datadir.Options{MemoryLimit: o.memory, MaxSpill: o.maxSpill, Timeout: o.timeout, Logger: log,
 		Lake: lake.Options{FlushWanted: server.FlushWanted(&srv), FlushWorkers: 1}})
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
+	setGoMemoryLimit(db.Engine.Memory(), log)
 	for _, p := range db.Lake.Problems() {
 		log.Warn("recovered", "problem", p.String())
 	}
@@ -101,7 +113,8 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sopts := server.Options{Listen: o.listen, MaxBodyBytes: o.maxBody, FlushEvery: o.flush, TLSCert: o.tlsCert, TLSKey: o.tlsKey, Logger: log, OperatorOrg: o.operator}
+	sopts := server.Options{Listen: o.listen, MaxBodyBytes: o.maxBody, FlushEvery: o.flush, TLSCert: o.tlsCert, TLSKey: o.tlsKey, Logger: log, OperatorOrg: o.operator,
+		MaxQueries: o.maxQueries, MaxQueriesPerOrg: o.orgQueries, MaxIngests: o.maxIngests, MaxIngestsPerOrg: o.orgIngests}
 	if !o.noDetect && db.Alerts != nil {
 		dir, err := rules.OpenDir(rulesDirOf(o.data, o.rules))
 		if err != nil {
@@ -124,6 +137,16 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "spoor: serving %s on %s://%s\n", o.data, scheme, addr)
 	})
+}
+
+// setGoMemoryLimit sets Go's soft memory limit to its share of the
+// budget, unless GOMEMLIMIT set one: the collector then works harder as the
+// heap nears it instead of letting it double.
+func setGoMemoryLimit(m engine.Memory, log *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(m.Go)
+	}
+	log.Info("memory", "process_bytes", m.Process, "duckdb_bytes", m.DuckDB, "go_soft_limit_bytes", debug.SetMemoryLimit(-1))
 }
 
 // applyConfig sets, from a YAML file of flag names and values, every flag

@@ -36,7 +36,7 @@ func (f *dataFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Server, "server", os.Getenv("SPOOR_SERVER"), "a spoor server's URL instead of a data directory ($SPOOR_SERVER)")
 	cmd.Flags().StringVar(&f.Token, "token", os.Getenv("SPOOR_TOKEN"), "the token for --server ($SPOOR_TOKEN)")
 	cmd.Flags().StringVar(&f.Org, "org", "", "organization (default: the only one in the data directory)")
-	cmd.Flags().StringVar(&f.Memory, "memory-limit", "", "DuckDB memory limit, e.g. 4GB (default: DuckDB's)")
+	cmd.Flags().StringVar(&f.Memory, "memory-limit", "", "memory the process may use, e.g. 4GB (default 60% of RAM; DuckDB gets 2/3 of it)")
 	cmd.Flags().DurationVar(&f.Timeout, "timeout", 60*time.Second, "query timeout")
 }
 

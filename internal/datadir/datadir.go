@@ -23,7 +23,8 @@ import (
 // Options configure a data directory.
 type Options struct {
 	Lake        lake.Options
-	MemoryLimit string        // DuckDB memory limit, e.g. "4GB"
+	MemoryLimit string        // the process's memory budget, e.g. "4GB" (see engine.Options)
+	MaxSpill    string        // cap on DuckDB's spill to DATA/tmp, e.g. "10GB" (default 10% of free disk)
 	Timeout     time.Duration // per query
 	Logger      *slog.Logger
 	// AllowReadOnly opens a directory another process writes to read-only
@@ -63,7 +64,11 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 			AllowedDir:  filepath.Join(abs, "lake"),
 			TempDir:     filepath.Join(abs, "tmp"),
 			MemoryLimit: opts.MemoryLimit,
+			MaxSpill:    opts.MaxSpill,
 			Timeout:     opts.Timeout,
+			OnMemoryKill: func(rss int64, n int) {
+				opts.Logger.Warn("memory over the limit: queries interrupted", "rss_bytes", rss, "queries", n)
+			},
 		})
 		engc <- opened{eng, err}
 	}()
@@ -112,6 +117,10 @@ func (d *DB) Close(ctx context.Context) error {
 	}
 	if lerr := d.Lake.Close(ctx); lerr != nil {
 		err = lerr
+	}
+	if !d.Lake.ReadOnly() {
+		// What DuckDB spilled is of no use to the next process.
+		os.RemoveAll(filepath.Join(filepath.Dir(d.lakeDir), "tmp"))
 	}
 	return err
 }
@@ -176,7 +185,7 @@ func (d *DB) run(ctx context.Context, org string, from, to int64, q func(engine.
 // user's mistakes and timeouts.
 func readFailure(err error) bool {
 	var se *engine.SQLError
-	if errors.As(err, &se) || errors.Is(err, engine.ErrTimeout) || errors.Is(err, context.Canceled) {
+	if errors.As(err, &se) || errors.Is(err, engine.ErrTimeout) || errors.Is(err, engine.ErrMemory) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	msg := err.Error()

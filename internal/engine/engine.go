@@ -22,8 +22,21 @@ type Options struct {
 	AllowedDir string
 	// TempDir is where DuckDB spills; "" disables spilling.
 	TempDir string
-	// MemoryLimit caps DuckDB's memory, e.g. "2GB". Default: 40% of RAM (DuckDB's own default is 80%).
+	// MaxSpill caps what DuckDB may spill to TempDir, e.g. "10GB".
+	// Default: 10% of the disk space free at Open.
+	MaxSpill string
+	// MemoryLimit is the process's memory budget, e.g. "2GB" (see
+	// MemoryBudget): DuckDB's memory_limit is two thirds of it, and queries
+	// are interrupted while the process's resident memory is over it.
+	// Default: 60% of RAM, so DuckDB's limit is 40% of RAM (DuckDB's own
+	// default is 80%, and bounds DuckDB only).
 	MemoryLimit string
+	// OnMemoryKill, if set, hears of every time the watchdog interrupted
+	// n queries with the process at rss bytes.
+	OnMemoryKill func(rss int64, n int)
+	// WatchEvery is how often the watchdog reads the resident memory
+	// (default 50 ms).
+	WatchEvery time.Duration
 	// Threads DuckDB may use; default GOMAXPROCS.
 	Threads int
 	// Timeout bounds every query; default 60 s.
@@ -37,6 +50,9 @@ type Engine struct {
 	db      *sql.DB
 	opts    Options
 	sandbox *sandbox // where the SQL gate plans user statements
+	mem     Memory
+	running running       // queries in flight, for the watchdog
+	stop    chan struct{} // ends the watchdog
 
 	colMu sync.Mutex
 	cols  map[string][]string // columns of each part file read so far
@@ -49,6 +65,13 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 60 * time.Second
+	}
+	if opts.WatchEvery <= 0 {
+		opts.WatchEvery = 50 * time.Millisecond
+	}
+	mem, err := MemoryBudget(opts.MemoryLimit)
+	if err != nil {
+		return nil, err
 	}
 	connector, err := duckdb.NewConnector("", nil)
 	if err != nil {
@@ -63,11 +86,15 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		"SET autoload_known_extensions = false",
 		"SET preserve_insertion_order = false",
 	}
-	if opts.MemoryLimit != "" {
-		settings = append(settings, "SET memory_limit = "+quote(opts.MemoryLimit))
-	}
+	settings = append(settings, fmt.Sprintf("SET memory_limit = '%dKiB'", mem.DuckDB>>10))
 	if opts.TempDir != "" {
-		settings = append(settings, "SET temp_directory = "+quote(opts.TempDir))
+		spill, err := spillCap(opts.TempDir, opts.MaxSpill)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		settings = append(settings, "SET temp_directory = "+quote(opts.TempDir),
+			fmt.Sprintf("SET max_temp_directory_size = '%dKiB'", spill>>10))
 	} else {
 		settings = append(settings, "SET temp_directory = ''")
 	}
@@ -89,14 +116,32 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Engine{db: db, opts: opts, sandbox: sb}, nil
+	e := &Engine{db: db, opts: opts, sandbox: sb, mem: mem, stop: make(chan struct{})}
+	go e.watch(mem.Process, opts.WatchEvery, e.stop)
+	return e, nil
 }
 
-// Close releases the database.
+// Close interrupts the queries still running and releases the database,
+// waiting a few seconds at most for queries that do not heed the interrupt.
 func (e *Engine) Close() error {
+	close(e.stop)
+	e.running.cancelAll(errClosed)
 	e.sandbox.Close()
-	return e.db.Close()
+	done := make(chan error, 1)
+	go func() { done <- e.db.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		return errors.New("close duckdb: a query still runs; left behind")
+	}
 }
+
+var errClosed = errors.New("engine closed")
+
+// Memory is how the engine shares its memory budget; the Go soft limit
+// is the caller's to set (debug.SetMemoryLimit), being process-wide.
+func (e *Engine) Memory() Memory { return e.mem }
 
 // Options returns the engine's effective options.
 func (e *Engine) Options() Options { return e.opts }

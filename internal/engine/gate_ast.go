@@ -233,6 +233,13 @@ func (g astGate) tableRef(v map[string]any, typ string, sc scope) error {
 		if schema, _ := f["schema"].(string); schema != "" || !userTableFunctions[asciiLower(name)] {
 			return refused("%s() is not allowed: query the events and alerts views", name)
 		}
+		// A table function streams its rows in chunks, which the memory
+		// limit and interrupts reach: only its arguments are checked, not
+		// its name against the scalar amplifiers.
+		if err := g.children(f, sc, nil); err != nil {
+			return err
+		}
+		return g.children(v, sc, map[string]bool{"function": true})
 	case "SHOW_REF":
 		// DESCRIBE and SUMMARIZE of a query; SHOW TABLES and the like list
 		// the catalog.
@@ -253,6 +260,9 @@ func checkFunction(v map[string]any) error {
 		return refused("function %s.%s is not allowed: call functions without a schema", schema, name)
 	}
 	n := asciiLower(name)
+	if why := amplifier(n); why != "" {
+		return &SQLError{why}
+	}
 	if deniedFunctions[n] {
 		return refused("function %s is not allowed", name)
 	}

@@ -14,7 +14,7 @@ import (
 type Rows struct {
 	*sql.Rows
 	conn   *sql.Conn
-	cancel context.CancelFunc
+	cancel func()
 	ctx    context.Context
 }
 
@@ -28,17 +28,40 @@ func (r *Rows) Close() error {
 
 // Err reports the error that ended iteration, naming a timeout as such.
 func (r *Rows) Err() error {
-	err := r.Rows.Err()
-	if err != nil && errors.Is(r.ctx.Err(), context.DeadlineExceeded) {
+	return queryError(r.ctx, r.Rows.Err())
+}
+
+// queryError names why a query failed: its timeout, the memory watchdog,
+// DuckDB's memory limit, or else DuckDB's own error.
+func queryError(ctx context.Context, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(context.Cause(ctx), ErrMemory):
+		return ErrMemory
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return ErrTimeout
 	}
-	return err
+	return memoryError(err)
+}
+
+// queryContext bounds a query by the engine's timeout and registers it
+// with the memory watchdog; done releases both.
+func (e *Engine) queryContext(ctx context.Context) (_ context.Context, done func()) {
+	ctx, kill := context.WithCancelCause(ctx)
+	remove := e.running.add(kill)
+	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	return ctx, func() {
+		cancel()
+		remove()
+		kill(nil)
+	}
 }
 
 // Query runs trusted SQL, built by spoor itself with its values as args, over
 // the scope's events view.
 func (e *Engine) Query(ctx context.Context, s Scope, query string, args ...any) (*Rows, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	ctx, cancel := e.queryContext(ctx)
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
 		cancel()
@@ -46,10 +69,8 @@ func (e *Engine) Query(ctx context.Context, s Scope, query string, args ...any) 
 	}
 	fail := func(err error) (*Rows, error) {
 		conn.Close()
+		err = queryError(ctx, err)
 		cancel()
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, ErrTimeout
-		}
 		return nil, err
 	}
 	have := currentColumns

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,11 +16,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/ingest"
 	"github.com/spoor-dev/spoor/internal/parse/formats"
-	"github.com/valyala/fastjson"
 )
-
-// maxDecoded bounds a decompressed body: a small zip bomb must not fill memory.
-const maxDecoded = 512 << 20
 
 // ingestAnswer says what happened to each event of a batch. It is sent only
 // once the accepted events are durable.
@@ -36,19 +33,9 @@ type ingestAnswer struct {
 }
 
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes: send smaller batches", s.opts.MaxBodyBytes), "")
-		return
-	}
+	body, code, err := s.readBody(w, r)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "read body: "+err.Error(), "")
-		return
-	}
-	body, err = decode(body, r.Header.Get("Content-Encoding"))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "")
+		writeError(w, code, err.Error(), "")
 		return
 	}
 	// The body's format: named, or recognised from its first bytes like a
@@ -90,26 +77,72 @@ func (s *Server) store(ctx context.Context, org string, body []byte) (ingestAnsw
 	defer s.norms.Put(norm)
 	norm.Org = org
 	ans := ingestAnswer{Reasons: map[string]int64{}}
-	evs := ingest.ParseLines(norm, "body", body, func(rj ingest.Rejection) {
+	var line int64 // lines before the batch
+	reject := func(rj ingest.Rejection) {
+		rj.Line += line
 		ans.Rejected++
 		ans.Reasons[rj.Reason]++
 		if len(ans.Rejections) < 1000 {
 			ans.Rejections = append(ans.Rejections, rj)
 		}
-	})
-	for _, e := range evs {
-		e.SetString(event.OrganizationID, org) // the caller's organization, whatever the event says
 	}
-	res, err := s.db.Lake.Append(ctx, evs) // durable (WAL fsync) before it returns
-	if err != nil {
-		return ans, err
+	// In batches of whole lines: the events of the whole body at once,
+	// their WAL record and detection's copies would hold several times the
+	// body's size.
+	for len(body) > 0 {
+		batch := body
+		if len(batch) > storeBatchBytes {
+			if i := bytes.IndexByte(batch[storeBatchBytes:], '\n'); i >= 0 {
+				batch = batch[:storeBatchBytes+i+1]
+			}
+		}
+		body = body[len(batch):]
+		evs := ingest.ParseLines(norm, "body", batch, reject)
+		line += int64(bytes.Count(batch, []byte{'\n'}))
+		for _, e := range evs {
+			e.SetString(event.OrganizationID, org) // the caller's organization, whatever the event says
+		}
+		res, err := s.db.Lake.Append(ctx, evs) // durable (WAL fsync) before it returns
+		ans.Accepted += int64(res.Stored)
+		ans.Duplicates += int64(res.Duplicates)
+		if err != nil {
+			return ans, err
+		}
+		if err := s.detect(ctx, org, evs); err != nil {
+			return ans, err
+		}
 	}
-	if err := s.detect(ctx, org, evs); err != nil {
-		return ans, err
-	}
-	ans.Accepted, ans.Duplicates = int64(res.Stored), int64(res.Duplicates)
 	s.metrics.counted(org, ans.Accepted, ans.Duplicates, ans.Reasons)
 	return ans, nil
+}
+
+// storeBatchBytes is how much of a body is parsed and stored at a time.
+const storeBatchBytes = 4 << 20
+
+// readBody reads a request body, decoded from its Content-Encoding. Body
+// and decoded body are both bounded by MaxBodyBytes, so one request holds
+// at most that much; on failure code is the status to answer.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (body []byte, code int, err error) {
+	limit := s.opts.MaxBodyBytes
+	// Sized from Content-Length: io.ReadAll's doubling would hold up to
+	// twice the body.
+	buf := bytes.NewBuffer(make([]byte, 0, min(limit, max(r.ContentLength, 0))+bytes.MinRead))
+	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body over %d bytes: send smaller batches", limit)
+	}
+	if err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("read body: %w", err)
+	}
+	body, err = decode(buf.Bytes(), r.Header.Get("Content-Encoding"), limit)
+	if errors.Is(err, errDecodedTooBig) {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%w (%d bytes): send smaller batches", err, limit)
+	}
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	return body, 0, nil
 }
 
 // isContainer says whether a body is a zip, or a compressed file sent as
@@ -201,8 +234,11 @@ func (s *Server) detect(ctx context.Context, org string, evs []*event.Event) err
 	return s.opts.Detector.Process(ctx, evs) // the events carry org already
 }
 
-// decode undoes a Content-Encoding (gzip, zstd), bounded.
-func decode(b []byte, enc string) ([]byte, error) {
+// errDecodedTooBig is a compressed body that decodes to over the body limit.
+var errDecodedTooBig = errors.New("body decodes to over the body limit")
+
+// decode undoes a Content-Encoding (gzip, zstd), bounded to limit bytes.
+func decode(b []byte, enc string, limit int64) ([]byte, error) {
 	var r io.Reader
 	switch strings.ToLower(strings.TrimSpace(enc)) {
 	case "", "identity":
@@ -214,7 +250,7 @@ func decode(b []byte, enc string) ([]byte, error) {
 		}
 		r = zr
 	case "zstd":
-		zr, err := zstd.NewReader(bytes.NewReader(b), zstd.WithDecoderMaxMemory(maxDecoded))
+		zr, err := zstd.NewReader(bytes.NewReader(b), zstd.WithDecoderMaxMemory(uint64(limit)))
 		if err != nil {
 			return nil, fmt.Errorf("zstd body: %w", err)
 		}
@@ -223,31 +259,47 @@ func decode(b []byte, enc string) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("unsupported Content-Encoding %q (gzip, zstd or none)", enc)
 	}
-	out, err := io.ReadAll(io.LimitReader(r, maxDecoded+1))
+	out, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s body: %w", enc, err)
 	}
-	if len(out) > maxDecoded {
-		return nil, fmt.Errorf("%s body decodes to over %d bytes", enc, maxDecoded)
+	if int64(len(out)) > limit {
+		return nil, errDecodedTooBig
 	}
 	return out, nil
 }
 
-// arrayToLines turns a JSON array of events into NDJSON.
+// arrayToLines turns a JSON array of events into NDJSON, one element at a
+// time: a parse tree of the whole array would hold many times its size.
 func arrayToLines(b []byte) ([]byte, error) {
-	var p fastjson.Parser
-	v, err := p.ParseBytes(b)
-	if err != nil {
-		return nil, err
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		return nil, errors.New("not a JSON array")
 	}
-	a, err := v.Array()
-	if err != nil {
-		return nil, err
+	out := make([]byte, 0, len(b))
+	var elem json.RawMessage
+	for dec.More() {
+		elem = elem[:0]
+		if err := dec.Decode(&elem); err != nil {
+			return nil, err
+		}
+		if err := compactInto(&out, elem); err != nil {
+			return nil, err
+		}
+		out = append(out, '\n') // compact JSON holds no newline
 	}
-	out := make([]byte, 0, len(b)+len(a))
-	for _, x := range a {
-		out = x.MarshalTo(out)
-		out = append(out, '\n')
+	if _, err := dec.Token(); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// compactInto appends elem without insignificant space: one line.
+func compactInto(out *[]byte, elem []byte) error {
+	buf := bytes.NewBuffer(*out)
+	if err := json.Compact(buf, elem); err != nil {
+		return err
+	}
+	*out = buf.Bytes()
+	return nil
 }

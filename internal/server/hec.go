@@ -66,14 +66,10 @@ func (s *Server) hecAuthed(h http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *Server) hecBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		writeJSON(w, http.StatusRequestEntityTooLarge, hecAnswer{Text: "Content too large", Code: hecInvalidFormat})
+	body, code, err := s.readBody(w, r)
+	if code == http.StatusRequestEntityTooLarge {
+		writeJSON(w, code, hecAnswer{Text: "Content too large", Code: hecInvalidFormat})
 		return nil, false
-	}
-	if err == nil {
-		body, err = decode(body, r.Header.Get("Content-Encoding"))
 	}
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, hecAnswer{Text: "Invalid data format: " + err.Error(), Code: hecInvalidFormat})
@@ -94,6 +90,7 @@ func (s *Server) hecEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var lines bytes.Buffer
+	lines.Grow(len(body)) // growing by doubling would hold twice the body
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	for n := 0; ; n++ {
@@ -152,6 +149,7 @@ func (s *Server) hecRaw(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var lines bytes.Buffer
+	lines.Grow(len(body) + len(body)/8)
 	for _, l := range bytes.Split(body, []byte{'\n'}) {
 		l = bytes.TrimSpace(l)
 		if len(l) == 0 {

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,23 +12,28 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/spoor-dev/spoor/internal/auth"
 )
 
 // Queries beyond the limit wait, then get 429 with Retry-After; the slot
 // frees when the running one ends.
 func TestQuerySlotsAnswer429(t *testing.T) {
 	s := &Server{opts: Options{QueueWait: 50 * time.Millisecond}}
-	slots := make(chan struct{}, 1)
+	slots := newFairSlots(1, 1)
 	release := make(chan struct{})
 	started := make(chan struct{})
 	h := s.slot(slots, http.StatusTooManyRequests, "too many queries at once", func(w http.ResponseWriter, r *http.Request) {
 		close(started)
 		<-release
 	})
-	go h(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil))
+	req := func() *http.Request {
+		r := httptest.NewRequest("POST", "/", nil)
+		return r.WithContext(context.WithValue(r.Context(), ctxKey{}, auth.Token{Org: "orgA"}))
+	}
+	go h(httptest.NewRecorder(), req())
 	<-started
 	rec := httptest.NewRecorder()
-	h(rec, httptest.NewRequest("POST", "/", nil))
+	h(rec, req())
 	if rec.Code != 429 || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("second query: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
 	}
@@ -35,7 +41,7 @@ func TestQuerySlotsAnswer429(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	ok := s.slot(slots, 429, "x", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
 	rec = httptest.NewRecorder()
-	ok(rec, httptest.NewRequest("POST", "/", nil))
+	ok(rec, req())
 	if rec.Code != 204 {
 		t.Errorf("after the first ended: %d", rec.Code)
 	}
@@ -48,15 +54,8 @@ func TestIngestBackpressure(t *testing.T) {
 	if code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, events(10, "x")); code != 200 {
 		t.Fatalf("first batch: %d %s", code, body)
 	}
-	req, _ := http.NewRequest("POST", f.url+"/api/v1/events", bytes.NewReader(events(1, "x")))
-	req.Header.Set("Authorization", "Bearer "+f.ingestA)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("over the head limit: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	if code, retry := retryAfter(t, f.url+"/api/v1/events", f.ingestA, events(1, "x")); code != 503 || retry == "" {
+		t.Fatalf("over the head limit: %d, Retry-After %q", code, retry)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -76,7 +76,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) bool
 }
 
 // queryFailed answers a failed search or SQL: the caller's mistakes are
-// 400 with the position, timeouts 504, the rest 500.
+// 400 with the position, timeouts 504, queries over the memory or spill
+// limits 507, the rest 500.
 func queryFailed(w http.ResponseWriter, err error, src string) {
 	var qe *query.Error
 	var se *engine.SQLError
@@ -88,6 +89,8 @@ func queryFailed(w http.ResponseWriter, err error, src string) {
 		writeError(w, http.StatusBadRequest, se.Error(), "")
 	case errors.Is(err, engine.ErrTimeout):
 		writeError(w, http.StatusGatewayTimeout, "query timed out", "")
+	case errors.Is(err, engine.ErrMemory):
+		writeError(w, http.StatusInsufficientStorage, err.Error(), "")
 	default:
 		if strings.Contains(err.Error(), "Error") { // DuckDB's binder and parser errors: the SQL's fault
 			writeError(w, http.StatusBadRequest, err.Error(), "")

@@ -6,7 +6,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -35,9 +34,22 @@ type Options struct {
 	// MaxQueries bounds searches and SQL running at once (default 4); more
 	// wait up to QueueWait, then get 429 with Retry-After.
 	MaxQueries int
-	// MaxIngests bounds ingest requests in flight (default 16), likewise.
+	// MaxIngests bounds ingest requests in flight (default 16), likewise
+	// with 503.
 	MaxIngests int
-	QueueWait  time.Duration // default 2 s
+	// MaxQueriesPerOrg and MaxIngestsPerOrg are one organization's share of
+	// those slots (default half, rounded up): its extra requests wait in
+	// its own queue, and waiting organizations are served in turn.
+	MaxQueriesPerOrg int
+	MaxIngestsPerOrg int
+	QueueWait        time.Duration // default 2 s
+	// WriteTimeout drops an answer that makes no progress for this long: a
+	// client that stops reading frees its slot (default 30 s). A slow
+	// client that keeps reading is served to the end.
+	WriteTimeout time.Duration
+	// ShutdownWait bounds the way out: requests still running then are cut
+	// (default 10 s).
+	ShutdownWait time.Duration
 	// MaxHeadEvents: above this many unflushed events ingest answers 503
 	// with Retry-After until the flush catches up (default 2,000,000).
 	MaxHeadEvents int
@@ -91,6 +103,19 @@ func (o *Options) defaults() {
 	if o.ReadHeaderTimeout <= 0 {
 		o.ReadHeaderTimeout = 10 * time.Second
 	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 30 * time.Second
+	}
+	if o.ShutdownWait <= 0 {
+		o.ShutdownWait = 10 * time.Second
+	}
+}
+
+// defaultOptions are the options a zero Options stands for.
+func defaultOptions() Options {
+	var o Options
+	o.defaults()
+	return o
 }
 
 // Server answers the API over one data directory.
@@ -99,8 +124,8 @@ type Server struct {
 	tokens   *auth.Store
 	opts     Options
 	metrics  *metrics
-	queries  chan struct{} // slots for queries running at once
-	ingests  chan struct{} // slots for ingest requests in flight
+	queries  *fairSlots    // slots for queries running at once
+	ingests  *fairSlots    // slots for ingest requests in flight
 	flushNow chan struct{} // asks Run for a flush ahead of its ticker
 	norms    sync.Pool     // *event.Normalizer, caches warm across requests
 }
@@ -126,7 +151,7 @@ func (s *Server) wantFlush() {
 func New(db *datadir.DB, tokens *auth.Store, opts Options) *Server {
 	opts.defaults()
 	s := &Server{db: db, tokens: tokens, opts: opts,
-		queries: make(chan struct{}, opts.MaxQueries), ingests: make(chan struct{}, opts.MaxIngests),
+		queries: newFairSlots(opts.MaxQueries, opts.MaxQueriesPerOrg), ingests: newFairSlots(opts.MaxIngests, opts.MaxIngestsPerOrg),
 		flushNow: make(chan struct{}, 1)}
 	s.metrics = s.newMetrics()
 	s.norms.New = func() any { return new(event.Normalizer) }
@@ -155,7 +180,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/sql", s.authed(auth.Role.CanRead, s.querySlot(s.metrics.timed("sql", s.sql))))
 	s.routeDetection(mux)
 	s.routeHunt(mux)
-	return mux
+	return writeDeadlines(s.opts.WriteTimeout, mux)
 }
 
 type ctxKey struct{}
@@ -187,13 +212,13 @@ func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
 
 // querySlot runs h when a query slot is free within QueueWait, else 429.
 func (s *Server) querySlot(h http.HandlerFunc) http.HandlerFunc {
-	return s.slot(s.queries, http.StatusTooManyRequests, "too many queries at once", h)
+	return s.slot(s.queries, http.StatusTooManyRequests, "too many queries at once for your organization", h)
 }
 
 // ingestSlot runs h when an ingest slot is free and the head is not too far
 // behind its flushes; else 503, which senders retry.
 func (s *Server) ingestSlot(h http.HandlerFunc) http.HandlerFunc {
-	inner := s.slot(s.ingests, http.StatusServiceUnavailable, "too many ingest requests at once", h)
+	inner := s.slot(s.ingests, http.StatusServiceUnavailable, "too many ingest requests at once for your organization", h)
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.db.Lake.Stats().HeadEvents > s.opts.MaxHeadEvents {
 			// The flush is behind; ask for one now.
@@ -206,20 +231,20 @@ func (s *Server) ingestSlot(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (s *Server) slot(slots chan struct{}, busy int, msg string, h http.HandlerFunc) http.HandlerFunc {
+// slot runs h in one of slots, shared fairly among organizations (see
+// fairSlots); after QueueWait without one it answers busy.
+func (s *Server) slot(slots *fairSlots, busy int, msg string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		t := time.NewTimer(s.opts.QueueWait)
-		defer t.Stop()
-		select {
-		case slots <- struct{}{}:
-		case <-t.C:
+		release, ok := slots.acquire(r.Context(), tokenOf(r).Org, s.opts.QueueWait)
+		if !ok {
+			if r.Context().Err() != nil {
+				return // the client left
+			}
 			w.Header().Set("Retry-After", "1")
 			writeError(w, busy, msg+": retry later", "")
 			return
-		case <-r.Context().Done():
-			return
 		}
-		defer func() { <-slots }()
+		defer release()
 		h(w, r)
 	}
 }
@@ -252,8 +277,10 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		ReadTimeout:       5 * time.Minute, // a body trickling in for longer is dropped
 		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
+		// Every request's context ends with ctx: shutting down interrupts
+		// the queries still running.
+		BaseContext: func(net.Listener) context.Context { return ctx },
+		ErrorLog:    slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
 	}
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -287,16 +314,27 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 				s.opts.Logger.Error("compact", "err", err)
 			}
 		case <-ctx.Done():
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			err := srv.Shutdown(sctx)
-			if ferr := s.db.Lake.Flush(sctx); ferr != nil && err == nil {
-				err = ferr
-			}
-			if errors.Is(err, http.ErrServerClosed) {
-				err = nil
-			}
-			return err
+			return s.shutdown(ctx, srv)
 		}
 	}
+}
+
+// shutdown stops taking requests, waits for those running (their contexts
+// have ended with ctx, so queries are being interrupted) for most of
+// ShutdownWait, cuts the rest, and flushes the head in what is left. What
+// the flush does not reach is in the WAL and replayed at the next start.
+func (s *Server) shutdown(ctx context.Context, srv *http.Server) error {
+	end := time.Now().Add(s.opts.ShutdownWait)
+	sctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), end.Add(-s.opts.ShutdownWait/4))
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		s.opts.Logger.Warn("requests still running at shutdown: cut", "err", err)
+		srv.Close()
+	}
+	fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), end)
+	defer cancel()
+	if err := s.db.Lake.Flush(fctx); err != nil {
+		return fmt.Errorf("flush head at shutdown: %w", err)
+	}
+	return nil
 }

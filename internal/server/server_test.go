@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +28,9 @@ type fixture struct {
 	dir                         string // the data directory
 	ingestA, analystA, analystB string
 	adminA, adminB              string
+	// stop ends the server as SIGTERM does and returns what Run returned;
+	// the test's cleanup calls it too.
+	stop func() error
 }
 
 // webhookURL, when set, is where the next started server posts new alerts.
@@ -35,9 +39,15 @@ var webhookURL string
 // start runs a real server on 127.0.0.1 over a fresh data dir.
 func start(t *testing.T, opts Options) fixture {
 	t.Helper()
+	return startWith(t, datadir.Options{}, opts)
+}
+
+// startWith is start with the data directory's options (engine limits).
+func startWith(t *testing.T, dopts datadir.Options, opts Options) fixture {
+	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	db, err := datadir.Open(ctx, dir, datadir.Options{})
+	db, err := datadir.Open(ctx, dir, dopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,9 +88,17 @@ func start(t *testing.T, opts Options) fixture {
 	case err := <-done:
 		t.Fatal(err)
 	}
+	var once sync.Once
+	var runErr error
+	f.stop = func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-done
+		})
+		return runErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := f.stop(); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 		db.Close(context.Background())
