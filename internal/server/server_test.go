@@ -24,6 +24,8 @@ import (
 
 type fixture struct {
 	url                         string
+	dir                         string      // the data directory
+	db                          *datadir.DB // the server's, for flushes and checks
 	ingestA, analystA, analystB string
 	adminB                      string
 }
@@ -31,12 +33,15 @@ type fixture struct {
 // webhookURL, when set, is where the next started server posts new alerts.
 var webhookURL string
 
+// queryTimeout, when set, bounds the queries of the next started server.
+var queryTimeout time.Duration
+
 // start runs a real server on 127.0.0.1 over a fresh data dir.
 func start(t *testing.T, opts Options) fixture {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	db, err := datadir.Open(ctx, dir, datadir.Options{})
+	db, err := datadir.Open(ctx, dir, datadir.Options{Timeout: queryTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +56,7 @@ func start(t *testing.T, opts Options) fixture {
 		}
 		return s
 	}
-	f := fixture{ingestA: mk("orgA", auth.Ingest), analystA: mk("orgA", auth.Analyst), analystB: mk("orgB", auth.Analyst), adminB: mk("orgB", auth.Admin)}
+	f := fixture{dir: dir, db: db, ingestA: mk("orgA", auth.Ingest), analystA: mk("orgA", auth.Analyst), analystB: mk("orgB", auth.Analyst), adminB: mk("orgB", auth.Admin)}
 	opts.Listen = "127.0.0.1:0"
 	// Detection is on, with the default rules, as `spoor serve` runs.
 	rulesDir, err := rules.OpenDir(filepath.Join(dir, "rules"))
