@@ -21,9 +21,10 @@ const bigSQL = `{"sql": "SELECT unnest(generate_series(1, 200000)) AS i, repeat(
 // trailer line, and the Spoor-Error trailer. Before, the answer just ended,
 // 200 and cut, as if complete.
 func TestStreamFailureEndsWithErrorMarker(t *testing.T) {
-	queryTimeout = 2 * time.Second
-	defer func() { queryTimeout = 0 }()
+	const timeout = 2 * time.Second
+	queryTimeout = timeout
 	f := start(t, Options{MaxRows: 1 << 20})
+	queryTimeout = 0
 	for _, format := range []string{"ndjson", "json", "csv"} {
 		t.Run(format, func(t *testing.T) {
 			t.Parallel() // each waits out the timeout
@@ -44,7 +45,7 @@ func TestStreamFailureEndsWithErrorMarker(t *testing.T) {
 			}
 			// Stop reading until the query's deadline has passed: the
 			// server is blocked writing, with rows still to send.
-			time.Sleep(2 * queryTimeout)
+			time.Sleep(2 * timeout)
 			body, err := io.ReadAll(br)
 			if err != nil {
 				t.Fatal(err)
