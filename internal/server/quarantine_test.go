@@ -170,6 +170,16 @@ func TestCorruptPartQuarantinedWithWarning(t *testing.T) {
 	if _, hdr := sqlCount(t, f, "WHERE false"); hdr.Get("Spoor-Warning") == "" {
 		t.Errorf("the warning depends on the rows, not the range")
 	}
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/api/v1/hunt/cluster", `{}`},
+		{"POST", "/api/v1/sql?format=parquet", `{"sql": "SELECT count(*) FROM events"}`},
+		{"GET", "/api/v1/events/q-1", ``},
+	} {
+		resp, body := callResp(t, c.method, f.url+c.path, f.analystA, []byte(c.body))
+		if resp.StatusCode != 200 || resp.Header.Get("Spoor-Warning") == "" {
+			t.Errorf("%s %s: %d, warning %q: %.200s", c.method, c.path, resp.StatusCode, resp.Header.Get("Spoor-Warning"), body)
+		}
+	}
 	resp, _ = callResp(t, "POST", f.url+"/api/v1/sql?format=csv", f.analystA, []byte(`{"sql": "SELECT count(*) FROM events", "until": "2020-09-17T00:59:00Z"}`))
 	if resp.StatusCode != 200 || resp.Header.Get("Spoor-Warning") != "" {
 		t.Errorf("range without the quarantined part: %d, warning %q", resp.StatusCode, resp.Header.Get("Spoor-Warning"))
