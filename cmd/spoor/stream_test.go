@@ -154,3 +154,47 @@ func TestCLIRemoteTruncationAndWarning(t *testing.T) {
 		t.Errorf("remote: stderr %q, want the warning", stderr.String())
 	}
 }
+
+// Locally too, an answer over a quarantined part warns on stderr.
+func TestCLILocalWarning(t *testing.T) {
+	dir := t.TempDir()
+	var b bytes.Buffer
+	for i := range 60 {
+		fmt.Fprintf(&b, `{"_id":"t%d","event_time":%d,"event_type":"login","user":"u","agent_id":"a"}`+"\n", i, 1600300800000+int64(i)*300_000)
+	}
+	file := filepath.Join(t.TempDir(), "e.ndjson")
+	os.WriteFile(file, b.Bytes(), 0o644)
+	var out, stderr bytes.Buffer
+	local := dataFlags{Dir: dir}
+	if err := runIngest(context.Background(), ingestOptions{data: local, format: "auto", noDetect: true}, []string{file}, &out, &out); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out.String())
+	}
+	sql := func() string {
+		out.Reset()
+		stderr.Reset()
+		if err := runSQL(context.Background(), sqlOptions{data: local, format: "csv", stderr: &stderr}, `SELECT count(*) AS n FROM events`, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	if got := sql(); got != "n\n60\n" || stderr.Len() != 0 {
+		t.Fatalf("before: %q, stderr %q", got, stderr.String())
+	}
+	db, err := datadir.Open(context.Background(), dir, datadir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := db.DefaultOrg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := db.Lake.Parts(org, 0, 1<<62)
+	if len(parts) < 2 {
+		t.Fatalf("%d parts, want several", len(parts))
+	}
+	db.Lake.Quarantine(parts[0], "test")
+	db.Close(context.Background())
+	if got := sql(); got == "n\n60\n" || !strings.Contains(stderr.String(), "spoor: warning: ") {
+		t.Errorf("after a quarantine: %q, stderr %q, want fewer events and the warning", got, stderr.String())
+	}
+}
