@@ -105,16 +105,8 @@ func TestCLIRemoteAnswerCutByServerError(t *testing.T) {
 func TestCLIRemoteTruncationAndWarning(t *testing.T) {
 	dir := t.TempDir()
 	remote, db := serveInProcess(t, dir, 0, server.Options{MaxRows: 10})
-	var b bytes.Buffer
-	for i := range 60 {
-		fmt.Fprintf(&b, `{"_id":"t%d","event_time":%d,"event_type":"login","user":"u","agent_id":"a"}`+"\n", i, 1600300800000+int64(i)*300_000)
-	}
-	file := filepath.Join(t.TempDir(), "e.ndjson")
-	os.WriteFile(file, b.Bytes(), 0o644)
+	ingestLogins(t, remote)
 	var out, stderr bytes.Buffer
-	if err := runIngest(context.Background(), ingestOptions{data: remote, format: "auto"}, []string{file}, &out, &out); err != nil {
-		t.Fatalf("ingest: %v\n%s", err, out.String())
-	}
 	for _, format := range []string{"csv", "table", "ndjson", "json"} {
 		out.Reset()
 		stderr.Reset()
@@ -155,20 +147,27 @@ func TestCLIRemoteTruncationAndWarning(t *testing.T) {
 	}
 }
 
-// Locally too, an answer over a quarantined part warns on stderr.
-func TestCLILocalWarning(t *testing.T) {
-	dir := t.TempDir()
+// ingestLogins stores 60 logins over 5 hours, in as many parts.
+func ingestLogins(t *testing.T, data dataFlags) {
+	t.Helper()
 	var b bytes.Buffer
 	for i := range 60 {
 		fmt.Fprintf(&b, `{"_id":"t%d","event_time":%d,"event_type":"login","user":"u","agent_id":"a"}`+"\n", i, 1600300800000+int64(i)*300_000)
 	}
 	file := filepath.Join(t.TempDir(), "e.ndjson")
 	os.WriteFile(file, b.Bytes(), 0o644)
-	var out, stderr bytes.Buffer
-	local := dataFlags{Dir: dir}
-	if err := runIngest(context.Background(), ingestOptions{data: local, format: "auto", noDetect: true}, []string{file}, &out, &out); err != nil {
+	var out bytes.Buffer
+	if err := runIngest(context.Background(), ingestOptions{data: data, format: "auto", noDetect: true}, []string{file}, &out, &out); err != nil {
 		t.Fatalf("ingest: %v\n%s", err, out.String())
 	}
+}
+
+// Locally too, an answer over a quarantined part warns on stderr.
+func TestCLILocalWarning(t *testing.T) {
+	dir := t.TempDir()
+	local := dataFlags{Dir: dir}
+	ingestLogins(t, local)
+	var out, stderr bytes.Buffer
 	sql := func() string {
 		out.Reset()
 		stderr.Reset()

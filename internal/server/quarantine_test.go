@@ -20,7 +20,9 @@ import (
 func callResp(t *testing.T, method, url, token string, body []byte, hdr ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -29,10 +31,7 @@ func callResp(t *testing.T, method, url, token string, body []byte, hdr ...strin
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, _ := io.ReadAll(resp.Body)
 	return resp, b
 }
 

@@ -93,19 +93,7 @@ func start(t *testing.T, opts Options) fixture {
 
 func call(t *testing.T, method, url, token string, body []byte, hdr ...string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := callResp(t, method, url, token, body, hdr...)
 	return resp.StatusCode, b
 }
 
