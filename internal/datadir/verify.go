@@ -22,8 +22,9 @@ import (
 
 // verifier remembers the parts found sound.
 type verifier struct {
-	mu    sync.Mutex // one verification at a time: a second waits and finds the parts known
-	sound map[string]stamp
+	mu      sync.Mutex // one verification at a time: a second waits and finds the parts known
+	sound   map[string]stamp
+	pruneAt int // forget parts gone from disk (compacted, expired) once sound grows past this
 }
 
 // badPart is a part that failed its full read, and how.
@@ -44,8 +45,16 @@ func (d *DB) damaged(ctx context.Context, parts []string) []badPart {
 	v := &d.verify
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.sound == nil || len(v.sound) > 4*len(parts)+4096 {
-		v.sound = map[string]stamp{} // parts compacted away leave entries behind
+	if v.sound == nil {
+		v.sound = map[string]stamp{}
+	}
+	if len(v.sound) > v.pruneAt {
+		for p := range v.sound {
+			if _, err := os.Stat(p); err != nil {
+				delete(v.sound, p)
+			}
+		}
+		v.pruneAt = 2*len(v.sound) + 1024
 	}
 	var bad []badPart
 	for _, p := range parts {
