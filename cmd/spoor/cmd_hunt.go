@@ -130,7 +130,7 @@ func runHunt(ctx context.Context, name string, o huntOptions, out io.Writer) err
 		if o.plot != "" {
 			return usagef("--plot draws from a local data directory; over --server ask /api/v1/hunt/timeline?format=svg")
 		}
-		return remoteQuery(ctx, c, "/api/v1/hunt/"+name, o.req, o.format, "", out)
+		return remoteQuery(ctx, c, "/api/v1/hunt/"+name, o.req, o.format, "", out, os.Stderr)
 	}
 	db, err := o.data.open(ctx)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -24,6 +25,7 @@ type searchOptions struct {
 	fields       string
 	format       string
 	desc         bool
+	stderr       io.Writer // warnings and notes; default os.Stderr
 }
 
 func newSearchCmd() *cobra.Command {
@@ -39,6 +41,7 @@ func newSearchCmd() *cobra.Command {
 Without --fields, json and ndjson print each whole original event.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.stderr = cmd.ErrOrStderr()
 			return runSearch(cmd.Context(), o, args[0], cmd.OutOrStdout())
 		},
 	}
@@ -58,6 +61,9 @@ func runSearch(ctx context.Context, o searchOptions, q string, out io.Writer) er
 	}
 	if o.limit < 0 {
 		return usagef("--limit must not be negative")
+	}
+	if o.stderr == nil {
+		o.stderr = os.Stderr
 	}
 	from, to, err := timeRange(o.since, o.until)
 	if err != nil {
@@ -79,7 +85,7 @@ func runSearch(ctx context.Context, o searchOptions, q string, out io.Writer) er
 		return err
 	} else if c != nil {
 		req := map[string]any{"query": q, "since": o.since, "until": o.until, "fields": fields, "limit": o.limit, "desc": o.desc}
-		return remoteQuery(ctx, c, "/api/v1/search", req, o.format, q, out)
+		return remoteQuery(ctx, c, "/api/v1/search", req, o.format, q, out, o.stderr)
 	}
 	db, err := o.data.open(ctx)
 	if err != nil {
@@ -95,6 +101,9 @@ func runSearch(ctx context.Context, o searchOptions, q string, out io.Writer) er
 		return queryError(err, q)
 	}
 	defer s.Close()
+	if w := db.Warning(org, from, to); w != "" {
+		fmt.Fprintln(o.stderr, "spoor: warning:", w)
+	}
 	w, err := render.New(o.format, out)
 	if err != nil {
 		return usageError{err}
@@ -147,13 +156,15 @@ func queryError(err error, q string) error {
 }
 
 // remoteQuery runs a search or SQL on a server and prints its answer: json,
-// ndjson and csv as the server sends them, a table built from its CSV.
-func remoteQuery(ctx context.Context, c *client.Client, path string, req any, format, src string, out io.Writer) error {
+// ndjson and csv as the server sends them, a table built from its CSV. What
+// the answer lacks goes to stderr: the server's warning, its row limit's
+// cut; an answer the server ended early is an error (exit 1).
+func remoteQuery(ctx context.Context, c *client.Client, path string, req any, format, src string, out, stderr io.Writer) error {
 	wire := format
 	if format == "table" {
 		wire = "csv"
 	}
-	body, err := c.Query(ctx, path, req, wire)
+	ans, err := c.Query(ctx, path, req, wire)
 	if err != nil {
 		var api *client.APIError
 		if errors.As(err, &api) && api.Status == 400 {
@@ -161,11 +172,32 @@ func remoteQuery(ctx context.Context, c *client.Client, path string, req any, fo
 		}
 		return err
 	}
-	defer body.Close()
-	if format != "table" {
-		_, err := io.Copy(out, body)
+	defer ans.Close()
+	if ans.Warning != "" {
+		fmt.Fprintln(stderr, "spoor: warning:", ans.Warning)
+	}
+	if format == "table" {
+		err = printTable(ans, out)
+	} else {
+		_, err = io.Copy(out, ans)
+	}
+	if err != nil {
 		return err
 	}
+	if err := ans.Err(); err != nil {
+		return err
+	}
+	if cut, cursor := ans.Truncated(); cut {
+		fmt.Fprintf(stderr, "spoor: %d rows shown; the answer was cut at the server's row limit\n", ans.Rows())
+		if cursor != "" {
+			fmt.Fprintf(stderr, "spoor: the rest follows from cursor %s (API: \"cursor\")\n", cursor)
+		}
+	}
+	return nil
+}
+
+// printTable prints a CSV answer as a table.
+func printTable(body io.Reader, out io.Writer) error {
 	r := csv.NewReader(body)
 	head, err := r.Read()
 	if err == io.EOF {

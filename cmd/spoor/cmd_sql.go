@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,6 +15,7 @@ type sqlOptions struct {
 	data         dataFlags
 	since, until string
 	format       string
+	stderr       io.Writer // warnings and notes; default os.Stderr
 }
 
 func newSQLCmd() *cobra.Command {
@@ -28,6 +31,7 @@ databases are out of reach.
   spoor sql "SELECT exe, count(*) AS n FROM events GROUP BY exe ORDER BY n DESC LIMIT 20"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.stderr = cmd.ErrOrStderr()
 			return runSQL(cmd.Context(), o, args[0], cmd.OutOrStdout())
 		},
 	}
@@ -42,6 +46,9 @@ func runSQL(ctx context.Context, o sqlOptions, q string, out io.Writer) error {
 	if !render.Valid(o.format) {
 		return usagef("unknown --format %q (want one of %s)", o.format, strings.Join(render.Formats, ", "))
 	}
+	if o.stderr == nil {
+		o.stderr = os.Stderr
+	}
 	from, to, err := timeRange(o.since, o.until)
 	if err != nil {
 		return err
@@ -49,7 +56,7 @@ func runSQL(ctx context.Context, o sqlOptions, q string, out io.Writer) error {
 	if c, err := o.data.client(); err != nil {
 		return err
 	} else if c != nil {
-		return remoteQuery(ctx, c, "/api/v1/sql", map[string]any{"sql": q, "since": o.since, "until": o.until}, o.format, q, out)
+		return remoteQuery(ctx, c, "/api/v1/sql", map[string]any{"sql": q, "since": o.since, "until": o.until}, o.format, q, out, o.stderr)
 	}
 	db, err := o.data.open(ctx)
 	if err != nil {
@@ -65,6 +72,9 @@ func runSQL(ctx context.Context, o sqlOptions, q string, out io.Writer) error {
 		return queryError(err, q)
 	}
 	defer rows.Close()
+	if w := db.Warning(org, from, to); w != "" {
+		fmt.Fprintln(o.stderr, "spoor: warning:", w)
+	}
 	cols, err := rows.Columns()
 	if err != nil {
 		return err

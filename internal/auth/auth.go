@@ -20,15 +20,16 @@ import (
 type Role string
 
 const (
-	Admin   Role = "admin"   // everything in its organization, tokens included
-	Analyst Role = "analyst" // read, dismiss alerts, edit rules
+	Admin   Role = "admin"   // everything an analyst may, and write events, put and delete rules
+	Analyst Role = "analyst" // read events, alerts and rules, dismiss alerts; no writes of events, rules or tokens
 	Ingest  Role = "ingest"  // write events only
 )
 
 // Roles lists the roles.
 var Roles = []Role{Admin, Analyst, Ingest}
 
-// CanRead reports whether the role may read events.
+// CanRead reports whether the role may read events, alerts and rules, and
+// dismiss alerts: triage is an analyst's job (as in Threat Stack).
 func (r Role) CanRead() bool { return r == Admin || r == Analyst }
 
 // CanWrite reports whether the role may write events.

@@ -70,7 +70,7 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, hd
 
 // Query posts a search or SQL request and returns the answer stream in
 // format (json, ndjson or csv).
-func (c *Client) Query(ctx context.Context, path string, req any, format string) (io.ReadCloser, error) {
+func (c *Client) Query(ctx context.Context, path string, req any, format string) (*Answer, error) {
 	b, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func (c *Client) Query(ctx context.Context, path string, req any, format string)
 	if err != nil {
 		return nil, err
 	}
-	return resp.Body, nil
+	return newAnswer(resp, format), nil
 }
 
 // IngestAnswer is the server's answer to one batch.

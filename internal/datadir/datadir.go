@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +39,7 @@ type DB struct {
 	Alerts  *alert.Store
 	lakeDir string
 	log     *slog.Logger
+	verify  verifier
 }
 
 // Open opens the data directory dir, creating it if needed.
@@ -140,9 +140,10 @@ func (d *DB) Scope(org string, from, to int64) (engine.Scope, error) {
 	return sc, nil
 }
 
-// Query runs trusted SQL over org's events in [from, to]. A part DuckDB
-// cannot read is moved to quarantine (and reported by the lake) and the query
-// runs again over the rest.
+// Query runs trusted SQL over org's events in [from, to]. When it fails
+// as a damaged file would make it, the parts are checked (see damaged); a part
+// that fails its own full read is moved to quarantine (and reported by the
+// lake) and the query runs again over the rest.
 func (d *DB) Query(ctx context.Context, org string, from, to int64, query string, args ...any) (*engine.Rows, error) {
 	return d.run(ctx, org, from, to, func(s engine.Scope) (*engine.Rows, error) {
 		return d.Engine.Query(ctx, s, query, args...)
@@ -167,50 +168,20 @@ func (d *DB) run(ctx context.Context, org string, from, to int64, q func(engine.
 		if err == nil {
 			return rows, nil
 		}
-		if attempt >= 3 || !readFailure(err) {
+		if attempt >= 3 || !mayBeDamage(err) {
 			return nil, err
 		}
-		bad := d.findBadFiles(ctx, err, s.Files)
+		// Only parts are checked: head snapshots are spoor's own fresh
+		// files, rewritten on the next query.
+		bad := d.damaged(ctx, d.Lake.Parts(org, from, to))
 		if len(bad) == 0 {
 			return nil, err
 		}
-		for _, f := range bad {
-			d.log.Warn("part unreadable, quarantining and retrying", "path", f, "err", err)
-			d.Lake.Quarantine(f, err.Error())
+		for _, b := range bad {
+			d.log.Warn("part unreadable, quarantining and retrying", "path", b.path, "err", b.err)
+			d.Lake.Quarantine(b.path, "a full read of the part failed: "+b.err.Error())
 		}
 	}
-}
-
-// readFailure tells errors that may come from a damaged file from the
-// user's mistakes and timeouts.
-func readFailure(err error) bool {
-	var se *engine.SQLError
-	if errors.As(err, &se) || errors.Is(err, engine.ErrTimeout) || errors.Is(err, engine.ErrMemory) || errors.Is(err, context.Canceled) {
-		return false
-	}
-	msg := err.Error()
-	for _, s := range []string{"IO Error", "Invalid Error", "nvalid Input Error", "parquet", "Parquet", "Corrupt", "corrupt", "don't know", "Serialization Error"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// findBadFiles names the parts behind a read failure: the one the error
-// mentions, or else every part that fails a full read of its own.
-func (d *DB) findBadFiles(ctx context.Context, err error, files []string) []string {
-	msg := err.Error()
-	if i := slices.IndexFunc(files, func(f string) bool { return strings.Contains(msg, f) }); i >= 0 {
-		return files[i : i+1]
-	}
-	var bad []string
-	for _, f := range files {
-		if perr := d.Engine.Probe(ctx, f); perr != nil && readFailure(perr) {
-			bad = append(bad, f)
-		}
-	}
-	return bad
 }
 
 // DefaultOrg picks the organization when the caller named none: the only one

@@ -37,9 +37,11 @@ type Search struct {
 	Columns []string
 	Full    bool
 
-	limit, n int
-	lastT    int64
-	lastID   string
+	limit, read int
+	more        bool // rows beyond the limit remain
+	peeked      bool
+	lastT       int64
+	lastID      string
 }
 
 // cursor names the last row of a page: its event time and _id, the sort key.
@@ -59,10 +61,31 @@ func decodeCursor(c string) (int64, string, error) {
 	return 0, "", fmt.Errorf("bad cursor %q: pass the cursor of the previous page as it came", c)
 }
 
-// NextCursor returns the cursor of the next page, or "" when this page
-// held fewer rows than its limit (the last page). Call it after the rows.
+// Next advances to the next row of the page. Past the page's last row it
+// looks one row further (Search asks for one more than the limit), so that
+// More knows whether another page follows.
+func (s *Search) Next() bool {
+	if s.limit > 0 && s.read >= s.limit {
+		if !s.peeked {
+			s.peeked, s.more = true, s.Rows.Next()
+		}
+		return false
+	}
+	if !s.Rows.Next() {
+		return false
+	}
+	s.read++
+	return true
+}
+
+// More reports whether rows beyond the page's limit remain. Call it after
+// the rows.
+func (s *Search) More() bool { return s.more }
+
+// NextCursor returns the cursor of the next page, or "" when this page is
+// the last. Call it after the rows.
 func (s *Search) NextCursor() string {
-	if s.limit <= 0 || s.n < s.limit {
+	if !s.more {
 		return ""
 	}
 	return encodeCursor(s.lastT, s.lastID)
@@ -75,16 +98,16 @@ func (s *Search) Row(vals []any) error {
 		ptrs[i] = &vals[i]
 	}
 	ptrs[len(vals)], ptrs[len(vals)+1] = &s.lastT, &s.lastID
-	if err := s.Scan(ptrs...); err != nil {
-		return err
-	}
-	s.n++
-	return nil
+	return s.Scan(ptrs...)
 }
 
 // Search runs a filter-language query over org's events. A bad query
 // returns a *query.Error carrying the query text (for a caret).
 func (d *DB) Search(ctx context.Context, org string, r SearchRequest) (*Search, error) {
+	limit := r.Limit
+	if r.Limit > 0 {
+		r.Limit++ // one row more tells whether a next page follows (Next)
+	}
 	p, err := searchSQL(r)
 	if err != nil {
 		return nil, err
@@ -93,7 +116,7 @@ func (d *DB) Search(ctx context.Context, org string, r SearchRequest) (*Search, 
 	if err != nil {
 		return nil, err
 	}
-	return &Search{Rows: rows, Columns: p.cols, Full: len(r.Fields) == 0, limit: r.Limit}, nil
+	return &Search{Rows: rows, Columns: p.cols, Full: len(r.Fields) == 0, limit: limit}, nil
 }
 
 // ExportSearch writes a search's answer to a Parquet file and returns its

@@ -98,16 +98,19 @@ type Store struct {
 	appendMu sync.RWMutex
 	flushMu  sync.Mutex // one flush or compaction at a time
 
-	mu        sync.Mutex
-	parts     map[partKey][]Part
-	head      map[partKey][]*event.Event
-	headN     int
-	headGen   uint64 // bumped on every change of the head
-	flushing  map[partKey][]*event.Event
-	ids       map[partKey]idSet
-	problems  []Problem
-	snapshots map[string]snapshot // per org
-	schema    *partSchema
+	mu       sync.Mutex
+	parts    map[partKey][]Part
+	head     map[partKey][]*event.Event
+	headN    int
+	headGen  uint64 // bumped on every change of the head
+	flushing map[partKey][]*event.Event
+	ids      map[partKey]idSet
+	problems []Problem
+	// quarantined counts the parts of each partition moved to quarantine
+	// (this run or an earlier one): answers over them lack their events.
+	quarantined map[partKey]int
+	snapshots   map[string]snapshot // per org
+	schema      *partSchema
 	// schemaSince: parts written before this time (epoch ms) are legacy.
 	schemaSince int64
 }
@@ -131,7 +134,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		dir: dir, opts: opts, lock: lock,
 		parts: map[partKey][]Part{}, head: map[partKey][]*event.Event{},
 		flushing: map[partKey][]*event.Event{}, ids: map[partKey]idSet{},
-		snapshots: map[string]snapshot{}, schema: newPartSchema(),
+		snapshots: map[string]snapshot{}, schema: newPartSchema(), quarantined: map[partKey]int{},
 	}
 	os.RemoveAll(filepath.Join(dir, lakeDir, headDir))
 	if err := s.finishCompactions(); err != nil {
@@ -176,7 +179,7 @@ func OpenReadOnly(ctx context.Context, dir string, opts Options) (*Store, error)
 		dir: dir, opts: opts, readOnly: true,
 		parts: map[partKey][]Part{}, head: map[partKey][]*event.Event{},
 		flushing: map[partKey][]*event.Event{}, ids: map[partKey]idSet{},
-		snapshots: map[string]snapshot{}, schema: newPartSchema(),
+		snapshots: map[string]snapshot{}, schema: newPartSchema(), quarantined: map[partKey]int{},
 	}
 	if err := s.scanParts(); err != nil {
 		return nil, err
@@ -218,6 +221,7 @@ func (s *Store) Problems() []Problem {
 // scanParts builds the part catalog from the directory tree, removing
 // unpublished temporary files and quarantining parts that are not Parquet.
 func (s *Store) scanParts() error {
+	s.scanQuarantine()
 	root := filepath.Join(s.dir, lakeDir, eventsDir)
 	orgs, err := os.ReadDir(root)
 	if err != nil {
@@ -254,51 +258,17 @@ func (s *Store) scanParts() error {
 				if !strings.HasPrefix(name, partPrefix) || !strings.HasSuffix(name, partSuffix) {
 					continue
 				}
+				k := partKey{org, dk}
 				p, err := parsePart(path, org, dk)
 				if err != nil {
-					s.quarantine(path, err.Error())
+					s.quarantine(k, path, err.Error())
 					continue
 				}
-				k := partKey{org, dk}
 				s.parts[k] = append(s.parts[k], p)
 			}
 		}
 	}
 	return nil
-}
-
-// quarantine moves a bad part out of the lake so the rest stays readable.
-func (s *Store) quarantine(path, why string) {
-	if s.readOnly {
-		s.problems = append(s.problems, Problem{What: "part", Path: path, Msg: why + " (skipped)"})
-		return
-	}
-	qdir := filepath.Join(s.dir, quarantine)
-	os.MkdirAll(qdir, 0o755)
-	rel, _ := filepath.Rel(filepath.Join(s.dir, lakeDir), path)
-	dst := filepath.Join(qdir, strings.ReplaceAll(rel, string(filepath.Separator), "__"))
-	if err := os.Rename(path, dst); err != nil {
-		why += "; could not move it to quarantine: " + err.Error()
-		dst = path
-	}
-	s.problems = append(s.problems, Problem{What: "part", Path: path, Msg: why + " (moved to " + dst + ")"})
-	s.opts.Logger.Warn("corrupt part quarantined", "path", path, "reason", why)
-}
-
-// Quarantine takes a part that failed to read out of the lake.
-func (s *Store) Quarantine(path, why string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, ps := range s.parts {
-		for i, p := range ps {
-			if p.Path == path {
-				s.parts[k] = slices.Delete(ps, i, i+1)
-				delete(s.ids, k)
-				s.quarantine(path, why)
-				return
-			}
-		}
-	}
 }
 
 // Parts returns the part files of org whose partitions overlap [from, to]
@@ -421,17 +391,6 @@ func (s *Store) idsFor(k partKey) idSet {
 	}
 	s.ids[k] = set
 	return set
-}
-
-func (s *Store) quarantineLocked(k partKey, path, why string) {
-	ps := s.parts[k]
-	for i, p := range ps {
-		if p.Path == path {
-			s.parts[k] = slices.Delete(ps, i, i+1)
-			break
-		}
-	}
-	s.quarantine(path, why)
 }
 
 // Append makes events durable and visible. It returns once the new ones are

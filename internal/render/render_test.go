@@ -100,3 +100,34 @@ func TestUnknownFormat(t *testing.T) {
 		t.Errorf("xml accepted")
 	}
 }
+
+// An answer that fails part way ends with its format's marker, which
+// ErrorLine recognises; a row is never taken for one.
+func TestFailMarkers(t *testing.T) {
+	for _, format := range []string{"ndjson", "json", "csv"} {
+		var b bytes.Buffer
+		w, _ := New(format, &b)
+		w.Header([]string{"error"})
+		w.Row([]any{"a row whose only column is named error"})
+		if err := Fail(w, "query timed out\nafter 2 s"); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+		last := lines[len(lines)-1]
+		if format == "json" {
+			last = lines[len(lines)-2]
+			var arr []map[string]any
+			if err := json.Unmarshal(b.Bytes(), &arr); err != nil || len(arr) != 2 {
+				t.Errorf("json: %v, %d elements: %s", err, len(arr), b.String())
+			}
+		}
+		if msg, ok := ErrorLine(format, []byte(last)); !ok || msg != "query timed out after 2 s" {
+			t.Errorf("%s: marker %q read as %q, %v", format, last, msg, ok)
+		}
+		if format != "csv" {
+			if _, ok := ErrorLine(format, []byte(`{"error":"x","_id":"e-1"}`)); ok {
+				t.Errorf("%s: an event with an error field is taken for the marker", format)
+			}
+		}
+	}
+}

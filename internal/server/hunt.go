@@ -3,11 +3,13 @@ package server
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/hunt/analysis"
 	"github.com/spoor-dev/spoor/internal/hunt/timeline"
 	"github.com/spoor-dev/spoor/internal/render"
+	"github.com/spoor-dev/spoor/internal/timespec"
 )
 
 // routeHunt adds POST /api/v1/hunt/{analysis}: diff, sweep, sessions,
@@ -42,6 +44,13 @@ func (s *Server) hunt(w http.ResponseWriter, r *http.Request) {
 		queryFailed(w, err, req.Query)
 		return
 	}
+	// An analysis reads its own ranges; the warning covers the request's
+	// since/until, else every hour of the organization.
+	from, to, err := timespec.Range(req.Since, req.Until, time.Now())
+	if err != nil || req.Baseline != "" || req.Window != "" {
+		from, to = 0, timespec.Max
+	}
+	s.warn(w, tokenOf(r).Org, from, to)
 	if svg {
 		if name != "timeline" {
 			writeError(w, http.StatusBadRequest, "only the timeline draws as SVG", "")

@@ -80,24 +80,31 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) bool
 // limits 507, the rest 500.
 func queryFailed(w http.ResponseWriter, err error, src string) {
 	var qe *query.Error
+	if errors.As(err, &qe) {
+		qe.Src = src
+	}
+	code, msg, pos := failure(err)
+	writeError(w, code, msg, pos)
+}
+
+// failure is what a caller is told of a failed query: a status, a message
+// and, for filter-language errors, the position.
+func failure(err error) (code int, msg, pos string) {
+	var qe *query.Error
 	var se *engine.SQLError
 	switch {
 	case errors.As(err, &qe):
-		qe.Src = src
-		writeError(w, http.StatusBadRequest, "bad query at "+qe.Pos.String()+"\n"+qe.Caret(), qe.Pos.String())
+		return http.StatusBadRequest, "bad query at " + qe.Pos.String() + "\n" + qe.Caret(), qe.Pos.String()
 	case errors.As(err, &se):
-		writeError(w, http.StatusBadRequest, se.Error(), "")
+		return http.StatusBadRequest, se.Error(), ""
 	case errors.Is(err, engine.ErrTimeout):
-		writeError(w, http.StatusGatewayTimeout, "query timed out", "")
+		return http.StatusGatewayTimeout, "query timed out", ""
 	case errors.Is(err, engine.ErrMemory):
-		writeError(w, http.StatusInsufficientStorage, err.Error(), "")
-	default:
-		if strings.Contains(err.Error(), "Error") { // DuckDB's binder and parser errors: the SQL's fault
-			writeError(w, http.StatusBadRequest, err.Error(), "")
-			return
-		}
-		writeError(w, http.StatusInternalServerError, "query failed", "")
+		return http.StatusInsufficientStorage, err.Error(), ""
+	case strings.Contains(err.Error(), "Error"): // DuckDB's binder and parser errors: the SQL's fault
+		return http.StatusBadRequest, err.Error(), ""
 	}
+	return http.StatusInternalServerError, "query failed", ""
 }
 
 // searchParams reads a GET search from the URL, so notebooks can read
@@ -152,11 +159,13 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if len(req.Fields) == 0 && f == "csv" {
 		req.Fields = datadir.DefaultFields
 	}
+	asked := req.Limit
 	if req.Limit <= 0 || req.Limit > s.opts.MaxRows {
 		req.Limit = s.opts.MaxRows
 	}
 	sreq := datadir.SearchRequest{Query: req.Query, From: from, To: to, Fields: req.Fields, Limit: req.Limit, Desc: req.Desc, After: req.Cursor}
 	if f == "parquet" {
+		s.warn(w, tokenOf(r).Org, from, to)
 		path, err := s.db.ExportSearch(r.Context(), tokenOf(r).Org, sreq)
 		s.sendFile(w, path, ctype, err, req.Query)
 		return
@@ -167,30 +176,40 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer sr.Close()
-	w.Header().Set("Content-Type", ctype)
-	// The next page's cursor is known only after the rows: a trailer.
-	w.Header().Set("Trailer", "Spoor-Next-Cursor")
-	out, _ := render.New(f, w)
-	out.Header(sr.Columns)
+	s.warn(w, tokenOf(r).Org, from, to)
+	st := beginStream(w, f, ctype, sr.Columns, hdrError+", "+hdrTruncated+", "+hdrCursor)
+	st.end(s.searchRows(st, sr))
+	if c := sr.NextCursor(); c != "" {
+		w.Header().Set(hdrCursor, c)
+		// Past the server's limit, not the caller's: the answer was cut.
+		if asked <= 0 || asked > s.opts.MaxRows {
+			w.Header().Set(hdrTruncated, "true")
+		}
+	}
+}
+
+// searchRows writes a search's rows and returns the error that ended them.
+func (s *Server) searchRows(st *stream, sr *datadir.Search) error {
 	var e event.Event
 	vals := make([]any, len(sr.Columns))
 	for sr.Next() {
 		if sr.Full { // json or ndjson without fields: whole original events
 			if err := sr.Event(&e); err != nil {
-				break
+				return err
 			}
-			render.WriteObject(out, e.Original())
+			if _, err := render.WriteObject(st.out, e.Original()); err != nil {
+				return errClientGone
+			}
 			continue
 		}
 		if err := sr.Row(vals); err != nil {
-			break
+			return err
 		}
-		out.Row(vals)
+		if err := st.out.Row(vals); err != nil {
+			return errClientGone
+		}
 	}
-	out.Close()
-	if c := sr.NextCursor(); c != "" {
-		w.Header().Set("Spoor-Next-Cursor", c)
-	}
+	return sr.Err()
 }
 
 func (s *Server) sql(w http.ResponseWriter, r *http.Request) {
@@ -206,6 +225,7 @@ func (s *Server) sql(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f == "parquet" {
+		s.warn(w, tokenOf(r).Org, from, to)
 		path, err := s.db.ExportSQL(r.Context(), tokenOf(r).Org, from, to, req.SQL)
 		s.sendFile(w, path, ctype, err, req.SQL)
 		return
@@ -221,17 +241,32 @@ func (s *Server) sql(w http.ResponseWriter, r *http.Request) {
 		queryFailed(w, err, req.SQL)
 		return
 	}
-	w.Header().Set("Content-Type", ctype)
-	out, _ := render.New(f, w)
-	out.Header(cols)
-	vals, ptrs := render.ScanTargets(len(cols))
-	for n := 0; rows.Next() && n < s.opts.MaxRows; n++ {
-		if err := rows.Scan(ptrs...); err != nil {
-			break
-		}
-		out.Row(vals)
+	s.warn(w, tokenOf(r).Org, from, to)
+	st := beginStream(w, f, ctype, cols, hdrError+", "+hdrTruncated)
+	cut, err := s.sqlRows(st, rows)
+	st.end(err)
+	if cut {
+		w.Header().Set(hdrTruncated, "true")
 	}
-	out.Close()
+}
+
+// sqlRows writes up to MaxRows rows of a user's SQL; it reports whether
+// more were left and the error that ended the rows.
+func (s *Server) sqlRows(st *stream, rows *engine.Rows) (cut bool, err error) {
+	cols, _ := rows.Columns()
+	vals, ptrs := render.ScanTargets(len(cols))
+	for n := 0; rows.Next(); n++ {
+		if n == s.opts.MaxRows {
+			return true, nil
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return false, err
+		}
+		if err := st.out.Row(vals); err != nil {
+			return false, errClientGone
+		}
+	}
+	return false, rows.Err()
 }
 
 // getEvent answers one whole original event by _id, or 404.
@@ -245,6 +280,7 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer sr.Close()
+	s.warn(w, tokenOf(r).Org, 0, timespec.Max) // a 404 may come from a quarantined part
 	if !sr.Next() {
 		if err := sr.Err(); err != nil {
 			queryFailed(w, err, q)

@@ -25,7 +25,8 @@ import (
 
 type fixture struct {
 	url                         string
-	dir                         string // the data directory
+	dir                         string      // the data directory
+	db                          *datadir.DB // the server's, for flushes and checks
 	ingestA, analystA, analystB string
 	adminA, adminB              string
 	// stop ends the server as SIGTERM does and returns what Run returned;
@@ -35,6 +36,9 @@ type fixture struct {
 
 // webhookURL, when set, is where the next started server posts new alerts.
 var webhookURL string
+
+// queryTimeout, when set, bounds the queries of the next started server.
+var queryTimeout time.Duration
 
 // start runs a real server on 127.0.0.1 over a fresh data dir.
 func start(t *testing.T, opts Options) fixture {
@@ -47,6 +51,9 @@ func startWith(t *testing.T, dopts datadir.Options, opts Options) fixture {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
+	if dopts.Timeout == 0 {
+		dopts.Timeout = queryTimeout
+	}
 	db, err := datadir.Open(ctx, dir, dopts)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +69,7 @@ func startWith(t *testing.T, dopts datadir.Options, opts Options) fixture {
 		}
 		return s
 	}
-	f := fixture{dir: dir, ingestA: mk("orgA", auth.Ingest), analystA: mk("orgA", auth.Analyst), analystB: mk("orgB", auth.Analyst), adminA: mk("orgA", auth.Admin), adminB: mk("orgB", auth.Admin)}
+	f := fixture{dir: dir, db: db, ingestA: mk("orgA", auth.Ingest), analystA: mk("orgA", auth.Analyst), analystB: mk("orgB", auth.Analyst), adminA: mk("orgA", auth.Admin), adminB: mk("orgB", auth.Admin)}
 	opts.Listen = "127.0.0.1:0"
 	// Detection is on, with the default rules, as `spoor serve` runs.
 	rulesDir, err := rules.OpenDir(filepath.Join(dir, "rules"))
@@ -108,19 +115,7 @@ func startWith(t *testing.T, dopts datadir.Options, opts Options) fixture {
 
 func call(t *testing.T, method, url, token string, body []byte, hdr ...string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := callResp(t, method, url, token, body, hdr...)
 	return resp.StatusCode, b
 }
 
