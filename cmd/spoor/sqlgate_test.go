@@ -26,6 +26,7 @@ import (
 // hold.
 type gateLake struct {
 	data, url, analystA string
+	local               string // a copy of data for spoor sql --data, which the server does not hold
 	paths               gatetest.Paths
 }
 
@@ -56,6 +57,10 @@ func newGateLake(t *testing.T) gateLake {
 	parts, _ := filepath.Glob(filepath.Join(lakeDir, "events", "organization_id=orgB", "*", "*.parquet"))
 	if len(parts) == 0 {
 		t.Fatal("orgB has no part on disk")
+	}
+	local := filepath.Join(dir, "local")
+	if err := os.CopyFS(local, os.DirFS(data)); err != nil {
+		t.Fatal(err)
 	}
 	tokens, err := auth.Open(filepath.Join(data, "tokens.json"))
 	if err != nil {
@@ -90,7 +95,7 @@ func newGateLake(t *testing.T) gateLake {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return gateLake{data: data, url: "http://" + addr, analystA: analyst,
+	return gateLake{data: data, local: local, url: "http://" + addr, analystA: analyst,
 		paths: gatetest.Paths{Lake: lakeDir, VictimOrg: "orgB", Part: parts[0]}}
 }
 
@@ -113,7 +118,7 @@ func TestSQLGateOverHTTPAndCLI(t *testing.T) {
 	l := newGateLake(t)
 	ctx := context.Background()
 	remote := dataFlags{Server: l.url, Token: l.analystA}
-	local := dataFlags{Dir: l.data, Org: "orgA"}
+	local := dataFlags{Dir: l.local, Org: "orgA"}
 	attacks := gatetest.Attacks(l.paths)
 	for _, a := range attacks {
 		// HTTP, JSON answer.
@@ -139,12 +144,14 @@ func TestSQLGateOverHTTPAndCLI(t *testing.T) {
 		}
 
 		// The command line, against the server and on the data directory.
+		// The local command reads its own copy of the lake: the attack names
+		// that copy's paths.
 		for _, c := range []struct {
-			name string
-			data dataFlags
-		}{{"spoor sql --server", remote}, {"spoor sql --data", local}} {
+			name, sql string
+			data      dataFlags
+		}{{"spoor sql --server", a.SQL, remote}, {"spoor sql --data", strings.ReplaceAll(a.SQL, l.data, l.local), local}} {
 			var out bytes.Buffer
-			err := runSQL(ctx, sqlOptions{data: c.data, format: "csv"}, a.SQL, &out)
+			err := runSQL(ctx, sqlOptions{data: c.data, format: "csv"}, c.sql, &out)
 			var u usageError
 			switch {
 			case a.Refuse && !errors.As(err, &u):
