@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/spoor
 DATA    ?= ./spoor-data
 
-.PHONY: build demo test fuzz bench bench-formats bench-detect bench-hunt clean
+.PHONY: build demo test fuzz bench bench-formats bench-detect bench-hunt bench-gate clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spoor
@@ -40,6 +40,10 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseRule -fuzztime=$(FUZZTIME) ./internal/rules/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/sigma/
 	$(GO) test -run='^$$' -fuzz=FuzzCompile -fuzztime=$(FUZZTIME) ./internal/sigma/
+	$(GO) test -run='^$$' -fuzz=FuzzGate -fuzztime=$(FUZZTIME) ./internal/engine/
+	$(GO) test -run='^$$' -fuzz=FuzzFailMarker -fuzztime=$(FUZZTIME) ./internal/render/
+	$(GO) test -run='^$$' -fuzz=FuzzAnswer -fuzztime=$(FUZZTIME) ./internal/client/
+	$(GO) test -run='^$$' -fuzz=FuzzTokenFile -fuzztime=$(FUZZTIME) ./internal/auth/
 
 # Regenerate BENCHMARKS.md (needs ~25 GB of free disk and a quiet machine);
 # bench-formats prints the format readers' section (one core, real files).
@@ -54,6 +58,9 @@ bench-detect:
 
 bench-hunt:
 	sh bench/hunt.sh
+
+bench-gate:
+	sh bench/gate.sh
 
 clean:
 	rm -rf bin $(DATA)

@@ -56,8 +56,8 @@ func (b *bench) write() error {
 	}
 	// The format readers' section comes from bench/formats.sh: keep it.
 	if old, err := os.ReadFile(b.cfg.out); err == nil {
-		// The sections of bench/formats.sh and bench/detect.sh: kept.
-		if i := firstIndex(string(old), formatsBegin, detectBegin, huntBegin); i >= 0 {
+		// The sections of bench/formats.sh, detect.sh, hunt.sh and gate.sh: kept.
+		if i := firstIndex(string(old), formatsBegin, detectBegin, huntBegin, gateBegin); i >= 0 {
 			md = strings.TrimRight(md, "\n") + "\n\n" + string(old[i:])
 		}
 	}
@@ -68,12 +68,14 @@ func (b *bench) write() error {
 	return os.Rename(tmp, b.cfg.out)
 }
 
-// formatsBegin, detectBegin and huntBegin open the sections
-// bench/formats.sh, detect.sh and hunt.sh write, after this program's.
+// formatsBegin, detectBegin, huntBegin and gateBegin open the sections
+// bench/formats.sh, detect.sh, hunt.sh and gate.sh write, after this
+// program's.
 const (
 	formatsBegin = "<!-- formats:begin -->"
 	detectBegin  = "<!-- detect:begin -->"
 	huntBegin    = "<!-- hunt:begin -->"
+	gateBegin    = "<!-- gate:begin -->"
 )
 
 // firstIndex is the first position in s of any of subs, or -1.

@@ -21,6 +21,9 @@ const CSVErrorPrefix = "# spoor error: "
 // Fail ends w's answer with the error msg in place of the rows still due.
 func Fail(w Writer, msg string) error {
 	msg = strings.Join(strings.Fields(msg), " ") // one line
+	if msg == "" {
+		msg = "the answer ended early" // an empty marker would read as no marker
+	}
 	switch x := w.(type) {
 	case *jsonW:
 		b, _ := json.Marshal(map[string]string{"error": msg})
@@ -48,8 +51,8 @@ func ErrorLine(format string, line []byte) (string, bool) {
 	line = bytes.TrimSpace(line)
 	switch format {
 	case "csv":
-		msg, ok := bytes.CutPrefix(line, []byte(CSVErrorPrefix))
-		return string(msg), ok
+		msg, ok := bytes.CutPrefix(line, []byte(strings.TrimSpace(CSVErrorPrefix)))
+		return string(bytes.TrimSpace(msg)), ok
 	case "json", "ndjson":
 		if !bytes.HasPrefix(line, []byte(`{"error":`)) {
 			return "", false
