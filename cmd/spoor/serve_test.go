@@ -173,26 +173,7 @@ func TestCLIAgainstServer(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	tokens, _ := auth.Open(filepath.Join(data, "tokens.json"))
 	token, _, _ := tokens.Create("org", auth.Admin, "cli")
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	exe, _ := os.Executable()
-	srv := exec.Command(exe, "serve", "--data", data, "--listen", addr)
-	srv.Env = append(os.Environ(), "SPOOR_TEST_AS_MAIN=1")
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() }()
-	for i := 0; ; i++ {
-		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if i > 300 {
-			t.Fatal("server did not come up")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	url := serveProcess(t, data)
 	file := filepath.Join(dir, "e.ndjson")
 	var b bytes.Buffer
 	for i := range 300 {
@@ -200,7 +181,7 @@ func TestCLIAgainstServer(t *testing.T) {
 	}
 	b.WriteString("{broken\n")
 	os.WriteFile(file, b.Bytes(), 0o644)
-	remote := dataFlags{Server: "http://" + addr, Token: token}
+	remote := dataFlags{Server: url, Token: token}
 	var out bytes.Buffer
 	if err := runIngest(context.Background(), ingestOptions{data: remote, format: "auto"}, []string{file}, &out, &out); err != nil {
 		t.Fatalf("ingest: %v\n%s", err, out.String())

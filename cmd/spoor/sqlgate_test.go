@@ -7,15 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/engine/gatetest"
@@ -70,32 +66,8 @@ func newGateLake(t *testing.T) gateLake {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	exe, _ := os.Executable()
-	srv := exec.Command(exe, "serve", "--data", data, "--listen", addr)
-	srv.Env = append(os.Environ(), "SPOOR_TEST_AS_MAIN=1")
-	var log bytes.Buffer
-	srv.Stdout, srv.Stderr = &log, &log
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() })
-	for i := 0; ; i++ {
-		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if i > 500 {
-			t.Fatalf("server did not come up:\n%s", log.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return gateLake{data: data, local: local, url: "http://" + addr, analystA: analyst,
+	url := serveProcess(t, data)
+	return gateLake{data: data, local: local, url: url, analystA: analyst,
 		paths: gatetest.Paths{Lake: lakeDir, VictimOrg: "orgB", Part: parts[0]}}
 }
 
@@ -122,22 +94,14 @@ func TestSQLGateOverHTTPAndCLI(t *testing.T) {
 	attacks := gatetest.Attacks(l.paths)
 	for _, a := range attacks {
 		// HTTP, JSON answer.
-		body, _ := json.Marshal(map[string]string{"sql": a.SQL})
-		req, _ := http.NewRequest("POST", l.url+"/api/v1/sql?format=json", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+l.analystA)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ans, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		code, ans := l.postSQL(t, "json", a.SQL)
 		switch {
-		case a.Refuse && resp.StatusCode != 400:
-			t.Errorf("HTTP %s: %d %.200s; want 400\n%s", a.Name, resp.StatusCode, ans, a.SQL)
+		case a.Refuse && code != 400:
+			t.Errorf("HTTP %s: %d %.200s; want 400\n%s", a.Name, code, ans, a.SQL)
 		case a.Refuse && strings.Contains(string(ans), l.data) && !strings.Contains(a.SQL, l.data):
 			t.Errorf("HTTP %s: the refusal shows the server's data directory: %s", a.Name, ans)
-		case !a.Refuse && (resp.StatusCode != 200 || !strings.Contains(string(ans), "orgA")):
-			t.Errorf("HTTP %s: %d %.300s; want orgA's rows", a.Name, resp.StatusCode, ans)
+		case !a.Refuse && (code != 200 || !strings.Contains(string(ans), "orgA")):
+			t.Errorf("HTTP %s: %d %.300s; want orgA's rows", a.Name, code, ans)
 		}
 		if m := leaks(string(ans)); m != "" {
 			t.Errorf("HTTP %s: the answer holds orgB's %q: %.300s", a.Name, m, ans)
@@ -166,17 +130,23 @@ func TestSQLGateOverHTTPAndCLI(t *testing.T) {
 	}
 	// Parquet answers go through COPY: the same gate.
 	for _, a := range attacks[:8] {
-		body, _ := json.Marshal(map[string]string{"sql": a.SQL})
-		req, _ := http.NewRequest("POST", l.url+"/api/v1/sql?format=parquet", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+l.analystA)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ans, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 400 || bytes.Contains(ans, []byte(gateMarker)) {
-			t.Errorf("parquet %s: %d; want 400 and nothing of orgB", a.Name, resp.StatusCode)
+		if code, ans := l.postSQL(t, "parquet", a.SQL); code != 400 || bytes.Contains(ans, []byte(gateMarker)) {
+			t.Errorf("parquet %s: %d; want 400 and nothing of orgB", a.Name, code)
 		}
 	}
+}
+
+// postSQL sends a statement as orgA's analyst and returns the answer.
+func (l gateLake) postSQL(t *testing.T, format, sql string) (int, []byte) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"sql": sql})
+	req, _ := http.NewRequest("POST", l.url+"/api/v1/sql?format="+format, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+l.analystA)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ans, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, ans
 }
