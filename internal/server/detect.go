@@ -141,5 +141,11 @@ func (s *Server) testRule(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error(), "")
 		return
 	}
+	// A backtest answers one JSON object: a range with quarantined parts
+	// is said in its warnings as well as in the header.
+	if msg := s.db.Warning(tokenOf(r).Org, from, to); msg != "" {
+		bt.Warnings = append(bt.Warnings, msg)
+		w.Header().Set(hdrWarning, msg)
+	}
 	writeJSON(w, http.StatusOK, bt)
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -178,6 +179,14 @@ func TestCorruptPartQuarantinedWithWarning(t *testing.T) {
 		if resp.StatusCode != 200 || resp.Header.Get("Spoor-Warning") == "" {
 			t.Errorf("%s %s: %d, warning %q: %.200s", c.method, c.path, resp.StatusCode, resp.Header.Get("Spoor-Warning"), body)
 		}
+	}
+	// A backtest answers a JSON object: the warning is a field of it too.
+	resp, body = callResp(t, "POST", f.url+"/api/v1/rules/test", f.analystA,
+		[]byte(`{"rule": "name: t\ntitle: t\ntype: host\nseverity: 1\nfilter: event_type = 'audit'\n", "since": "2000-01-01"}`))
+	var bt struct{ Warnings []string }
+	json.Unmarshal(body, &bt)
+	if resp.StatusCode != 200 || resp.Header.Get("Spoor-Warning") == "" || !slices.ContainsFunc(bt.Warnings, func(w string) bool { return strings.Contains(w, "quarantine") }) {
+		t.Errorf("backtest over a quarantined part: %d, header %q, warnings %v", resp.StatusCode, resp.Header.Get("Spoor-Warning"), bt.Warnings)
 	}
 	resp, _ = callResp(t, "POST", f.url+"/api/v1/sql?format=csv", f.analystA, []byte(`{"sql": "SELECT count(*) FROM events", "until": "2020-09-17T00:59:00Z"}`))
 	if resp.StatusCode != 200 || resp.Header.Get("Spoor-Warning") != "" {
