@@ -49,7 +49,7 @@ type Options struct {
 type Engine struct {
 	db      *sql.DB
 	opts    Options
-	sandbox *sandbox // where the SQL gate plans user statements
+	gate    gateOnce // the SQL gate's sandbox, opened at the first user statement
 	mem     Memory
 	running running       // queries in flight, for the watchdog
 	stop    chan struct{} // ends the watchdog
@@ -111,12 +111,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("configure duckdb: %w", err)
 	}
-	sb, err := openSandbox(ctx)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	e := &Engine{db: db, opts: opts, sandbox: sb, mem: mem, stop: make(chan struct{})}
+	e := &Engine{db: db, opts: opts, mem: mem, stop: make(chan struct{})}
 	go e.watch(mem.Process, opts.WatchEvery, e.stop)
 	return e, nil
 }
@@ -126,7 +121,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 func (e *Engine) Close() error {
 	close(e.stop)
 	e.running.cancelAll(errClosed)
-	e.sandbox.Close()
+	e.gate.close()
 	done := make(chan error, 1)
 	go func() { done <- e.db.Close() }()
 	select {

@@ -61,7 +61,7 @@ func BenchmarkGateParser(b *testing.B) {
 	for i, q := range gateQueries {
 		b.Run(fmt.Sprint(i), func(b *testing.B) {
 			for b.Loop() {
-				js, err := e.sandbox.parse(ctx, q)
+				js, err := mustSandbox(b, e).parse(ctx, q)
 				if err == nil {
 					err = checkSerialized(js)
 				}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -45,11 +46,35 @@ var harmlessScans = map[string]bool{
 	"CHUNK_SCAN": true, "EMPTY_RESULT": true,
 }
 
+// gateOnce opens the sandbox when the first user statement comes: most
+// commands never run one, and the sandbox costs ~10 ms to open.
+type gateOnce struct {
+	once sync.Once
+	sb   *sandbox
+	err  error
+}
+
+func (g *gateOnce) get() (*sandbox, error) {
+	g.once.Do(func() { g.sb, g.err = openSandbox(context.Background()) })
+	return g.sb, g.err
+}
+
+func (g *gateOnce) close() {
+	g.once.Do(func() {}) // none opens after this
+	if g.sb != nil {
+		g.sb.Close()
+	}
+}
+
+// sandbox returns the engine's sandbox, opening it on first use.
+func (e *Engine) sandbox() (*sandbox, error) { return e.gate.get() }
+
 func openSandbox(ctx context.Context) (*sandbox, error) {
 	// Every connection plans without the optimizer: planning stays cheap,
-	// and no constant of the statement is folded (evaluated) here.
+	// and no constant of the statement is folded (evaluated) here. The
+	// connections outlive ctx: their set-up uses its own.
 	connector, err := duckdb.NewConnector("", func(execer driver.ExecerContext) error {
-		_, err := execer.ExecContext(ctx, "PRAGMA disable_optimizer", nil)
+		_, err := execer.ExecContext(context.Background(), "PRAGMA disable_optimizer", nil)
 		return err
 	})
 	if err != nil {

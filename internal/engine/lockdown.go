@@ -36,14 +36,18 @@ func (e *Engine) Check(ctx context.Context, query string) error {
 	if !utf8.ValidString(query) {
 		return &SQLError{"the SQL statement is not valid UTF-8"}
 	}
-	js, err := e.sandbox.parse(ctx, query)
+	sb, err := e.sandbox()
+	if err != nil {
+		return err
+	}
+	js, err := sb.parse(ctx, query)
 	if err != nil {
 		return err
 	}
 	if err := checkSerialized(js); err != nil {
 		return err
 	}
-	return e.sandbox.check(ctx, query)
+	return sb.check(ctx, query)
 }
 
 // checkSerialized is the first layer over json_serialize_sql's answer.
