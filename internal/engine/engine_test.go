@@ -139,13 +139,21 @@ func TestMemoryLimit(t *testing.T) {
 
 // Each scope sees only its own organization's name, whatever the files.
 func TestScopeFixesOrganization(t *testing.T) {
-	e := openEngine(t, Options{})
-	rows, err := e.Query(context.Background(), Scope{Org: "o'1"}, "SELECT organization_id FROM events UNION ALL SELECT organization_id FROM alerts")
+	l := newTwoOrgLake(t)
+	e := openEngine(t, Options{AllowedDir: l.dir})
+	// A scope's organization is its own, whatever the path of its files
+	// says (here orgB's part read under the name o'1): never the path's.
+	s := Scope{Org: "o'1", Files: []string{l.partB}, CheckColumns: true, AlertFiles: []string{l.journalB}}
+	out, err := readAll(context.Background(), e, s, "SELECT DISTINCT organization_id FROM events UNION ALL SELECT DISTINCT organization_id FROM alerts")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	if rows.Next() {
-		t.Errorf("empty scope returned rows")
+	if body(out) != "o'1\no'1\n" {
+		t.Errorf("organization_id of the scope's events and alerts: %q, want o'1 twice", body(out))
+	}
+	// An empty scope is empty, and well typed.
+	out, err = readAll(context.Background(), e, Scope{Org: "o"}, "SELECT organization_id FROM events UNION ALL SELECT organization_id FROM alerts")
+	if err != nil || body(out) != "" {
+		t.Errorf("empty scope: %q, %v", out, err)
 	}
 }
