@@ -151,3 +151,20 @@ func TestMappedLogsources(t *testing.T) {
 		}
 	}
 }
+
+func TestTechniqueFromTags(t *testing.T) {
+	for _, tc := range []struct {
+		tags []string
+		want string
+	}{
+		{[]string{"attack.credential-access", "attack.t1003.001", "attack.t1003"}, "T1003.001"},
+		{[]string{"attack.execution", "attack.T1059"}, "T1059"},
+		{[]string{"attack.g0016", "attack.s0002", "car.2013-07-001"}, ""},
+		{[]string{"attack.t10"}, ""},
+		{nil, ""},
+	} {
+		if got := (&Rule{Tags: tc.tags}).Technique(); got != tc.want {
+			t.Errorf("tags %v: technique %q, want %q", tc.tags, got, tc.want)
+		}
+	}
+}
