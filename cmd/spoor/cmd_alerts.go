@@ -122,9 +122,9 @@ func runAlertsList(ctx context.Context, o alertsOptions, q string, out io.Writer
 	if err != nil {
 		return usageError{err}
 	}
-	w.Header([]string{"alert_id", "status", "severity", "rule", "hostname", "count", "first_time", "last_time", "title"})
+	w.Header([]string{"alert_id", "status", "severity", "rule", "technique", "hostname", "count", "first_time", "last_time", "title"})
 	for _, a := range list {
-		w.Row([]any{a.ID, a.Status, a.Severity, a.Rule, a.Hostname, a.Count, time.UnixMilli(a.FirstTime).UTC(), time.UnixMilli(a.LastTime).UTC(), a.Title})
+		w.Row([]any{a.ID, a.Status, a.Severity, a.Rule, a.Technique, a.Hostname, a.Count, time.UnixMilli(a.FirstTime).UTC(), time.UnixMilli(a.LastTime).UTC(), a.Title})
 	}
 	return w.Close()
 }

@@ -122,14 +122,18 @@ func runRulesList(o rulesOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%-32s %-10s %-3s %-8s %-16s %s\n", "NAME", "TYPE", "SEV", "ENABLED", "ORIGIN", "TITLE")
+	fmt.Fprintf(out, "%-32s %-10s %-3s %-8s %-16s %-10s %s\n", "NAME", "TYPE", "SEV", "ENABLED", "ORIGIN", "TECHNIQUE", "TITLE")
 	for _, sc := range scopes {
 		for _, r := range sc.rules {
 			origin := r.Origin
 			if sc.origin != "" {
 				origin = sc.origin
 			}
-			fmt.Fprintf(out, "%-32s %-10s %-3d %-8v %-16s %s\n", r.Name, r.Type, r.Severity, r.Enabled, origin, r.Title)
+			tech := r.Technique
+			if tech == "" {
+				tech = "-"
+			}
+			fmt.Fprintf(out, "%-32s %-10s %-3d %-8v %-16s %-10s %s\n", r.Name, r.Type, r.Severity, r.Enabled, origin, tech, r.Title)
 		}
 	}
 	for _, sc := range scopes {

@@ -34,6 +34,18 @@ func TestRulesListLintByOrg(t *testing.T) {
 	if !strings.Contains(list, "acme-id") || strings.Contains(list, "globex-id") || !strings.Contains(list, "builtin") || !strings.Contains(list, "org acme") {
 		t.Errorf("rules list --org acme:\n%s", list)
 	}
+	// Each built-in rule is listed with its ATT&CK technique.
+	for _, r := range rules.Defaults() {
+		found := false
+		for _, l := range strings.Split(list, "\n") {
+			if f := strings.Fields(l); len(f) > 5 && f[0] == r.Name && f[5] == r.Technique && r.Technique != "" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("rules list shows %s without its technique %q:\n%s", r.Name, r.Technique, list)
+		}
+	}
 	out.Reset()
 	if err := runRulesLint(o, &out); err != nil {
 		t.Errorf("lint of loadable rules: %v\n%s", err, out.String())

@@ -35,7 +35,8 @@ type Alert struct {
 	Rule        string   `json:"rule"`
 	Kind        string   `json:"kind"` // native, sigma, correlation
 	Title       string   `json:"title"`
-	Severity    int      `json:"severity"` // 1 high, 2 medium, 3 low
+	Severity    int      `json:"severity"`            // 1 high, 2 medium, 3 low
+	Technique   string   `json:"technique,omitempty"` // the rule's ATT&CK technique id
 	Hostname    string   `json:"hostname,omitempty"`
 	AgentID     string   `json:"agent_id,omitempty"`
 	GroupKey    string   `json:"group_key,omitempty"`
@@ -58,6 +59,7 @@ type Hit struct {
 	Kind      string
 	Title     string
 	Severity  int
+	Technique string        // ATT&CK technique id, "" when the rule names none
 	GroupKey  string        // aggregate values; "" groups all of a rule's hits
 	Window    time.Duration // alerts gather hits within this of their first
 	Threshold int64         // hits before the alert opens (at least 1)

@@ -296,7 +296,7 @@ func (s *Store) Observe(org string, hits []Hit) ([]Alert, error) {
 		st := o.find(h)
 		if st == nil {
 			st = &state{Alert: Alert{ID: idOf(org, h.Rule, h.GroupKey, h.EventTime), Org: org, Rule: h.Rule, Kind: h.Kind,
-				Title: h.Title, Severity: h.Severity, Hostname: h.Hostname, AgentID: h.AgentID, GroupKey: h.GroupKey,
+				Title: h.Title, Severity: h.Severity, Technique: h.Technique, Hostname: h.Hostname, AgentID: h.AgentID, GroupKey: h.GroupKey,
 				FirstTime: h.EventTime, LastTime: h.EventTime, Status: StatusPending, CreatedAt: now}, ids: map[uint64]struct{}{}, window: h.Window}
 			o.alerts[st.ID] = st
 			k := key(h.Rule, h.GroupKey)

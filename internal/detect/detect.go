@@ -243,7 +243,7 @@ func (s *Set) Hits(org string, e *event.Event, doc *sigma.Doc, out []alert.Hit) 
 			if ok, suppressed := c.Match(e); ok && !suppressed {
 				r := c.Rule
 				h := base
-				h.Rule, h.Kind, h.Title, h.Severity = r.Name, "native", r.Title, r.Severity
+				h.Rule, h.Kind, h.Title, h.Severity, h.Technique = r.Name, "native", r.Title, r.Severity, r.Technique
 				h.GroupKey, h.Window, h.Threshold = c.GroupKey(e), r.Window, int64(r.Threshold)
 				out = append(out, h)
 			}
@@ -254,6 +254,7 @@ func (s *Set) Hits(org string, e *event.Event, doc *sigma.Doc, out []alert.Hit) 
 		s.sigma.Match(doc, func(c *sigma.Compiled) {
 			h := base
 			h.Rule, h.Kind, h.Title, h.Severity = sigmaName(c.Rule), "sigma", c.Rule.Title, sigmaSeverity(c.Rule.Level)
+			h.Technique = c.Rule.Technique()
 			h.GroupKey, h.Window, h.Threshold = e.Str[event.Hostname], time.Hour, 1
 			out = append(out, h)
 			out = s.correlate(org, c, doc, e, out)
@@ -279,7 +280,7 @@ func (s *Set) correlate(org string, c *sigma.Compiled, doc *sigma.Doc, e *event.
 			for _, f := range cr.Feed(ref, doc, e.Time()) {
 				span := def.rule.Correlation.Timespan
 				for _, id := range f.EventIDs {
-					out = append(out, alert.Hit{Rule: sigmaName(def.rule), Kind: "correlation", Title: def.rule.Title,
+					out = append(out, alert.Hit{Rule: sigmaName(def.rule), Kind: "correlation", Title: def.rule.Title, Technique: def.rule.Technique(),
 						Severity: sigmaSeverity(def.rule.Level), GroupKey: f.Group, Window: max(span, time.Minute), Threshold: 1,
 						EventID: id, EventTime: f.Last.UnixMilli(), Hostname: e.Str[event.Hostname], AgentID: e.Str[event.AgentID]})
 				}

@@ -18,6 +18,9 @@ import (
 const sigmaBase = `title: Whoami run
 id: 11111111-2222-3333-4444-555555555555
 name: whoami_run
+tags:
+  - attack.discovery
+  - attack.t1033
 logsource:
   product: windows
   category: process_creation
@@ -73,7 +76,13 @@ func TestNativeSigmaAndCorrelationAlerts(t *testing.T) {
 	}
 	defer st.Close()
 	d := New(dir, st, nil, nil)
-	if n, sg, p := d.Set().Stats(); n != 6 || sg < 3 || p != 0 {
+	enabled := 0
+	for _, r := range rules.Defaults() {
+		if r.Enabled {
+			enabled++
+		}
+	}
+	if n, sg, p := d.Set().Stats(); n != enabled || sg < 3 || p != 0 {
 		t.Fatalf("loaded %d native, %d Sigma, problems %v", n, sg, d.Set().Problems)
 	}
 	at := time.Date(2020, 10, 18, 10, 0, 0, 0, time.UTC)
@@ -83,16 +92,32 @@ func TestNativeSigmaAndCorrelationAlerts(t *testing.T) {
 	}
 	evs = append(evs, sysmon1(t, "ws2", `C:\Windows\System32\whoami.exe`, 200, at))  // one on another host: no burst
 	evs = append(evs, sysmon1(t, "ws1", `C:\Windows\System32\notepad.exe`, 300, at)) // no rule
+	cleared := new(event.Event)                                                      // the Security log cleared: the built-in pack's win-log-cleared
+	if err := winevent.Convert([]byte(`{"EventID":1102,"Channel":"Security","SourceName":"Microsoft-Windows-Eventlog","Hostname":"ws1","RecordNumber":400,"TimeCreated":"2020-10-18 10:05:00.000"}`), cleared); err != nil {
+		t.Fatal(err)
+	}
+	n := event.Normalizer{Org: "o"}
+	if err := n.Complete(cleared); err != nil {
+		t.Fatal(err)
+	}
+	evs = append(evs, cleared)
 	if err := d.Process(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	list, _ := st.List("o")
 	byRule := map[string]int64{}
+	technique := map[string]string{}
 	for _, a := range list {
 		byRule[a.Kind+":"+a.Rule] += a.Count
+		technique[a.Kind+":"+a.Rule] = a.Technique
 	}
-	if byRule["sigma:whoami_run"] != 5 || byRule["correlation:whoami_burst"] < 3 || len(byRule) != 2 {
+	if byRule["sigma:whoami_run"] != 5 || byRule["correlation:whoami_burst"] < 3 || byRule["native:win-log-cleared"] != 1 || len(byRule) != 3 {
 		t.Fatalf("alerts by rule %v", byRule)
+	}
+	// Alerts carry the ATT&CK technique: a native rule's technique key, a
+	// Sigma rule's attack.tNNNN tag.
+	if technique["native:win-log-cleared"] != "T1070.001" || technique["sigma:whoami_run"] != "T1033" {
+		t.Errorf("alert techniques %v, want win-log-cleared T1070.001 and whoami_run T1033", technique)
 	}
 	// Sent again (after a crash, say): no event counts twice in a rule's
 	// alert. (A correlation may now take in the fourth run, which the

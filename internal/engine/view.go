@@ -126,14 +126,14 @@ func viewSQL(s Scope, full bool, have map[string]bool) string {
 
 // alertStruct is the shape of one alert version in a journal.
 const alertStruct = `STRUCT(alert_id VARCHAR, organization_id VARCHAR, rule VARCHAR, kind VARCHAR, title VARCHAR, ` +
-	`severity BIGINT, hostname VARCHAR, agent_id VARCHAR, group_key VARCHAR, first_time BIGINT, last_time BIGINT, ` +
+	`severity BIGINT, technique VARCHAR, hostname VARCHAR, agent_id VARCHAR, group_key VARCHAR, first_time BIGINT, last_time BIGINT, ` +
 	`count BIGINT, event_ids VARCHAR[], status VARCHAR, reason VARCHAR, dismissed_by VARCHAR, created_at BIGINT, ` +
 	`updated_at BIGINT, notified BOOLEAN, version BIGINT)`
 
 // alertsViewSQL is the alerts view: each alert's last version, from the
 // organization's journals; empty but well typed when it has none.
 func alertsViewSQL(s Scope) string {
-	cols := "a.alert_id, CAST(" + quote(s.Org) + " AS VARCHAR) AS organization_id, a.rule, a.kind, a.title, a.severity, " +
+	cols := "a.alert_id, CAST(" + quote(s.Org) + " AS VARCHAR) AS organization_id, a.rule, a.kind, a.title, a.severity, a.technique, " +
 		"a.hostname, a.agent_id, a.group_key, make_timestamp(a.first_time * 1000) AS first_time, " +
 		"make_timestamp(a.last_time * 1000) AS last_time, a.count, a.event_ids, a.status, a.reason, a.dismissed_by, " +
 		"make_timestamp(a.updated_at * 1000) AS updated_at"

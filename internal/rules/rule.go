@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,9 @@ type Rule struct {
 	// Severity is 1 (high), 2 (medium) or 3 (low); YAML also takes the words.
 	Severity    int    `yaml:"severity"`
 	Description string `yaml:"description,omitempty"`
+	// Technique is the MITRE ATT&CK technique the rule detects, by id
+	// (T1003.001), shown by rules list and carried into its alerts.
+	Technique string `yaml:"technique,omitempty"`
 	// Filter is a query in the filter language.
 	Filter string `yaml:"filter"`
 	// Suppressions are filters; an event matching any of them is suppressed.
@@ -196,7 +200,7 @@ func trimYAMLErr(err error) error {
 	return errors.New(s)
 }
 
-var knownKeys = []string{"name", "title", "type", "severity", "description", "filter", "suppressions", "aggregate", "window", "threshold", "enabled", "kind"}
+var knownKeys = []string{"name", "title", "type", "severity", "description", "technique", "filter", "suppressions", "aggregate", "window", "threshold", "enabled", "kind"}
 
 // fromNode reads and validates a rule from a YAML mapping.
 func fromNode(n *yaml.Node, source string) (*Rule, *ParseError) {
@@ -233,6 +237,8 @@ func fromNode(n *yaml.Node, source string) (*Rule, *ParseError) {
 			r.Type, err = scalarString(v)
 		case "description":
 			r.Description, err = scalarString(v)
+		case "technique":
+			r.Technique, err = scalarString(v)
 		case "filter":
 			r.Filter, err = scalarString(v)
 		case "kind":
@@ -414,6 +420,9 @@ func validate(r *Rule) error {
 		}
 		return ferr("severity", "want 1 (high), 2 (medium) or 3 (low), found %d", r.Severity)
 	}
+	if r.Technique != "" && !techniqueRE.MatchString(r.Technique) {
+		return ferr("technique", "want an ATT&CK technique id such as T1003 or T1003.001, found %q", r.Technique)
+	}
 	if strings.TrimSpace(r.Filter) == "" {
 		return ferr("filter", "required: a query in the filter language")
 	}
@@ -456,6 +465,9 @@ func validate(r *Rule) error {
 	}
 	return nil
 }
+
+// techniqueRE is an ATT&CK technique id, with its sub-technique or not.
+var techniqueRE = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
 
 // queryLineOff is the 0-based line of a query error within its query.
 func queryLineOff(err error) int {
@@ -539,7 +551,7 @@ func fmtDuration(d time.Duration) string {
 func Marshal(r *Rule) ([]byte, error) {
 	doc := ruleDoc{
 		Name: r.Name, Title: r.Title, Type: r.Type, Severity: r.Severity, Description: r.Description,
-		Filter: r.Filter, Suppressions: r.Suppressions, Aggregate: r.Aggregate,
+		Technique: r.Technique, Filter: r.Filter, Suppressions: r.Suppressions, Aggregate: r.Aggregate,
 		Window: fmtDuration(r.Window), Threshold: r.Threshold, Enabled: r.Enabled,
 	}
 	var b bytes.Buffer
@@ -561,6 +573,7 @@ type ruleDoc struct {
 	Type         string   `yaml:"type"`
 	Severity     int      `yaml:"severity"`
 	Description  string   `yaml:"description,omitempty"`
+	Technique    string   `yaml:"technique,omitempty"`
 	Filter       string   `yaml:"filter"`
 	Suppressions []string `yaml:"suppressions,omitempty"`
 	Aggregate    []string `yaml:"aggregate,omitempty,flow"`

@@ -81,6 +81,7 @@ type ruleView struct {
 	Type         string   `json:"type"`
 	Severity     int      `json:"severity"`
 	Description  string   `json:"description,omitempty"`
+	Technique    string   `json:"technique,omitempty"`
 	Filter       string   `json:"filter"`
 	Suppressions []string `json:"suppressions,omitempty"`
 	Aggregate    []string `json:"aggregate,omitempty"`
@@ -94,7 +95,7 @@ type ruleView struct {
 
 func viewOf(r *rules.Rule) ruleView {
 	return ruleView{Name: r.Name, Title: r.Title, Type: r.Type, Severity: r.Severity, Description: r.Description,
-		Filter: r.Filter, Suppressions: r.Suppressions, Aggregate: r.Aggregate, Window: r.Window.String(),
+		Technique: r.Technique, Filter: r.Filter, Suppressions: r.Suppressions, Aggregate: r.Aggregate, Window: r.Window.String(),
 		Threshold: r.Threshold, Enabled: r.Enabled, Kind: r.Kind, Origin: r.Origin, File: r.Source}
 }
 

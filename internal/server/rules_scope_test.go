@@ -32,8 +32,9 @@ filter: event_type = "audit"
 
 type ruleListing struct {
 	Native []struct {
-		Name   string `json:"name"`
-		Origin string `json:"origin"`
+		Name      string `json:"name"`
+		Origin    string `json:"origin"`
+		Technique string `json:"technique"`
 	} `json:"native"`
 	Problems []struct {
 		File  string `json:"file"`
@@ -90,6 +91,12 @@ func TestRulesScopedToOrg(t *testing.T) {
 		m := map[string]string{}
 		for _, r := range l.Native {
 			m[r.Name] = r.Origin
+			if r.Origin == "builtin" && r.Technique == "" {
+				t.Errorf("built-in rule %s listed without its ATT&CK technique", r.Name)
+			}
+			if r.Name == "lsass-access" && r.Technique != "T1003.001" {
+				t.Errorf("lsass-access listed with technique %q, want T1003.001", r.Technique)
+			}
 		}
 		return m
 	}

@@ -33,8 +33,11 @@ type variant struct {
 	root       node
 }
 
+// require is a condition of the logsource on one field: a typed column or
+// a raw path (Sysmon 12's EventType tells registry_add from
+// registry_delete).
 type require struct {
-	col  event.FieldID
+	f    *field
 	vals []string
 }
 
@@ -66,20 +69,22 @@ func (v *variant) acceptsRest(d *Doc) bool {
 		}
 	}
 	for _, r := range v.require {
-		ok := false
-		if e.Has(r.col) {
-			for _, s := range r.vals {
-				if strings.EqualFold(s, e.Str[r.col]) {
-					ok = true
-					break
-				}
-			}
-		}
-		if !ok {
+		if !r.accepts(d) {
 			return false
 		}
 	}
 	return true
+}
+
+func (r *require) accepts(d *Doc) bool {
+	for _, got := range d.values(r.f) {
+		for _, s := range r.vals {
+			if strings.EqualFold(s, got) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Match reports whether the rule matches the event in d.
@@ -159,8 +164,12 @@ func compileVariant(r *Rule, s *Source) (*variant, error) {
 			}
 		}
 	}
-	for _, col := range sortedKeys(s.Require) {
-		v.require = append(v.require, require{col: columnByName[col], vals: s.Require[col]})
+	for _, key := range sortedKeys(s.Require) {
+		f, err := internField(key, []string{key})
+		if err != nil {
+			return nil, fmt.Errorf("mapping %s: require %s: %w", s.Name, key, err)
+		}
+		v.require = append(v.require, require{f: f, vals: s.Require[key]})
 	}
 	return v, nil
 }
@@ -208,7 +217,7 @@ const (
 	modeAny    fieldMode = iota // some value matches some matcher
 	modeAll                     // each matcher matches some value
 	modeNone                    // no value matches any matcher (neq)
-	modeNull                    // the field is absent or null
+	modeNull                    // the field is absent, null or empty
 	modeExists                  // the field is present
 	modeAbsent                  // the field is absent (exists: false)
 )
@@ -230,7 +239,16 @@ func (n *fieldNode) eval(d *Doc) bool {
 	var vals, low []string
 	vals = d.values(n.f)
 	switch n.mode {
-	case modeNull, modeAbsent:
+	case modeNull:
+		// Sigma's null is "absent or empty": EVTX keeps a field it has no
+		// value for as an empty element, stored as "".
+		for _, v := range vals {
+			if v != "" {
+				return false
+			}
+		}
+		return true
+	case modeAbsent:
 		return len(vals) == 0
 	case modeExists:
 		return len(vals) > 0

@@ -11,7 +11,7 @@
 //
 // Matching follows the spec: case-insensitive unless |cased (or |re, which
 // is case-sensitive unless |re|i), * and ? wildcards with \ escapes, lists
-// ORed (ANDed with |all), maps ANDed, null for an absent field, keywords
+// ORed (ANDed with |all), maps ANDed, null for an absent or empty field, keywords
 // searched in every value of the raw event. Modifiers: contains,
 // startswith, endswith, all, exists, cased, neq, windash, re (i, m, s),
 // base64, base64offset, utf16le/utf16be/utf16/wide, lt, lte, gt, gte,
@@ -32,7 +32,7 @@
 //	    event_type: [sysmon]            # the event's conditions
 //	    win_event_id: [1]
 //	    channel: [Microsoft-Windows-Sysmon/Operational]
-//	    require: {syscall: [execve]}    # typed column: accepted values
+//	    require: {syscall: [execve]}    # a column or raw:<path>: accepted values
 //	    default: raw                    # unnamed fields: raw (same name), audit, or none
 //	    fields:
 //	      Image: exe                    # a spoor column

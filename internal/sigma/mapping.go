@@ -27,8 +27,10 @@ type Source struct {
 	EventTypes []string // event_type
 	EventIDs   []int64  // win_event_id
 	Channels   []string // channel, compared case-insensitively
-	// Require holds further conditions on typed columns: column name →
-	// accepted values (case-insensitive), e.g. syscall: [execve].
+	// Require holds further conditions: a spoor column or a "raw:<path>"
+	// → accepted values (case-insensitive), e.g. syscall: [execve] or
+	// raw:EventType: [DeleteKey, DeleteValue]. A field without one of the
+	// values (absent too) fails it.
 	Require map[string][]string
 	// Fields maps a Sigma field name to where its value is read. A target
 	// is a spoor column name ("exe"), "raw:<path>" (a key of the raw JSON
@@ -150,6 +152,17 @@ var sysmonCategories = map[string][]int64{
 	"sysmon_error":             {255},
 }
 
+// sysmonRequire narrows a category within its event ids: Sysmon event 12
+// is both a key created and a key or value deleted, told apart by its
+// EventType (as pySigma's Sysmon pipeline does). Events 13 (SetValue) and
+// 14 (RenameKey) need no such test. An event 12 without EventType (NXLog
+// exports that overwrote it with their own) is neither add nor delete, and
+// still a registry_event.
+var sysmonRequire = map[string]map[string][]string{
+	"registry_add":    {"raw:EventType": {"CreateKey"}},
+	"registry_delete": {"raw:EventType": {"DeleteKey", "DeleteValue"}},
+}
+
 // windowsCommon are fields every Windows source reads the same way.
 var windowsCommon = map[string][]string{
 	"Provider_Name": {"raw:Provider", "raw:SourceName"},
@@ -170,18 +183,36 @@ func withCommon(m map[string][]string) map[string][]string {
 }
 
 // DefaultMapping returns spoor's mapping of the Sigma logsources it has data
-// for: Windows (Sysmon categories, Security 4688 process creation,
-// PowerShell, services by channel), Linux auditd (service auditd and the
+// for: Windows (Sysmon categories, Security 4688 process creation and 4663
+// file access, PowerShell, services by channel, keywords on any Windows
+// log), Linux auditd (service auditd, keywords on product linux, and the
 // process_creation, file_event and network_connection categories read from
-// it) and AWS CloudTrail.
+// it) and AWS CloudTrail. What it leaves out, and why, is in
+// docs/detection.md.
 func DefaultMapping() *Mapping {
 	m := &Mapping{}
 	add := func(s *Source) { m.Sources = append(m.Sources, s) }
 	for _, cat := range sortedKeys(sysmonCategories) {
 		add(&Source{Name: "sysmon-" + cat, Product: "windows", Category: cat,
-			EventTypes: []string{"sysmon"}, EventIDs: sysmonCategories[cat],
+			EventTypes: []string{"sysmon"}, EventIDs: sysmonCategories[cat], Require: sysmonRequire[cat],
 			Fields: withCommon(nil), Default: "raw"})
 	}
+	// Keyword rules on any Windows log (product windows alone).
+	add(&Source{Name: "windows", Product: "windows", EventTypes: []string{"winsec", "sysmon", "windows"},
+		Fields: withCommon(nil), Default: "raw"})
+	// file_access is the Kernel-File ETW provider's in SigmaHQ; what spoor
+	// stores of file reads is the Security log's object access audit, 4663
+	// on a File object: ObjectName is the file, ProcessName the reader.
+	add(&Source{Name: "security-4663-file_access", Product: "windows", Category: "file_access",
+		EventTypes: []string{"winsec"}, EventIDs: []int64{4663}, Require: map[string][]string{"raw:ObjectType": {"File"}},
+		Fields: withCommon(map[string][]string{
+			"FileName":       {"raw:ObjectName"},
+			"TargetFilename": {"raw:ObjectName"},
+			"Image":          {"exe"},
+			"ProcessId":      {"raw:ProcessId"},
+			"User":           {"raw:SubjectUserName"},
+			"ParentImage":    {}, // 4663 does not name the parent
+		}), Default: "raw"})
 	add(&Source{Name: "security-4688", Product: "windows", Category: "process_creation",
 		EventTypes: []string{"winsec"}, EventIDs: []int64{4688},
 		Fields: withCommon(map[string][]string{
@@ -222,11 +253,18 @@ func DefaultMapping() *Mapping {
 	}
 	add(&Source{Name: "auditd", Product: "linux", Service: "auditd",
 		EventTypes: []string{"audit", "login", "logout"}, Fields: auditFields, Default: "audit"})
+	// Keyword rules on any Linux log (product linux alone, written for
+	// syslog and shell history) search what spoor keeps of Linux: the
+	// auditd events, whose raw holds every argument and record.
+	add(&Source{Name: "linux", Product: "linux",
+		EventTypes: []string{"audit", "login", "logout"}, Fields: auditFields, Default: "audit"})
 	add(&Source{Name: "linux-process_creation", Product: "linux", Category: "process_creation",
 		EventTypes: []string{"audit"}, Require: map[string][]string{"syscall": {"execve", "execveat"}},
 		Fields: map[string][]string{
 			"Image": {"exe"}, "CommandLine": {"arguments"}, "ParentImage": {"parent_exe"},
 			"User": {"user"}, "CurrentDirectory": {"cwd"}, "ProcessId": {"pid"}, "ParentProcessId": {"ppid"},
+			// Sysmon for Linux's LogonId is the login uid, auditd's auid.
+			"LogonId":          {"auid"},
 			"OriginalFileName": {}, // no such data: left unmapped on purpose
 		}})
 	add(&Source{Name: "linux-file_event", Product: "linux", Category: "file_event",
@@ -337,8 +375,8 @@ func (ys *yamlSource) source() (*Source, error) {
 			if err != nil {
 				return nil, fmt.Errorf("require %s: %w", k, err)
 			}
-			if _, ok := columnByName[k]; !ok {
-				return nil, fmt.Errorf("require %s: no such column", k)
+			if _, err := parseTarget(k); err != nil {
+				return nil, fmt.Errorf("require %s: %w", k, err)
 			}
 			s.Require[k] = vs
 		}

@@ -27,6 +27,31 @@ type Rule struct {
 	Correlation *Correlation
 }
 
+// Technique returns the first ATT&CK technique among the rule's tags
+// (attack.t1003.001 → T1003.001), "" when it names none.
+func (r *Rule) Technique() string {
+	for _, t := range r.Tags {
+		t = strings.ToLower(t)
+		id, ok := strings.CutPrefix(t, "attack.t")
+		if !ok || len(id) < 4 || !isDigits(id[:4]) {
+			continue
+		}
+		if len(id) == 4 || len(id) == 8 && id[4] == '.' && isDigits(id[5:]) {
+			return "T" + id
+		}
+	}
+	return ""
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // Logsource is a rule's logsource: which events it is written for.
 type Logsource struct {
 	Product, Category, Service string
