@@ -92,7 +92,7 @@ func Run(ctx context.Context, db *datadir.DB, org, host string, from, to int64) 
 	for _, r := range t.Rows {
 		src, _ := r[0].(string)
 		out.Rows = append(out.Rows, []any{src, sessions.External(src), r[1], r[2], r[3], asTime(r[4]), asTime(r[5]),
-			r[6], r[7], r[8], stringList(r[9])})
+			r[6], r[7], r[8], hunt.Strings(r[9])})
 	}
 	return out, nil
 }
@@ -102,16 +102,4 @@ func asTime(v any) any {
 		return t.UTC()
 	}
 	return v
-}
-
-// stringList reads a list column as []string.
-func stringList(v any) []string {
-	l, _ := v.([]any)
-	out := make([]string, 0, len(l))
-	for _, x := range l {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }
