@@ -24,7 +24,7 @@ type huntOptions struct {
 }
 
 // newHuntCmds makes one command per analysis (diff, sweep, sessions, tree,
-// cluster, timeline, talkers, connections).
+// cluster, timeline, talkers, connections, logins).
 func newHuntCmds() []*cobra.Command {
 	type spec struct {
 		name, use, short string
@@ -90,6 +90,8 @@ func newHuntCmds() []*cobra.Command {
 		{name: "talkers", use: "talkers ADDRESS", short: "Who talked to an address: hosts, direction, ports, first and last seen",
 			args: cobra.ExactArgs(1), flags: timeFlags, positional: func(o *huntOptions, a []string) { o.req.Addr = a[0] }},
 		{name: "connections", use: "connections --host H", short: "A host's connections grouped by destination, external first",
+			args: cobra.NoArgs, flags: func(c *cobra.Command, o *huntOptions) { host(c, o); timeFlags(c, o) }},
+		{name: "logins", use: "logins [--host H]", short: "Failed and successful logons by source address and account (brute force): failures, successes, external or not, succeeded after N failures",
 			args: cobra.NoArgs, flags: func(c *cobra.Command, o *huntOptions) { host(c, o); timeFlags(c, o) }},
 	}
 	var cmds []*cobra.Command

@@ -78,13 +78,18 @@ func RunBacktest(ctx context.Context, db *datadir.DB, org string, r *rules.Rule,
 	if window <= 0 {
 		window = time.Hour
 	}
-	group := "''"
-	if len(r.Aggregate) > 0 {
-		var exprs []string
-		for _, f := range r.Aggregate {
-			exprs = append(exprs, "coalesce(CAST("+fieldSQL(f)+" AS VARCHAR), '')")
+	group := groupSQL(r.Aggregate, "")
+	if a := r.After; a != nil {
+		// A sequence rule's match counts after After.Threshold events of
+		// its After in its group within the window before it.
+		aw, aargs, err := filterSQL(a.Filter)
+		if err != nil {
+			return nil, fmt.Errorf("after: %w", err)
 		}
-		group = strings.Join(exprs, " || '\x1f' || ")
+		where = fmt.Sprintf(`(%s) AND (SELECT count(*) FROM events p WHERE (%s) AND %s = %s
+			AND p.event_time BETWEEN events.event_time - INTERVAL '%d milliseconds' AND events.event_time) >= %d`,
+			where, aw, groupSQL(r.Aggregate, "p."), groupSQL(r.Aggregate, "events."), window.Milliseconds(), a.Threshold)
+		args = append(args, aargs...)
 	}
 	// One scan: the matching events, whether a suppression hides each, its
 	// group and window, are materialized once; the counts, the hosts and the
@@ -143,13 +148,27 @@ func filterSQL(f string) (string, []any, error) {
 	return s.Where, s.Args, nil
 }
 
-// fieldSQL is the SQL of a field: its column when typed, else its value
-// in raw by its original name.
-func fieldSQL(name string) string {
+// fieldSQL is the SQL of a field of the table qualified by qual ("" or
+// "alias."): its column when typed, else its value in raw by its original
+// name.
+func fieldSQL(qual, name string) string {
 	if f, ok := event.Lookup(name); ok {
-		return `"` + f.Name + `"`
+		return qual + `"` + f.Name + `"`
 	}
-	return "json_extract_string(raw, '$.\"" + strings.ReplaceAll(strings.ReplaceAll(name, "'", "''"), `"`, `\"`) + "\"')"
+	return "json_extract_string(" + qual + "raw, '$.\"" + strings.ReplaceAll(strings.ReplaceAll(name, "'", "''"), `"`, `\"`) + "\"')"
+}
+
+// groupSQL is the SQL of a rule's alert group: its aggregate fields'
+// values joined.
+func groupSQL(aggregate []string, qual string) string {
+	if len(aggregate) == 0 {
+		return "''"
+	}
+	var exprs []string
+	for _, f := range aggregate {
+		exprs = append(exprs, "coalesce(CAST("+fieldSQL(qual, f)+" AS VARCHAR), '')")
+	}
+	return strings.Join(exprs, " || '\x1f' || ")
 }
 
 func scanOne(ctx context.Context, db *datadir.DB, org string, from, to int64, q string, args []any, dst ...any) error {

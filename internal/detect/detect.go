@@ -37,7 +37,8 @@ const MappingFile = "sigma-mapping.yaml"
 type Set struct {
 	native   map[string][]*rules.Compiled // by event_type; "" for rules of any type
 	nNative  int
-	names    map[string]bool // every native rule's name, enabled or not
+	seqs     map[*rules.Compiled]*sequence // the rules with After
+	names    map[string]bool               // every native rule's name, enabled or not
 	sigma    *sigma.Set
 	sigmas   []*sigma.Compiled
 	mapping  *sigma.Mapping
@@ -114,7 +115,7 @@ func load(dir *rules.Dir, mapping *sigma.Mapping, taken map[string]bool, extraSi
 	if dir.OrgName() != "" {
 		origin = rules.OriginOrg
 	}
-	set := &Set{native: map[string][]*rules.Compiled{}, names: map[string]bool{}, mapping: mapping}
+	set := &Set{native: map[string][]*rules.Compiled{}, names: map[string]bool{}, mapping: mapping, seqs: map[*rules.Compiled]*sequence{}}
 	problem := func(file, err string) {
 		set.Problems = append(set.Problems, Problem{File: file, Err: err, Origin: origin})
 	}
@@ -137,6 +138,9 @@ func load(dir *rules.Dir, mapping *sigma.Mapping, taken map[string]bool, extraSi
 			continue
 		}
 		set.nNative++
+		if r.After != nil {
+			set.seqs[c] = newSequence(c)
+		}
 		types := c.EventTypes()
 		if len(types) == 0 {
 			types = []string{""}
@@ -240,7 +244,11 @@ func (s *Set) Hits(org string, e *event.Event, doc *sigma.Doc, out []alert.Hit) 
 	base := alert.Hit{EventID: e.Str[event.ID], EventTime: e.Int[event.EventTime], Hostname: e.Str[event.Hostname], AgentID: e.Str[event.AgentID]}
 	for _, list := range [2][]*rules.Compiled{s.native[e.Str[event.EventType]], s.native[""]} {
 		for _, c := range list {
-			if ok, suppressed := c.Match(e); ok && !suppressed {
+			ok, suppressed := c.Match(e)
+			if seq := s.seqs[c]; seq != nil {
+				ok = seq.observe(org, e, ok && !suppressed)
+			}
+			if ok && !suppressed {
 				r := c.Rule
 				h := base
 				h.Rule, h.Kind, h.Title, h.Severity, h.Technique = r.Name, "native", r.Title, r.Severity, r.Technique

@@ -58,3 +58,16 @@ func Query(ctx context.Context, db *datadir.DB, org string, from, to int64, q st
 	}
 	return t, rows.Err()
 }
+
+// Strings reads a list column's value (a DuckDB list) as its strings,
+// in order; what is not a string is left out.
+func Strings(v any) []string {
+	l, _ := v.([]any)
+	out := make([]string, 0, len(l))
+	for _, x := range l {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}

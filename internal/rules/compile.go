@@ -21,6 +21,7 @@ type Compiled struct {
 	types    []string // event types the rule sees, sorted
 	filter   *compiledQuery
 	suppress []*compiledQuery
+	after    *compiledQuery // the events a sequence rule counts first
 	groupBy  []groupField
 }
 
@@ -49,6 +50,9 @@ func Compile(r *Rule) (*Compiled, error) {
 		c.suppress = append(c.suppress, q)
 	}
 	c.types = narrowTypes(TypeEventTypes[r.Type], c.filter.node)
+	if err := c.compileAfter(); err != nil {
+		return nil, err
+	}
 	for _, name := range r.Aggregate {
 		g := groupField{name: name}
 		if f, ok := event.Lookup(name); ok {

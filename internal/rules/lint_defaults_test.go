@@ -126,6 +126,17 @@ func TestDefaultsFire(t *testing.T) {
 			`{"_id":"l1","event_time":1600362902289,"event_type":"login","exe":"/usr/sbin/sshd","src_ip":"203.0.113.7","src_port":50022,"success":true,"tty":"pts/0","user":"ubuntu","uid":1000,"auid":1000,"session":3,` + meta + `}`,
 			`{"_id":"l2","event_time":1600362974889,"event_type":"login","exe":"/usr/sbin/sshd","src_ip":"172.31.30.113","src_port":50022,"success":true,"tty":"pts/0","user":"ubuntu","uid":1000,"auid":1000,"session":4,` + meta + `}`,
 		},
+		// sshd's failed USER_AUTH as the auditd parser stores it; a success is not a failure
+		"brute-force-source": {
+			`{"_id":"b1","event_time":1600362908389,"event_type":"login","type":"user_auth","success":false,"exe":"/usr/sbin/sshd","src_ip":"198.51.100.7","user":"root","pid":5001,` + meta + `}`,
+			`{"_id":"b2","event_time":1600362908389,"event_type":"login","type":"user_auth","success":true,"exe":"/usr/sbin/sshd","src_ip":"198.51.100.7","user":"root","pid":5001,` + meta + `}`,
+		},
+		// a 4624 matches (whether failures came first is the detector's
+		// sequence, tested in internal/detect); a 4625 does not
+		"brute-force-success": {
+			`{"_id":"w1","event_time":1600362908389,"event_type":"winsec","win_event_id":4624,"success":true,"src_ip":"198.51.100.8","user":"Administrator","hostname":"DC01"}`,
+			`{"_id":"w2","event_time":1600362908389,"event_type":"winsec","win_event_id":4625,"success":false,"src_ip":"198.51.100.8","user":"Administrator","hostname":"DC01"}`,
+		},
 		"lsass-access": {
 			`{"_id":"s1","event_time":1600362908389,"event_type":"sysmon","win_event_id":10,"channel":"Microsoft-Windows-Sysmon/Operational","exe":"C:\\Users\\bob\\mimikatz.exe","SourceImage":"C:\\Users\\bob\\mimikatz.exe","TargetImage":"C:\\Windows\\system32\\lsass.exe","GrantedAccess":"0x1410","hostname":"WS01"}`,
 			`{"_id":"s2","event_time":1600362908389,"event_type":"sysmon","win_event_id":10,"channel":"Microsoft-Windows-Sysmon/Operational","exe":"C:\\Windows\\system32\\wininit.exe","SourceImage":"C:\\Windows\\system32\\wininit.exe","TargetImage":"C:\\Windows\\system32\\lsass.exe","GrantedAccess":"0x1000","hostname":"WS01"}`,

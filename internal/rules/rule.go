@@ -68,6 +68,10 @@ type Rule struct {
 	// an alert (default 1).
 	Threshold int  `yaml:"threshold"`
 	Enabled   bool `yaml:"enabled"`
+	// After, when set, makes the rule a sequence: a matching event counts
+	// only after After.Threshold events matching After.Filter in its group
+	// within Window before it (a logon that succeeds after failures).
+	After *After `yaml:"after,omitempty"`
 	// Kind is "native"; it tells these rules from Sigma rules.
 	Kind string `yaml:"kind,omitempty"`
 	// Source is the file the rule was read from ("" when built in code),
@@ -86,10 +90,13 @@ var TypeEventTypes = map[string][]string{
 	"winsec":     {"winsec", "sysmon", "windows"},
 	"sysmon":     {"sysmon"},
 	"kubernetes": {"kubernetes"},
+	// logon sees logon records of every source: auditd and Threat Stack
+	// logins, Windows Security.
+	"logon": {"login", "logout", "winsec"},
 }
 
 // types lists the rule types in the order error messages name them.
-var types = []string{"host", "file", "cloudtrail", "winsec", "sysmon", "kubernetes"}
+var types = []string{"host", "file", "cloudtrail", "winsec", "sysmon", "kubernetes", "logon"}
 
 // ParseError is an error in a rule's text: where it is and what is wrong.
 // Err is a *query.Error (with its source, so Caret works) when a filter or
@@ -200,7 +207,7 @@ func trimYAMLErr(err error) error {
 	return errors.New(s)
 }
 
-var knownKeys = []string{"name", "title", "type", "severity", "description", "technique", "filter", "suppressions", "aggregate", "window", "threshold", "enabled", "kind"}
+var knownKeys = []string{"name", "title", "type", "severity", "description", "technique", "filter", "suppressions", "aggregate", "window", "threshold", "enabled", "kind", "after"}
 
 // fromNode reads and validates a rule from a YAML mapping.
 func fromNode(n *yaml.Node, source string) (*Rule, *ParseError) {
@@ -243,6 +250,8 @@ func fromNode(n *yaml.Node, source string) (*Rule, *ParseError) {
 			r.Filter, err = scalarString(v)
 		case "kind":
 			r.Kind, err = scalarString(v)
+		case "after":
+			r.After, err = afterOf(v)
 		case "severity":
 			r.Severity, err = severityOf(v)
 		case "suppressions":
@@ -460,6 +469,9 @@ func validate(r *Rule) error {
 	if r.Threshold < 1 || r.Threshold > MaxThreshold {
 		return ferr("threshold", "want 1 to %d events, found %d", MaxThreshold, r.Threshold)
 	}
+	if err := validateAfter(r.After); err != nil {
+		return err
+	}
 	if r.Kind != "" && r.Kind != KindNative {
 		return ferr("kind", "want %q (Sigma rules have their own format), found %q", KindNative, r.Kind)
 	}
@@ -552,7 +564,7 @@ func Marshal(r *Rule) ([]byte, error) {
 	doc := ruleDoc{
 		Name: r.Name, Title: r.Title, Type: r.Type, Severity: r.Severity, Description: r.Description,
 		Technique: r.Technique, Filter: r.Filter, Suppressions: r.Suppressions, Aggregate: r.Aggregate,
-		Window: fmtDuration(r.Window), Threshold: r.Threshold, Enabled: r.Enabled,
+		Window: fmtDuration(r.Window), Threshold: r.Threshold, Enabled: r.Enabled, After: r.After,
 	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
@@ -580,4 +592,5 @@ type ruleDoc struct {
 	Window       string   `yaml:"window"`
 	Threshold    int      `yaml:"threshold"`
 	Enabled      bool     `yaml:"enabled"`
+	After        *After   `yaml:"after,omitempty"`
 }

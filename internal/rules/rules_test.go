@@ -238,7 +238,8 @@ func sameRule(a, b *Rule) bool {
 	return a.Name == b.Name && a.Title == b.Title && a.Type == b.Type && a.Severity == b.Severity &&
 		a.Description == b.Description && a.Filter == b.Filter && strings.Join(a.Suppressions, "\x00") == strings.Join(b.Suppressions, "\x00") &&
 		strings.Join(a.Aggregate, "\x00") == strings.Join(b.Aggregate, "\x00") && a.Window == b.Window &&
-		a.Threshold == b.Threshold && a.Enabled == b.Enabled
+		a.Threshold == b.Threshold && a.Enabled == b.Enabled && (a.After == nil) == (b.After == nil) &&
+		(a.After == nil || *a.After == *b.After)
 }
 
 func FuzzParseRule(f *testing.F) {

@@ -13,7 +13,7 @@ import (
 )
 
 // routeHunt adds POST /api/v1/hunt/{analysis}: diff, sweep, sessions,
-// tree, cluster, timeline, talkers, connections, over the caller's
+// tree, cluster, timeline, talkers, connections, logins, over the caller's
 // organization; answers as JSON (default), NDJSON or CSV, and the timeline
 // also as SVG.
 func (s *Server) routeHunt(mux *http.ServeMux) {

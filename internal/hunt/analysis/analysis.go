@@ -14,6 +14,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/hunt"
 	"github.com/spoor-dev/spoor/internal/hunt/cluster"
 	"github.com/spoor-dev/spoor/internal/hunt/diff"
+	"github.com/spoor-dev/spoor/internal/hunt/logins"
 	"github.com/spoor-dev/spoor/internal/hunt/network"
 	"github.com/spoor-dev/spoor/internal/hunt/sessions"
 	"github.com/spoor-dev/spoor/internal/hunt/sweep"
@@ -59,6 +60,7 @@ var analyses = map[string]runner{
 	"timeline":    runTimeline,
 	"talkers":     runTalkers,
 	"connections": runConnections,
+	"logins":      runLogins,
 }
 
 // Names lists the analyses.
@@ -197,4 +199,12 @@ func runConnections(ctx context.Context, db *datadir.DB, org string, r Request, 
 		return hunt.Table{}, err
 	}
 	return network.Connections(ctx, db, org, r.Host, from, to)
+}
+
+func runLogins(ctx context.Context, db *datadir.DB, org string, r Request, now time.Time) (hunt.Table, error) {
+	from, to, err := rangeOf(r, now)
+	if err != nil {
+		return hunt.Table{}, err
+	}
+	return logins.Run(ctx, db, org, r.Host, from, to)
 }

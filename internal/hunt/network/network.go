@@ -179,13 +179,7 @@ func ports(v any) []string {
 
 // strs turns a DuckDB list of strings into a sorted slice.
 func strs(v any) []string {
-	l, _ := v.([]any)
-	out := make([]string, 0, len(l))
-	for _, x := range l {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-		}
-	}
+	out := hunt.Strings(v)
 	slices.Sort(out)
 	return out
 }

@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -89,5 +90,29 @@ func TestExternal(t *testing.T) {
 		if got := External(ip); got != want {
 			t.Errorf("External(%q) = %v, want %v", ip, got, want)
 		}
+	}
+}
+
+// Processes started in the same millisecond are ordered by Seq (the audit
+// serial), not by the order they are listed in: a child listed before its
+// parent still finds it.
+func TestLinkSameMillisecond(t *testing.T) {
+	procs := []Proc{
+		{PID: 12, PPID: 11, Exe: "/bin/id", Start: at(1000), Seq: 503, EventID: "id"},
+		{PID: 11, PPID: 10, Exe: "/bin/sh", Start: at(1000), Seq: 502, EventID: "sh"},
+		{PID: 10, PPID: 1, Exe: "/bin/bash", Start: at(1000), Seq: 501, EventID: "bash"},
+	}
+	nodes := Link(procs, 0)
+	var got []string
+	for _, n := range nodes {
+		got = append(got, n.EventID+"@"+string(rune('0'+n.Depth)))
+	}
+	if want := []string{"bash@0", "sh@1", "id@2"}; !slices.Equal(got, want) {
+		t.Errorf("tree %v, want %v", got, want)
+	}
+	// under a pid whose exec is not seen: one root marked NotSeen
+	nodes = Link(procs[:2], 10)
+	if len(nodes) != 3 || !nodes[0].NotSeen || nodes[0].PID != 10 || nodes[1].EventID != "sh" || nodes[2].Depth != 2 {
+		t.Errorf("subtree of unseen pid 10: %+v", nodes)
 	}
 }

@@ -39,18 +39,31 @@ const procCond = `((event_type = 'audit' AND syscall IN ('execve', 'execveat') A
 // hostCond selects one host by agent_id or hostname (two placeholders).
 const hostCond = `(agent_id = ? OR hostname = ?)`
 
-// sessionsSQL reads the host's logon, logoff and process events once. A
-// session's end is its last close by the process that opened it (sudo's
-// USER_END inside an ssh session shares the ssh session's id but is not
-// its end), or by any process when the close names none (4634).
+// switchCond selects the login records of programs that change user inside
+// a session (sudo, su and their kin): PAM opens and closes a session of
+// theirs under the login session's id, with the target user as acct. They
+// neither open nor close the login session, nor name its user.
+const switchCond = `regexp_matches(coalesce(exe, ''), '(^|/)(sudo|sudoedit|su|doas|runuser|pkexec)$')`
+
+// sessionsSQL reads the host's logon, logoff and process events once.
+//
+// A session's own records are its logon and logoff records but those of
+// sudo and su. Its end is the last own close by the process that opened it
+// (the first own open's pid), or by any process when no own open is in the
+// range (the session began before the log) or the close names none (4634).
+// Its user is the login user (auid): the user of its own records (the
+// acct of sshd's PAM records, Windows' TargetUserName) but auditd's LOGIN
+// record, whose user is the process that set the loginuid (sshd, root);
+// else the user of a process running as the auid; else any user seen.
 const sessionsSQL = `
 WITH e AS (
-	SELECT event_time AS t, pid, user, src_ip, exe, arguments, ses,
-		kind = 1 AS is_open, kind = 3 AS is_close, kind = 2 AS is_proc,
+	SELECT event_time AS t, pid, user, src_ip, exe, arguments, ses, type, uid, auid,
+		kind = 1 AS is_open, kind = 3 AS is_close, kind = 2 AS is_proc, kind IN (1, 3) AS is_own,
 		arg_min(pid, t) FILTER (WHERE kind = 1) OVER (PARTITION BY ses) AS leader
 	FROM (
-		SELECT event_time, pid, user, src_ip, exe, arguments, ` + sessionExpr + ` AS ses,
+		SELECT event_time, pid, user, src_ip, exe, arguments, ` + sessionExpr + ` AS ses, type, uid, auid,
 			CASE
+				WHEN event_type IN ('login', 'logout') AND ` + switchCond + ` THEN 4
 				WHEN event_type = 'login' AND coalesce(type, '') NOT IN ('user_auth', 'user_acct', 'cred_acq', 'cred_refr', 'user_err') THEN 1
 				WHEN event_type = 'logout' THEN 3
 				WHEN event_type = 'winsec' AND win_event_id = 4624 THEN 1
@@ -67,9 +80,11 @@ WITH e AS (
 	WHERE ses > 0 AND ses <> 4294967295 -- auditd's unset session
 )
 SELECT ses AS session,
-	coalesce(arg_min(user, t) FILTER (WHERE is_open AND user IS NOT NULL AND user <> ''),
+	coalesce(arg_min(user, t) FILTER (WHERE is_own AND coalesce(type, '') <> 'login' AND user IS NOT NULL AND user <> ''),
+		arg_min(user, t) FILTER (WHERE is_proc AND uid = auid AND user IS NOT NULL AND user <> ''),
 		arg_min(user, t) FILTER (WHERE user IS NOT NULL AND user <> '')) AS user,
-	arg_min(src_ip, t) FILTER (WHERE is_open AND src_ip IS NOT NULL AND src_ip NOT IN ('', '?', '-')) AS src_ip,
+	coalesce(arg_min(src_ip, t) FILTER (WHERE is_open AND src_ip IS NOT NULL AND src_ip NOT IN ('', '?', '-')),
+		arg_min(src_ip, t) FILTER (WHERE is_close AND src_ip IS NOT NULL AND src_ip NOT IN ('', '?', '-'))) AS src_ip,
 	min(t) AS start,
 	max(t) FILTER (WHERE is_close AND (leader IS NULL OR pid IS NULL OR pid = leader)) AS "end",
 	count(*) FILTER (WHERE is_proc) AS processes,

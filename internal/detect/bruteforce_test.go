@@ -1,0 +1,102 @@
+package detect
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/spoor-dev/spoor/internal/alert"
+	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/ingest"
+	"github.com/spoor-dev/spoor/internal/rules"
+)
+
+// bruteForce reads the synthetic brute forces of internal/hunt/logins: an
+// SSH one in raw auditd on host bastion (12 failed records from
+// 198.51.100.7, then ubuntu gets in; 10.0.0.5 logs in without failing) and
+// an RDP one in Windows Security on dc01 (ten 4625 from 198.51.100.8, then
+// a 4624; one 4625 from 10.9.9.9).
+func bruteForce(t *testing.T) []*event.Event {
+	t.Helper()
+	var evs []*event.Event
+	sink := func(_ context.Context, b []*event.Event) (int, int, error) {
+		evs = append(evs, b...)
+		return len(b), 0, nil
+	}
+	srcs := []ingest.Source{ingest.FileSource("../hunt/logins/testdata/bruteforce_audit.log"),
+		ingest.FileSource("../hunt/logins/testdata/bruteforce_security.json")}
+	sum, err := ingest.RunSources(context.Background(), srcs, sink, ingest.Options{Org: "o", ForceOrg: true})
+	if err != nil || len(sum.FileErrors) > 0 {
+		t.Fatalf("ingest: %v %v", err, sum.FileErrors)
+	}
+	return evs
+}
+
+// The default brute-force rules fire on both forms, on the attacking
+// sources only: brute-force-source on the failures, brute-force-success on
+// the logon that followed them.
+func TestBruteForceRulesFire(t *testing.T) {
+	dir, st := rulesAndAlerts(t)
+	d := New(dir, st, nil, nil)
+	if err := d.Process(context.Background(), bruteForce(t)); err != nil {
+		t.Fatal(err)
+	}
+	list, err := st.List("o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, a := range list {
+		t.Logf("%s %s %s: %d events, %s", a.Rule, a.Hostname, a.GroupKey, a.Count, a.Status)
+		if a.Status == alert.StatusOpen && strings.HasPrefix(a.Rule, "brute-force-") {
+			got[a.Rule+" "+a.Hostname+" "+a.GroupKey] += a.Count
+		}
+	}
+	for k, want := range map[string]int64{
+		`brute-force-source bastion hostname="bastion",src_ip="198.51.100.7"`:                      12,
+		`brute-force-success bastion hostname="bastion",src_ip="198.51.100.7"`:                     1,
+		`brute-force-source dc01.corp.example hostname="dc01.corp.example",src_ip="198.51.100.8"`:  10,
+		`brute-force-success dc01.corp.example hostname="dc01.corp.example",src_ip="198.51.100.8"`: 1,
+	} {
+		if got[k] != want {
+			t.Errorf("%s: %d events, want %d", k, got[k], want)
+		}
+	}
+	if len(got) != 4 {
+		t.Errorf("%d alerts, want the 4 open ones of the attacking sources (10.9.9.9's single failure stays pending)", len(got))
+	}
+}
+
+// A backtest of brute-force-success counts the logons that followed the
+// failures, not the clean one from 10.0.0.5.
+func TestBruteForceSuccessBacktest(t *testing.T) {
+	ctx := context.Background()
+	db, err := datadir.Open(ctx, t.TempDir(), datadir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	if _, err := db.Lake.Append(ctx, bruteForce(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Lake.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var r *rules.Rule
+	for _, d := range rules.Defaults() {
+		if d.Name == "brute-force-success" {
+			r = d
+		}
+	}
+	if r == nil {
+		t.Fatal("no default brute-force-success")
+	}
+	bt, err := RunBacktest(ctx, db, "o", r, 0, 1<<50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bt.Matched != 2 || bt.Alerts != 2 {
+		t.Errorf("backtest: %d matched, %d alerts; want the 2 logons after failures: %+v", bt.Matched, bt.Alerts, bt.Samples)
+	}
+}
