@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/parse"
@@ -24,31 +23,19 @@ var parsers fastjson.ParserPool
 // A CloudWatch Logs export line ({"timestamp":..,"message":"<event JSON>"})
 // is unwrapped: the event in its message is what is read and kept.
 func Convert(v []byte, e *event.Event) error {
-	if len(v) > event.MaxEventBytes {
-		return &event.RejectError{Reason: event.ReasonTooLarge, Detail: "over the event size limit"}
-	}
-	if !utf8.Valid(v) {
-		return &event.RejectError{Reason: event.ReasonInvalidUTF8}
-	}
 	p := parsers.Get()
 	defer parsers.Put(p)
-	rec, err := p.ParseBytes(v)
+	rec, err := parse.Object(p, v)
 	if err != nil {
-		return &event.RejectError{Reason: event.ReasonMalformed, Detail: truncate(err.Error(), 160)}
-	}
-	if rec.Type() != fastjson.TypeObject {
-		return &event.RejectError{Reason: event.ReasonNotObject, Detail: rec.Type().String()}
+		return err
 	}
 	if inner := wrapped(rec); inner != nil {
 		v = inner
 		// A second parser: rec (and its message) belong to p.
 		q := parsers.Get()
 		defer parsers.Put(q)
-		if rec, err = q.ParseBytes(v); err != nil {
-			return &event.RejectError{Reason: event.ReasonMalformed, Detail: "message: " + truncate(err.Error(), 150)}
-		}
-		if rec.Type() != fastjson.TypeObject {
-			return &event.RejectError{Reason: event.ReasonNotObject, Detail: "message: " + rec.Type().String()}
+		if rec, err = parse.Object(q, v); err != nil {
+			return err
 		}
 	}
 	// The time the API server received the request: every stage of one
@@ -153,11 +140,4 @@ func Looks(v []byte) bool {
 		return true
 	}
 	return rec.Exists("auditID") && rec.Exists("verb") && rec.Exists("requestURI")
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
