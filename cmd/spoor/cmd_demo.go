@@ -294,7 +294,7 @@ func demoDatasets(o demoOptions) (string, error) {
 func realDemo(ctx context.Context, o demoOptions, data dataFlags, stdout, stderr io.Writer) error {
 	dirs := []string{filepath.Join(o.real, "windows"), filepath.Join(o.real, "cloudtrail")}
 	sigmaHQ := sigmaRulesOf(o.real)
-	fmt.Fprintf(stdout, "\nReal telemetry nobody here wrote: Sysmon and Security (NXLog JSON), CloudTrail, raw auditd,\nevaluated on the way in with spoor's rules and every SigmaHQ rule of %s.\n", sigmaHQ)
+	fmt.Fprintf(stdout, "\nReal telemetry nobody here wrote: Sysmon and Security (NXLog JSON), CloudTrail, raw auditd,\nevaluated on the way in with spoor's rules and the SigmaHQ rules in %s.\n", sigmaHQ)
 	fmt.Fprintf(stdout, "$ spoor ingest --data %s --org %s --sigma %s %s\n", o.data, demoOrg, sigmaHQ, strings.Join(dirs, " "))
 	in := ingestOptions{data: data, format: "auto", sigma: []string{sigmaHQ}}
 	if err := runIngest(ctx, in, dirs, stdout, stderr); err != nil {
