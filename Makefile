@@ -9,8 +9,8 @@ build:
 	$(GO) build -o $(BIN) ./cmd/spoor
 
 # Generate a fleet with the seeds' attacks, ingest it into $(DATA), walk
-# through the seed-000 investigation, then the real telemetry of
-# ../shared/datasets (seeds 004 and 001), then serve it (Ctrl-C stops it).
+# through the seed-000 investigation, then the real public telemetry shipped
+# in internal/demodata (seeds 004 and 001), then serve it (Ctrl-C stops it).
 demo: build
 	./$(BIN) demo --data $(DATA)
 
@@ -34,6 +34,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzNext -fuzztime=$(FUZZTIME) ./internal/parse/jsonrec/
 	$(GO) test -run='^$$' -fuzz=FuzzDetect -fuzztime=$(FUZZTIME) ./internal/parse/formats/
 	$(GO) test -run='^$$' -fuzz=FuzzConvert -fuzztime=$(FUZZTIME) ./internal/parse/cloudtrail/
+	$(GO) test -run='^$$' -fuzz=FuzzConvert -fuzztime=$(FUZZTIME) ./internal/parse/k8saudit/
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./internal/parse/auditd/
 	$(GO) test -run='^$$' -fuzz=FuzzConvert -fuzztime=$(FUZZTIME) ./internal/parse/winevent/
 	$(GO) test -run='^$$' -fuzz=FuzzEVTX -fuzztime=$(FUZZTIME) ./internal/parse/winevent/

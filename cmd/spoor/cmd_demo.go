@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spoor-dev/spoor/internal/auth"
+	"github.com/spoor-dev/spoor/internal/demodata"
 	"github.com/spoor-dev/spoor/internal/gen"
 	"github.com/spoor-dev/spoor/internal/hunt/analysis"
 )
@@ -47,7 +48,7 @@ func newDemoCmd() *cobra.Command {
 	cmd.Flags().Uint64Var(&o.seed, "seed", 1, "random seed of the fleet")
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:7878", "where to serve the demo data")
 	cmd.Flags().BoolVar(&o.noServe, "no-serve", false, "stop after the walkthrough instead of serving")
-	cmd.Flags().StringVar(&o.real, "datasets", "../shared/datasets", "folder of real public telemetry to ingest and query too, when it exists")
+	cmd.Flags().StringVar(&o.real, "datasets", "", "folder of real public telemetry to ingest and query too, laid out as ../shared/datasets (default: the set shipped in spoor, written to DATA/datasets)")
 	return cmd
 }
 
@@ -137,6 +138,10 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	if err := os.MkdirAll(o.data, 0o755); err != nil {
 		return err
 	}
+	var err error
+	if o.real, err = demoDatasets(o); err != nil {
+		return err
+	}
 	fleet := filepath.Join(o.data, "demo-fleet.ndjson")
 	if _, err := os.Stat(fleet); err != nil {
 		fmt.Fprintf(stderr, "generating a %d-host fleet with the seed scenarios into %s ...\n", o.hosts, fleet)
@@ -167,7 +172,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "  %d events, %s (labels of the attacks' events in demo-fleet.labels.ndjson)\n", st.Events, bytesHuman(float64(st.Bytes)))
 	}
 	fmt.Fprintf(stdout, "$ spoor ingest --data %s %s\n", o.data, fleet)
-	err := runIngest(ctx, ingestOptions{data: dataFlags{Dir: o.data}, format: "auto", progress: isTerminal(os.Stderr)}, []string{fleet}, stdout, stderr)
+	err = runIngest(ctx, ingestOptions{data: dataFlags{Dir: o.data}, format: "auto", progress: isTerminal(os.Stderr)}, []string{fleet}, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -194,7 +199,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "\nServing the demo fleet on http://%s (Ctrl-C stops it). An analyst token:\n\n  export SPOOR_SERVER=http://%s SPOOR_TOKEN=%s\n  spoor search 'event_type = \"cloudtrail\" AND userType = \"AssumedRole\"'\n  curl -s -H \"Authorization: Bearer $SPOOR_TOKEN\" \"$SPOOR_SERVER/api/v1/sql?format=csv&sql=SELECT%%20count(*)%%20FROM%%20events\"\n\n",
 		o.listen, o.listen, analyst)
 	so := serveOptions{data: o.data, listen: o.listen, maxBody: 64 << 20, flush: 10 * time.Second, timeout: time.Minute}
-	if st, err := os.Stat(sigmaRulesOf(o.real)); o.real != "" && err == nil && st.IsDir() {
+	if st, err := os.Stat(sigmaRulesOf(o.real)); err == nil && st.IsDir() {
 		so.sigma = []string{sigmaRulesOf(o.real)}
 	}
 	return runServe(ctx, so, stderr)
@@ -265,20 +270,31 @@ func externalSession(ctx context.Context, data dataFlags, r analysis.Request) (i
 	return best, nil
 }
 
-// realDemo ingests the shared real telemetry (Windows, Linux auditd,
-// CloudTrail) into the demo's organization and walks through it; it does
-// nothing when the folder is absent.
+// demoDatasets is the folder of real telemetry the demo reads: the one
+// named by --datasets, else the set shipped in the binary, written under
+// the data directory. The shipped set is the default even where
+// ../shared/datasets exists, so the demo a clone runs is the one the tests
+// run; --datasets points it at a larger folder.
+func demoDatasets(o demoOptions) (string, error) {
+	if o.real != "" {
+		if st, err := os.Stat(o.real); err != nil || !st.IsDir() {
+			return "", fmt.Errorf("--datasets %s: not a folder of real telemetry (leave the flag out for the set shipped in spoor)", o.real)
+		}
+		return o.real, nil
+	}
+	dir := filepath.Join(o.data, "datasets")
+	if err := demodata.Extract(dir); err != nil {
+		return "", fmt.Errorf("write the demo's real telemetry to %s: %w", dir, err)
+	}
+	return dir, nil
+}
+
+// realDemo ingests the real telemetry (Windows, Linux auditd, CloudTrail)
+// into the demo's organization and walks through it.
 func realDemo(ctx context.Context, o demoOptions, data dataFlags, stdout, stderr io.Writer) error {
-	if o.real == "" {
-		return nil
-	}
-	if _, err := os.Stat(o.real); err != nil {
-		fmt.Fprintf(stderr, "\n(no real telemetry at %s: the seed-004 and CloudTrail steps are skipped)\n", o.real)
-		return nil
-	}
 	dirs := []string{filepath.Join(o.real, "windows"), filepath.Join(o.real, "cloudtrail")}
 	sigmaHQ := sigmaRulesOf(o.real)
-	fmt.Fprintf(stdout, "\nReal telemetry nobody here wrote: Sysmon and Security (NXLog JSON), CloudTrail, raw auditd,\nevaluated on the way in with spoor's rules and every SigmaHQ rule of %s.\n", sigmaHQ)
+	fmt.Fprintf(stdout, "\nReal telemetry nobody here wrote: Sysmon and Security (NXLog JSON), CloudTrail, raw auditd,\nevaluated on the way in with spoor's rules and the SigmaHQ rules in %s.\n", sigmaHQ)
 	fmt.Fprintf(stdout, "$ spoor ingest --data %s --org %s --sigma %s %s\n", o.data, demoOrg, sigmaHQ, strings.Join(dirs, " "))
 	in := ingestOptions{data: data, format: "auto", sigma: []string{sigmaHQ}}
 	if err := runIngest(ctx, in, dirs, stdout, stderr); err != nil {

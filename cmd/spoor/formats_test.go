@@ -189,9 +189,10 @@ func TestAuditdIngestWithHost(t *testing.T) {
 // generated fleet, then seeds 004 and 001 and raw auditd on the real
 // telemetry, each step answering its question.
 func TestDemoWalkthrough(t *testing.T) {
-	real := needDataset(t, ".")
 	var out, errOut bytes.Buffer
-	o := demoOptions{data: filepath.Join(t.TempDir(), "demo"), hosts: 12, rate: 20, seed: 1, noServe: true, real: real}
+	// No --datasets: the real telemetry shipped in the binary, as a clone
+	// without ../shared runs it.
+	o := demoOptions{data: filepath.Join(t.TempDir(), "demo"), hosts: 12, rate: 20, seed: 1, noServe: true}
 	if err := runDemo(context.Background(), o, &out, &errOut); err != nil {
 		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errOut.String())
 	}
@@ -202,13 +203,23 @@ func TestDemoWalkthrough(t *testing.T) {
 		":assumed-role/",           // seed 001 on CloudTrail
 		"arp -a",                   // raw auditd
 		"cloudtrail 56, windows 4", // every real file read in its format
-		"LSASS memory read",        // a native default rule's alert, raised on ingest
+		"auditd 2",
+		"LSASS memory read", // a native default rule's alert, raised on ingest
 		"LSASS opened with the rights MiniDumpWriteDump needs", // spoor's own Sigma rule
 		"HackTool - Dumpert Process Dumper Default File",       // a SigmaHQ rule, as it is
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the demo's output lacks %q:\n%s", want, out.String())
 		}
+	}
+	if strings.Contains(errOut.String(), "skipped") || strings.Contains(out.String(), "../shared") {
+		t.Errorf("the demo skipped a step or read ../shared:\n%s\n%s", errOut.String(), out.String())
+	}
+	// A folder named with --datasets that is not there is an error, not a
+	// silently shorter demo.
+	o.real = filepath.Join(t.TempDir(), "absent")
+	if err := runDemo(context.Background(), o, &out, &errOut); err == nil || !strings.Contains(err.Error(), "absent") {
+		t.Errorf("--datasets of a missing folder: %v", err)
 	}
 }
 

@@ -99,6 +99,12 @@ const (
 	AccountID
 	// Threat Stack's second time field, usually equal to event_time.
 	Timestamp
+	// Kubernetes audit (after the rest so that the field numbers stored in
+	// WAL batches keep their meaning); verb and resource use event_name and
+	// event_source, as CloudTrail's call and service do.
+	Namespace
+	ObjectName
+	ResponseCode
 
 	NumFields int = iota
 )
@@ -179,6 +185,9 @@ var catalog = [NumFields]Field{
 	{CloudProvider, "cloud_provider", KindString, "", nil, true},
 	{AccountID, "account_id", KindString, "", nil, true},
 	{Timestamp, "timestamp", KindTime, "timestamp", nil, false},
+	{Namespace, "namespace", KindString, "", []string{"objectRef.namespace"}, true},
+	{ObjectName, "object_name", KindString, "", []string{"objectRef.name"}, true},
+	{ResponseCode, "response_code", KindInt, "", []string{"responseStatus.code"}, false},
 }
 
 // RawColumn is the column that holds the residual original event: every

@@ -42,6 +42,8 @@ type partRow struct {
 	InstanceId     *string  `parquet:"instance_id,optional"`
 	Kernel         *string  `parquet:"kernel,optional"`
 	Meta           *string  `parquet:"meta,optional"`
+	Namespace      *string  `parquet:"namespace,optional"`
+	ObjectName     *string  `parquet:"object_name,optional"`
 	OsVersion      *string  `parquet:"os_version,optional"`
 	ParentExe      *string  `parquet:"parent_exe,optional"`
 	Path           []string `parquet:"path,optional,list"`
@@ -52,6 +54,7 @@ type partRow struct {
 	PublicIp       *string  `parquet:"public_ip,optional"`
 	Raw            string   `parquet:"raw"`
 	RecordNumber   *int64   `parquet:"record_number,optional"`
+	ResponseCode   *int64   `parquet:"response_code,optional"`
 	Session        *int64   `parquet:"session,optional"`
 	Sid            *string  `parquet:"sid,optional"`
 	SrcIp          *string  `parquet:"src_ip,optional"`
@@ -112,6 +115,8 @@ func (r *partRow) fill(e *event.Event) {
 		r.meta = unsafeString(e.Meta)
 		r.Meta = &r.meta
 	}
+	r.Namespace = str(e, event.Namespace)
+	r.ObjectName = str(e, event.ObjectName)
 	r.OsVersion = str(e, event.OSVersion)
 	r.ParentExe = str(e, event.ParentExe)
 	r.Path = list(e, event.Path)
@@ -122,6 +127,7 @@ func (r *partRow) fill(e *event.Event) {
 	r.PublicIp = str(e, event.PublicIP)
 	r.Raw = unsafeString(e.Raw)
 	r.RecordNumber = num(e, event.RecordNumber)
+	r.ResponseCode = num(e, event.ResponseCode)
 	r.Session = num(e, event.Session)
 	r.Sid = str(e, event.SID)
 	r.SrcIp = str(e, event.SrcIP)

@@ -6,7 +6,6 @@ package cloudtrail
 import (
 	"bytes"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/parse"
@@ -18,20 +17,11 @@ var parsers fastjson.ParserPool
 // Convert maps one CloudTrail record (an object's text) into e. The record
 // is kept whole in Raw; typed fields repeat what analysts filter on.
 func Convert(v []byte, e *event.Event) error {
-	if len(v) > event.MaxEventBytes {
-		return &event.RejectError{Reason: event.ReasonTooLarge, Detail: "over the event size limit"}
-	}
-	if !utf8.Valid(v) {
-		return &event.RejectError{Reason: event.ReasonInvalidUTF8}
-	}
 	p := parsers.Get()
 	defer parsers.Put(p)
-	rec, err := p.ParseBytes(v)
+	rec, err := parse.Object(p, v)
 	if err != nil {
-		return &event.RejectError{Reason: event.ReasonMalformed, Detail: truncate(err.Error(), 160)}
-	}
-	if rec.Type() != fastjson.TypeObject {
-		return &event.RejectError{Reason: event.ReasonNotObject, Detail: rec.Type().String()}
+		return err
 	}
 	t := rec.Get("eventTime")
 	if t == nil {
@@ -108,11 +98,4 @@ func AssumedRole(arn string) string {
 	}
 	role, _, _ := strings.Cut(rest, "/")
 	return role
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/parse/auditd"
 	"github.com/spoor-dev/spoor/internal/parse/cloudtrail"
 	"github.com/spoor-dev/spoor/internal/parse/jsonrec"
+	"github.com/spoor-dev/spoor/internal/parse/k8saudit"
 	"github.com/spoor-dev/spoor/internal/parse/winevent"
 	"github.com/valyala/fastjson"
 )
@@ -47,11 +48,13 @@ var all = []Format{
 	{Name: "evtx", Kind: Stream, New: func() parse.Decoder { return &winevent.Decoder{} }, About: "Windows event log files (.evtx)"},
 	{Name: "windows", Kind: Records, Convert: winevent.Convert, About: "Windows events as JSON: NXLog, evtx-dump, Winlogbeat"},
 	{Name: "cloudtrail", Kind: Records, Convert: cloudtrail.Convert, About: "AWS CloudTrail delivery files ({\"Records\":[...]}) and JSON lines"},
+	{Name: "kubernetes", Kind: Records, Convert: k8saudit.Convert, About: "Kubernetes audit events (audit.k8s.io/v1), JSON lines or an array, as the API server and EKS write them"},
 }
 
 // aliases are other names users type for a format.
 var aliases = map[string]string{"ts": "threatstack", "json": "threatstack", "ndjson": "threatstack", "spoor": "threatstack",
-	"audit": "auditd", "sysmon": "windows", "winsec": "windows", "nxlog": "windows", "winlogbeat": "windows"}
+	"audit": "auditd", "sysmon": "windows", "winsec": "windows", "nxlog": "windows", "winlogbeat": "windows",
+	"k8s": "kubernetes", "k8saudit": "kubernetes", "eks": "kubernetes"}
 
 // All returns the formats, in detection order.
 func All() []Format { return all }
@@ -129,6 +132,8 @@ func detectJSON(b []byte) Format {
 				return mustByName("windows")
 			case cloudtrail.Looks(rec.Data):
 				return mustByName("cloudtrail")
+			case k8saudit.Looks(rec.Data):
+				return mustByName("kubernetes")
 			}
 			return mustByName("threatstack")
 		}
@@ -143,6 +148,8 @@ func detectJSON(b []byte) Format {
 		return mustByName("windows")
 	case has("eventSource") && has("eventName") && has("awsRegion"):
 		return mustByName("cloudtrail")
+	case has("auditID") && has("verb") && has("requestURI"):
+		return mustByName("kubernetes")
 	}
 	return mustByName("threatstack")
 }
