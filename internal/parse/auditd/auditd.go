@@ -507,3 +507,8 @@ func Detect(head []byte) bool {
 	}
 	return false
 }
+
+// NeedHost makes host the host of records that name none, and makes such
+// records an error (*parse.NoHostError) when host is "": the ingest calls
+// it, so no auditd event is stored without a host.
+func (d *Decoder) NeedHost(host string) { d.Host, d.RequireHost = host, true }
