@@ -198,7 +198,7 @@ func RunSources(ctx context.Context, srcs []Source, sink AppendFunc, opts Option
 	defer cancel()
 
 	var (
-		mu      sync.Mutex
+		mu  sync.Mutex
 		sum = Summary{ByReason: map[string]int64{}, Formats: map[string]int64{}, Counts: map[string]int64{},
 			Records: map[string]int64{}, Events: map[string]int64{}}
 		sinkErr error
