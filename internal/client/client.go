@@ -132,7 +132,8 @@ const batchBytes = 4 << 20
 // as whole files, which the server reads with the same readers as a local
 // ingest. format and host are as for a local ingest.
 func (c *Client) Ingest(ctx context.Context, paths []string, format, host string) (ingest.Summary, error) {
-	sum := ingest.Summary{ByReason: map[string]int64{}, Counts: map[string]int64{}, Formats: map[string]int64{}}
+	sum := ingest.Summary{ByReason: map[string]int64{}, Counts: map[string]int64{}, Formats: map[string]int64{},
+		Records: map[string]int64{}, Events: map[string]int64{}}
 	forced, err := formats.ByName(format)
 	if err != nil {
 		return sum, err
@@ -153,7 +154,10 @@ func (c *Client) Ingest(ctx context.Context, paths []string, format, host string
 		}
 		if f.Kind == formats.Lines {
 			sum.Formats[f.Name]++
+			lines, evs := sum.Lines, sum.Stored+sum.Duplicates
 			err = c.ingestFile(ctx, p, br, &sum)
+			sum.Records[f.Name] += sum.Lines - lines
+			sum.Events[f.Name] += sum.Stored + sum.Duplicates - evs
 		} else {
 			err = c.ingestWhole(ctx, p, br, forced.Name, host, &sum)
 		}
