@@ -1,9 +1,14 @@
 package server
 
 import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/spoor-dev/spoor/internal/client"
 	"github.com/spoor-dev/spoor/internal/parse"
 )
 
@@ -41,5 +46,25 @@ type=PROCTITLE msg=audit(1604994496.155:92733): proctitle=617270002D61
 	}
 	if got := count(); !strings.Contains(got, `"n":1`) || !strings.Contains(got, `"h":"web-3"`) || !strings.Contains(got, `"a":"`+parse.HostAgentID("web-3")+`"`) {
 		t.Errorf("stored: %s, want one event of web-3 with its agent_id", got)
+	}
+}
+
+// `spoor ingest --server` of a case folder sends the events and skips the
+// notebook beside them with one line, instead of sending it as events.
+func TestClientSkipsNotTelemetry(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "hunt.ipynb"), []byte("{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n   \"source\": [\"x = 1\"]\n  }\n ],\n \"metadata\": {},\n \"nbformat\": 4,\n \"nbformat_minor\": 5\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "events.ndjson"), events(3, "org-a"), 0o644)
+	f := start(t, Options{})
+	c := &client.Client{URL: f.url, Token: f.ingestA, HTTP: http.DefaultClient}
+	sum, err := c.Ingest(context.Background(), []string{dir}, "auto", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Stored != 3 || sum.Rejected != 0 || sum.Skipped != 1 || len(sum.Skips) != 1 || sum.Skips[0].What != "notebook JSON" {
+		t.Errorf("stored %d, rejected %d, skipped %d %v; want 3 stored and the notebook skipped", sum.Stored, sum.Rejected, sum.Skipped, sum.Skips)
+	}
+	if sum.Records["threatstack"] != 3 || sum.Events["threatstack"] != 3 {
+		t.Errorf("per format: records %v events %v", sum.Records, sum.Events)
 	}
 }
