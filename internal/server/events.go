@@ -182,7 +182,7 @@ func (s *Server) readFormatted(r *http.Request, f formats.Format, body []byte) (
 	if format == "container" {
 		format = ""
 	}
-	opts := ingest.Options{Org: org, ForceOrg: true, Format: format, Host: r.URL.Query().Get("host"), HostFlag: "?host=", MaxSamples: 1000}
+	opts := ingest.Options{Org: org, ForceOrg: true, Format: format, Host: r.URL.Query().Get("host"), HostFlag: "?host= (spoor ingest: --host)", MaxSamples: 1000}
 	var stored, dups int64
 	var mu sync.Mutex
 	sink := func(ctx context.Context, evs []*event.Event) (int, int, error) {

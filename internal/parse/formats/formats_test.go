@@ -89,5 +89,8 @@ func FuzzDetect(f *testing.F) {
 		if ok && got.Name == "" {
 			t.Fatal("detected a format without a name")
 		}
+		if !ok && Describe(head) == "" {
+			t.Fatal("an unrecognised input described as nothing")
+		}
 	})
 }
