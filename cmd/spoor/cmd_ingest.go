@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -156,6 +157,9 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 	if runErr != nil {
 		return runErr
 	}
+	if len(sum.Refused) > 0 {
+		return usagef("%s", strings.Join(sum.Refused, "; "))
+	}
 	if len(sum.FileErrors) > 0 {
 		return fmt.Errorf("%d file(s) could not be read to the end", len(sum.FileErrors))
 	}
@@ -190,8 +194,8 @@ func localDetector(data, rulesFlag string, off bool, sigmaDirs ...string) (*dete
 }
 
 func printSummary(w io.Writer, s ingest.Summary, d time.Duration, parts int, partBytes int64) {
-	fmt.Fprintf(w, "ingested %d file(s), %d lines, in %.1fs (%s events/s, %s read)\n",
-		s.Files, s.Lines, d.Seconds(), human(float64(s.Stored+s.Duplicates)/d.Seconds()), bytesHuman(float64(s.Bytes)))
+	fmt.Fprintf(w, "ingested %d file(s) in %.1fs (%s events/s, %s read)\n",
+		s.Files, d.Seconds(), human(float64(s.Stored+s.Duplicates)/d.Seconds()), bytesHuman(float64(s.Bytes)))
 	if len(s.Formats) > 0 {
 		var fs []string
 		for f, n := range s.Formats {
@@ -199,6 +203,7 @@ func printSummary(w io.Writer, s ingest.Summary, d time.Duration, parts int, par
 		}
 		sort.Strings(fs)
 		fmt.Fprintf(w, "  formats:    %s\n", strings.Join(fs, ", "))
+		printPerFormat(w, s)
 	}
 	fmt.Fprintf(w, "  stored:     %d new events\n", s.Stored)
 	fmt.Fprintf(w, "  duplicates: %d (already stored, skipped)\n", s.Duplicates)
@@ -226,11 +231,16 @@ func printSummary(w io.Writer, s ingest.Summary, d time.Duration, parts int, par
 		fmt.Fprintf(w, "  %s: %d\n", c, s.Counts[c])
 	}
 	if s.Skipped > 0 {
-		fmt.Fprintf(w, "  skipped:    %d file(s) found in directories or zips that are not telemetry (%s", s.Skipped, strings.Join(s.SkippedNames, ", "))
-		if s.Skipped > int64(len(s.SkippedNames)) {
-			fmt.Fprint(w, ", ...")
+		fmt.Fprintf(w, "  skipped:    %d file(s) found in directories or zips\n", s.Skipped)
+		for _, k := range s.Skips {
+			fmt.Fprintf(w, "    %s\n", k)
 		}
-		fmt.Fprintln(w, ")")
+		if s.Skipped > int64(len(s.Skips)) {
+			fmt.Fprintf(w, "    ... and %d more\n", s.Skipped-int64(len(s.Skips)))
+		}
+	}
+	for _, r := range s.Refused {
+		fmt.Fprintf(w, "  refused:    %s\n", r)
 	}
 	for _, e := range s.FileErrors {
 		fmt.Fprintf(w, "  unreadable: %s\n", e)
@@ -238,6 +248,49 @@ func printSummary(w io.Writer, s ingest.Summary, d time.Duration, parts int, par
 	if parts >= 0 {
 		fmt.Fprintf(w, "  lake:       %d parts, %s\n", parts, bytesHuman(float64(partBytes)))
 	}
+}
+
+// printPerFormat says per format what was read and the events that came
+// of it: "auditd: 1,234 records → 456 events" (audit records, EVTX and
+// JSON records; lines for formats read by lines).
+func printPerFormat(w io.Writer, s ingest.Summary) {
+	names := make([]string, 0, len(s.Formats))
+	for f := range s.Formats {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for _, f := range names {
+		unit := "records"
+		if ff, _ := formats.ByName(f); ff.Kind == formats.Lines {
+			unit = "lines"
+		}
+		read, ok := s.Records[f]
+		ev, evOK := s.Events[f]
+		switch {
+		case ok && evOK:
+			fmt.Fprintf(w, "  %-12s %s %s → %s events\n", f+":", thousands(read), unit, thousands(ev))
+		case ok:
+			fmt.Fprintf(w, "  %-12s %s %s\n", f+":", thousands(read), unit)
+		}
+	}
+}
+
+// thousands writes n with commas between groups of three digits.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
 }
 
 func human(v float64) string {

@@ -132,7 +132,8 @@ const batchBytes = 4 << 20
 // as whole files, which the server reads with the same readers as a local
 // ingest. format and host are as for a local ingest.
 func (c *Client) Ingest(ctx context.Context, paths []string, format, host string) (ingest.Summary, error) {
-	sum := ingest.Summary{ByReason: map[string]int64{}, Counts: map[string]int64{}, Formats: map[string]int64{}}
+	sum := ingest.Summary{ByReason: map[string]int64{}, Counts: map[string]int64{}, Formats: map[string]int64{},
+		Records: map[string]int64{}, Events: map[string]int64{}}
 	forced, err := formats.ByName(format)
 	if err != nil {
 		return sum, err
@@ -149,11 +150,25 @@ func (c *Client) Ingest(ctx context.Context, paths []string, format, host string
 		br := bufio.NewReaderSize(rc, 64<<10)
 		f := forced
 		if f.Name == "" {
-			f = sniff(br)
+			var what string
+			if f, what = sniff(br); what != "" {
+				rc.Close()
+				sum.Files++
+				if src.Found {
+					sum.Skipped++
+					sum.Skips = append(sum.Skips, ingest.Skip{File: p, What: what})
+				} else {
+					sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: unrecognised format: %s; name one with --format", p, what))
+				}
+				continue
+			}
 		}
 		if f.Kind == formats.Lines {
 			sum.Formats[f.Name]++
+			lines, evs := sum.Lines, sum.Stored+sum.Duplicates
 			err = c.ingestFile(ctx, p, br, &sum)
+			sum.Records[f.Name] += sum.Lines - lines
+			sum.Events[f.Name] += sum.Stored + sum.Duplicates - evs
 		} else {
 			err = c.ingestWhole(ctx, p, br, forced.Name, host, &sum)
 		}
@@ -167,17 +182,22 @@ func (c *Client) Ingest(ctx context.Context, paths []string, format, host string
 }
 
 // sniff detects a file's format from its first bytes, decompressed; zips
-// and what is not recognised go whole to the server, which says.
-func sniff(br *bufio.Reader) formats.Format {
+// and what cannot be looked into go whole to the server, which says. What
+// is recognisably not telemetry (a notebook, a README) is described in
+// what instead.
+func sniff(br *bufio.Reader) (f formats.Format, what string) {
 	raw, _ := br.Peek(64 << 10)
 	rd, release, err := ingest.Decompress(bytes.NewReader(raw))
 	if err != nil {
-		return formats.Format{}
+		return formats.Format{}, ""
 	}
 	defer release()
 	head, _ := io.ReadAll(io.LimitReader(rd, 64<<10))
-	f, _ := formats.Detect(head)
-	return f
+	f, ok := formats.Detect(head)
+	if ok || len(bytes.TrimSpace(head)) == 0 || bytes.HasPrefix(head, []byte("PK")) {
+		return f, ""
+	}
+	return f, formats.Describe(head)
 }
 
 // ingestWhole sends one file in one request.

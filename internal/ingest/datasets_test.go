@@ -141,7 +141,7 @@ func TestEveryDatasetFile(t *testing.T) {
 			got += len(evs)
 			mu.Unlock()
 			return len(evs), 0, nil
-		}, Options{Org: "o", Workers: 2})
+		}, Options{Org: "o", Workers: 2, Host: "dataset-host"}) // the OTRF audit logs name no node=
 		if err != nil {
 			t.Fatalf("%s: %v", rel, err)
 		}
@@ -151,8 +151,8 @@ func TestEveryDatasetFile(t *testing.T) {
 			}
 			continue
 		}
-		if sum.Rejected > 0 || len(sum.FileErrors) > 0 || sum.Skipped > 0 {
-			t.Errorf("%s: rejected %d %v, errors %v, skipped %v", rel, sum.Rejected, sum.Samples, sum.FileErrors, sum.SkippedNames)
+		if sum.Rejected > 0 || len(sum.FileErrors) > 0 || sum.Skipped > 0 || len(sum.Refused) > 0 {
+			t.Errorf("%s: rejected %d %v, errors %v, skipped %v, refused %v", rel, sum.Rejected, sum.Samples, sum.FileErrors, sum.Skips, sum.Refused)
 		}
 		if got != want || want == 0 {
 			t.Errorf("%s: %d events, independent count %d", rel, got, want)

@@ -64,8 +64,8 @@ func TestFormatsInContainers(t *testing.T) {
 	if len(c.ids) != 3 || sum.Rejected != 0 || len(sum.FileErrors) != 0 {
 		t.Errorf("%d events, %d rejected, errors %v", len(c.ids), sum.Rejected, sum.FileErrors)
 	}
-	if sum.Skipped != 1 || !strings.HasSuffix(sum.SkippedNames[0], "logs.zip:README.txt") {
-		t.Errorf("skipped %d %v, want the zip's README", sum.Skipped, sum.SkippedNames)
+	if sum.Skipped != 1 || !strings.HasSuffix(sum.Skips[0].File, "logs.zip:README.txt") {
+		t.Errorf("skipped %d %v, want the zip's README", sum.Skipped, sum.Skips)
 	}
 
 	// A file named on the command line that is not telemetry is an error.

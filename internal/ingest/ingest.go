@@ -46,8 +46,12 @@ type Options struct {
 	// Format names the input format; "" or "auto" detects it per file.
 	Format string
 	// Host is the hostname of events whose data names none (raw auditd
-	// logs, say).
+	// logs, say). A raw audit log that names no host (no node=) is
+	// refused without it: see Summary.Refused.
 	Host string
+	// HostFlag is how the caller names Host, for the message that refuses
+	// an input without a host (default "--host").
+	HostFlag string
 }
 
 // Progress is the running state of a run.
@@ -85,7 +89,9 @@ func (r Rejection) String() string {
 
 // Summary is what a run did.
 type Summary struct {
-	Files      int
+	Files int
+	// Lines counts the lines of formats read by lines (Threat Stack
+	// events); Records and Events count per format.
 	Lines      int64
 	Bytes      int64
 	Stored     int64
@@ -96,18 +102,35 @@ type Summary struct {
 	FileErrors []string    // files that could not be read to their end
 	// Formats counts the inputs read in each format (a zip's entries one by one).
 	Formats map[string]int64
+	// Records counts per format the lines or records read (auditd
+	// records, EVTX records, JSON records, lines), Events the events that
+	// came of them and went to the sink (new or duplicates).
+	Records map[string]int64
+	Events  map[string]int64
 	// Counts holds what decoders tally besides events (auditd sequence gaps).
 	Counts map[string]int64
 	// Skipped counts files found in directories or zips that are not in
-	// a format spoor reads; SkippedNames holds the first few.
-	Skipped      int64
-	SkippedNames []string
+	// a format spoor reads; Skips says what the first MaxSamples are.
+	Skipped int64
+	Skips   []Skip
+	// Refused says why inputs were not read at all: a raw audit log that
+	// names no host when none was given, say. Nothing of them is stored.
+	Refused []string
 }
+
+// Skip is one input found in a directory or zip that is not telemetry.
+type Skip struct {
+	File string `json:"file"`
+	What string `json:"what"` // what it looks like: "notebook JSON", "text"
+}
+
+func (s Skip) String() string { return s.File + ": not telemetry: " + s.What }
 
 // chunk is one batch of work for a parsing goroutine: lines to normalise,
 // records to convert, or events a decoder built.
 type chunk struct {
 	file      string
+	format    string // the input's format, for the summary's counts
 	firstLine int64
 	data      []byte
 	// recs are records within data (offsets), converted by conv.
@@ -175,8 +198,9 @@ func RunSources(ctx context.Context, srcs []Source, sink AppendFunc, opts Option
 	defer cancel()
 
 	var (
-		mu      sync.Mutex
-		sum     = Summary{ByReason: map[string]int64{}, Formats: map[string]int64{}, Counts: map[string]int64{}}
+		mu  sync.Mutex
+		sum = Summary{ByReason: map[string]int64{}, Formats: map[string]int64{}, Counts: map[string]int64{},
+			Records: map[string]int64{}, Events: map[string]int64{}}
 		sinkErr error
 		bytesIn atomic.Int64
 		events  atomic.Int64
@@ -231,6 +255,7 @@ func RunSources(ctx context.Context, srcs []Source, sink AppendFunc, opts Option
 				mu.Lock()
 				sum.Stored += int64(stored)
 				sum.Duplicates += int64(dups)
+				sum.Events[c.format] += int64(stored + dups)
 				if err != nil && sinkErr == nil {
 					sinkErr = err
 					cancel()
@@ -242,26 +267,38 @@ func RunSources(ctx context.Context, srcs []Source, sink AppendFunc, opts Option
 		}()
 	}
 
+	if opts.HostFlag == "" {
+		opts.HostFlag = "--host"
+	}
 	rd := &reader{ctx: ctx, chunkBytes: opts.ChunkBytes, out: chunks, bytesIn: &bytesIn, reject: reject, forced: forced,
+		host: opts.Host, hostFlag: opts.HostFlag,
 		counted: func(what string, n int64) {
 			mu.Lock()
 			sum.Counts[what] += n
 			mu.Unlock()
 		},
-		skipped: func(name string) {
+		skipped: func(s Skip) {
 			mu.Lock()
 			sum.Skipped++
-			if len(sum.SkippedNames) < 10 {
-				sum.SkippedNames = append(sum.SkippedNames, name)
+			if len(sum.Skips) < opts.MaxSamples {
+				sum.Skips = append(sum.Skips, s)
 			}
 			mu.Unlock()
 		},
-		done: func(name, format string, lines int64, err error) {
+		refused: func(msg string) {
+			mu.Lock()
+			sum.Refused = append(sum.Refused, msg)
+			mu.Unlock()
+		},
+		done: func(name, format string, lines, records int64, err error) {
 			mu.Lock()
 			if format != "" {
 				sum.Formats[format]++
+				sum.Records[format] += records
 			}
-			sum.Lines += lines
+			if f, _ := formats.ByName(format); f.Kind == formats.Lines {
+				sum.Lines += lines
+			}
 			if err != nil && !errors.Is(err, context.Canceled) {
 				if lines > 0 {
 					sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: %v (after line %d; what came before was read)", name, err, lines))
@@ -358,7 +395,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // readLines splits one input into chunks of whole lines. Lines longer than
 // event.MaxEventBytes are skipped without being held in memory, and rejected.
-func readLines(ctx context.Context, path string, r io.Reader, chunkBytes int, out chan<- chunk, reject func(Rejection)) (lines int64, err error) {
+func readLines(ctx context.Context, path, format string, r io.Reader, chunkBytes int, out chan<- chunk, reject func(Rejection)) (lines int64, err error) {
 	br := bufio.NewReaderSize(r, event.MaxEventBytes+64<<10)
 	buf := make([]byte, 0, chunkBytes+event.MaxEventBytes)
 	first := int64(1)
@@ -367,7 +404,7 @@ func readLines(ctx context.Context, path string, r io.Reader, chunkBytes int, ou
 			return true
 		}
 		select {
-		case out <- chunk{file: path, firstLine: first, data: buf}:
+		case out <- chunk{file: path, format: format, firstLine: first, data: buf}:
 		case <-ctx.Done():
 			return false
 		}

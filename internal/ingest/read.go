@@ -47,23 +47,28 @@ type reader struct {
 	bytesIn    *atomic.Int64
 	reject     func(Rejection)
 	counted    func(what string, n int64)
-	done       func(name, format string, lines int64, err error)
-	skipped    func(name string)
-	forced     formats.Format
+	// done ends an input: its format ("" when none), its lines (for
+	// messages) and records read.
+	done    func(name, format string, lines, records int64, err error)
+	skipped func(Skip)
+	refused func(msg string)
+	forced  formats.Format
+	// host and hostFlag are Options.Host and how the caller names it.
+	host, hostFlag string
 }
 
 // source reads one source and returns how many bytes it read of it.
 func (rd *reader) source(s Source) int64 {
 	f, err := s.Open()
 	if err != nil {
-		rd.done(s.Name, "", 0, err)
+		rd.done(s.Name, "", 0, 0, err)
 		return 0
 	}
 	defer f.Close()
 	cr := &countingReader{r: f, n: rd.bytesIn}
 	r, release, err := decompress(cr)
 	if err != nil {
-		rd.done(s.Name, "", 0, err)
+		rd.done(s.Name, "", 0, 0, err)
 		return cr.t
 	}
 	defer release()
@@ -91,12 +96,12 @@ func isZip(br *bufio.Reader) bool {
 func (rd *reader) zipFile(name string, f *os.File, depth int) {
 	st, err := f.Stat()
 	if err != nil {
-		rd.done(name, "", 0, err)
+		rd.done(name, "", 0, 0, err)
 		return
 	}
 	zr, err := zip.NewReader(f, st.Size())
 	if err != nil {
-		rd.done(name, "", 0, fmt.Errorf("zip: %w", err))
+		rd.done(name, "", 0, 0, fmt.Errorf("zip: %w", err))
 		return
 	}
 	rd.zipEntries(name, zr, depth)
@@ -106,16 +111,16 @@ func (rd *reader) zipFile(name string, f *os.File, depth int) {
 func (rd *reader) zipStream(name string, r io.Reader, depth int) {
 	b, err := io.ReadAll(io.LimitReader(r, maxZipInMemory+1))
 	if err != nil {
-		rd.done(name, "", 0, err)
+		rd.done(name, "", 0, 0, err)
 		return
 	}
 	if len(b) > maxZipInMemory {
-		rd.done(name, "", 0, fmt.Errorf("a zip over %d MiB that is not a plain file: unpack it, or give the file itself", maxZipInMemory>>20))
+		rd.done(name, "", 0, 0, fmt.Errorf("a zip over %d MiB that is not a plain file: unpack it, or give the file itself", maxZipInMemory>>20))
 		return
 	}
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
-		rd.done(name, "", 0, fmt.Errorf("zip: %w", err))
+		rd.done(name, "", 0, 0, fmt.Errorf("zip: %w", err))
 		return
 	}
 	rd.zipEntries(name, zr, depth)
@@ -131,12 +136,12 @@ func (rd *reader) zipEntries(name string, zr *zip.Reader, depth int) {
 			continue
 		}
 		if zf.UncompressedSize64 > minBombBytes && zf.UncompressedSize64 > maxZipRatio*max(zf.CompressedSize64, 1) {
-			rd.done(entry, "", 0, fmt.Errorf("refused: declares %d bytes from %d compressed, a zip bomb", zf.UncompressedSize64, zf.CompressedSize64))
+			rd.done(entry, "", 0, 0, fmt.Errorf("refused: declares %d bytes from %d compressed, a zip bomb", zf.UncompressedSize64, zf.CompressedSize64))
 			continue
 		}
 		ef, err := zf.Open()
 		if err != nil {
-			rd.done(entry, "", 0, fmt.Errorf("zip entry: %w", err))
+			rd.done(entry, "", 0, 0, fmt.Errorf("zip entry: %w", err))
 			continue
 		}
 		// archive/zip fails an entry that inflates past its declared size,
@@ -144,13 +149,13 @@ func (rd *reader) zipEntries(name string, zr *zip.Reader, depth int) {
 		r, release, err := decompress(ef)
 		if err != nil {
 			ef.Close()
-			rd.done(entry, "", 0, err)
+			rd.done(entry, "", 0, 0, err)
 			continue
 		}
 		br := bufio.NewReaderSize(r, sniffBytes)
 		if isZip(br) {
 			if depth >= maxZipDepth {
-				rd.done(entry, "", 0, fmt.Errorf("zips nested deeper than %d are not opened", maxZipDepth))
+				rd.done(entry, "", 0, 0, fmt.Errorf("zips nested deeper than %d are not opened", maxZipDepth))
 			} else {
 				rd.zipStream(entry, br, depth+1)
 			}
@@ -170,39 +175,58 @@ func (rd *reader) stream(name string, br *bufio.Reader, found bool) {
 	if f.Name == "" {
 		head, _ := br.Peek(sniffBytes)
 		if len(bytes.TrimSpace(head)) == 0 {
-			rd.done(name, "", 0, nil) // empty: nothing to read
+			rd.done(name, "", 0, 0, nil) // empty: nothing to read
 			return
 		}
 		var ok bool
 		if f, ok = formats.Detect(head); !ok {
 			if found {
-				rd.skipped(name)
-				rd.done(name, "", 0, nil)
+				rd.skipped(Skip{File: name, What: formats.Describe(head)})
+				rd.done(name, "", 0, 0, nil)
 				return
 			}
-			rd.done(name, "", 0, fmt.Errorf("unrecognised format (first bytes %q); name one with --format", firstLine(head)))
+			rd.done(name, "", 0, 0, fmt.Errorf("unrecognised format: %s (first bytes %q); name one with --format", formats.Describe(head), firstLine(head)))
 			return
 		}
 	}
 	var (
-		lines int64
-		err   error
+		lines, records int64
+		err            error
 	)
 	switch f.Kind {
 	case formats.Lines:
-		lines, err = readLines(rd.ctx, name, br, rd.chunkBytes, rd.out, rd.reject)
+		lines, err = readLines(rd.ctx, name, f.Name, br, rd.chunkBytes, rd.out, rd.reject)
+		records = lines
 	case formats.Records:
-		lines, err = rd.records(name, br, f.Convert)
+		lines, records, err = rd.records(name, f.Name, br, f.Convert)
 	case formats.Stream:
-		out := &decoded{rd: rd, name: name}
-		err = f.New().Decode(rd.ctx, br, out)
+		out := &decoded{rd: rd, name: name, format: f.Name}
+		dec := f.New()
+		if h, ok := dec.(hostNeeder); ok {
+			h.NeedHost(rd.host)
+		}
+		err = dec.Decode(rd.ctx, br, out)
 		if err == nil {
 			err = out.send()
 		} else {
 			out.send()
 		}
+		records = out.records()
+		var nh *parse.NoHostError
+		if errors.As(err, &nh) {
+			rd.refused(fmt.Sprintf("%s in %s has no %s field: name its host with %s", nh.Format, name, nh.Field, rd.hostFlag))
+			rd.done(name, "", 0, 0, nil)
+			return
+		}
 	}
-	rd.done(name, f.Name, lines, err)
+	rd.done(name, f.Name, lines, records, err)
+}
+
+// hostNeeder is a decoder whose records may name no host (raw auditd
+// without node=): it takes the host the caller named, and refuses such
+// records with a *parse.NoHostError when that is "".
+type hostNeeder interface {
+	NeedHost(host string)
 }
 
 func firstLine(b []byte) []byte {
@@ -215,10 +239,12 @@ func firstLine(b []byte) []byte {
 	return b
 }
 
-// records splits JSON input into chunks of records for conv.
-func (rd *reader) records(name string, r io.Reader, conv parse.Converter) (int64, error) {
+// records splits JSON input into chunks of records for conv. It returns
+// the lines and the records read.
+func (rd *reader) records(name, format string, r io.Reader, conv parse.Converter) (int64, int64, error) {
 	jr := jsonrec.NewReader(r, event.MaxEventBytes)
-	c := chunk{file: name, conv: conv}
+	c := chunk{file: name, format: format, conv: conv}
+	var n int64
 	send := func() bool {
 		if len(c.recs) == 0 {
 			return true
@@ -228,7 +254,7 @@ func (rd *reader) records(name string, r io.Reader, conv parse.Converter) (int64
 		case <-rd.ctx.Done():
 			return false
 		}
-		c = chunk{file: name, conv: conv, data: make([]byte, 0, rd.chunkBytes+64<<10)}
+		c = chunk{file: name, format: format, conv: conv, data: make([]byte, 0, rd.chunkBytes+64<<10)}
 		return true
 	}
 	c.data = make([]byte, 0, rd.chunkBytes+64<<10)
@@ -238,22 +264,24 @@ func (rd *reader) records(name string, r io.Reader, conv parse.Converter) (int64
 			break
 		}
 		if e, ok := jsonrec.IsError(err); ok {
+			n++
 			rd.reject(Rejection{File: name, Line: e.Line, Record: e.Index, Reason: recReason(e.Reason), Detail: e.Detail})
 			continue
 		}
 		if err != nil {
 			send()
-			return jr.Line(), err
+			return jr.Line(), n, err
 		}
+		n++
 		off := len(c.data)
 		c.data = append(c.data, rec.Data...)
 		c.recs = append(c.recs, recRef{off: off, end: len(c.data), line: rec.Line, index: rec.Index})
 		if len(c.data) >= rd.chunkBytes && !send() {
-			return jr.Line(), rd.ctx.Err()
+			return jr.Line(), n, rd.ctx.Err()
 		}
 	}
 	send()
-	return jr.Line(), nil
+	return jr.Line(), n, nil
 }
 
 // recReason maps the splitter's reasons onto the normaliser's, so one
@@ -315,12 +343,18 @@ func rejection(file string, line, index int64, err error) Rejection {
 // decoded is the Output a stream decoder writes to: it batches events for
 // the sink goroutines.
 type decoded struct {
-	rd   *reader
-	name string
-	evs  []*event.Event
+	rd     *reader
+	name   string
+	format string
+	evs    []*event.Event
+	// events and rejects count what the decoder gave, reported the
+	// records it said it read (parse.CountRecords).
+	events, rejects, reported int64
+	didReport                 bool
 }
 
 func (d *decoded) Event(e *event.Event) error {
+	d.events++
 	d.evs = append(d.evs, e)
 	if len(d.evs) >= streamBatch {
 		return d.send()
@@ -333,7 +367,7 @@ func (d *decoded) send() error {
 		return nil
 	}
 	select {
-	case d.rd.out <- chunk{file: d.name, evs: d.evs}:
+	case d.rd.out <- chunk{file: d.name, format: d.format, evs: d.evs}:
 	case <-d.rd.ctx.Done():
 		return d.rd.ctx.Err()
 	}
@@ -342,10 +376,27 @@ func (d *decoded) send() error {
 }
 
 func (d *decoded) Reject(r parse.Rejection) {
+	d.rejects++
 	d.rd.reject(Rejection{File: d.name, Line: r.Line, Record: r.Record, Reason: r.Reason, Detail: r.Detail})
 }
 
-func (d *decoded) Count(what string, n int64) { d.rd.counted(what, n) }
+func (d *decoded) Count(what string, n int64) {
+	if what == parse.CountRecords {
+		d.reported += n
+		d.didReport = true
+		return
+	}
+	d.rd.counted(what, n)
+}
+
+// records is how many records the decoder read: what it reported, else
+// one per event or rejection (EVTX: one record, one event).
+func (d *decoded) records() int64 {
+	if d.didReport {
+		return d.reported
+	}
+	return d.events + d.rejects
+}
 
 // Expand lists the files to read for paths: directories recursively (sorted,
 // hidden files skipped), files as given, "-" for standard input. It returns

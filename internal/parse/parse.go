@@ -6,9 +6,12 @@ package parse
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spoor-dev/spoor/internal/event"
 )
@@ -65,3 +68,51 @@ func HashID(parts ...string) string {
 	var sum [sha256.Size]byte
 	return hex.EncodeToString(h.Sum(sum[:0])[:16])
 }
+
+// CountRecords names the tally of records a decoder read, for formats
+// where one event is made of several records (auditd): the summary says
+// "N records → M events". Decoders that make one event of each record need
+// not report it.
+const CountRecords = "records"
+
+// NoHostError stops a decoder at the first record that names no host when
+// the caller gave none either: events without a host cannot be told apart
+// from another host's, nor found by host.
+type NoHostError struct {
+	Format string // "raw auditd"
+	Field  string // the field that names the host in the data: "node="
+	Line   int64  // line of the first record without one
+}
+
+func (e *NoHostError) Error() string {
+	return fmt.Sprintf("%s has no %s field (line %d) and no host was given", e.Format, e.Field, e.Line)
+}
+
+// HostAgentID is the agent_id of a host known only by its name (a raw log
+// from it, with no agent's id): a name-based UUID (RFC 4122 version 5, SHA-1)
+// of the lowercase hostname, so every import of one host's logs gets the
+// same agent_id.
+func HostAgentID(host string) string {
+	h := sha1.New()
+	h.Write(agentNamespace[:])
+	h.Write([]byte(strings.ToLower(host)))
+	var u [20]byte
+	b := h.Sum(u[:0])
+	b[6] = b[6]&0x0f | 0x50 // version 5
+	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:16])
+	return string(out[:])
+}
+
+// agentNamespace is the UUID namespace of HostAgentID (a random UUID,
+// fixed: changing it changes every derived agent_id).
+var agentNamespace = [16]byte{0x6b, 0x2f, 0x0e, 0x93, 0x4c, 0x1d, 0x4e, 0x58, 0x9a, 0x37, 0x52, 0xc4, 0x11, 0x8d, 0xe0, 0x6a}

@@ -182,7 +182,7 @@ func (s *Server) readFormatted(r *http.Request, f formats.Format, body []byte) (
 	if format == "container" {
 		format = ""
 	}
-	opts := ingest.Options{Org: org, ForceOrg: true, Format: format, Host: r.URL.Query().Get("host"), MaxSamples: 1000}
+	opts := ingest.Options{Org: org, ForceOrg: true, Format: format, Host: r.URL.Query().Get("host"), HostFlag: "?host= (spoor ingest: --host)", MaxSamples: 1000}
 	var stored, dups int64
 	var mu sync.Mutex
 	sink := func(ctx context.Context, evs []*event.Event) (int, int, error) {
@@ -199,6 +199,10 @@ func (s *Server) readFormatted(r *http.Request, f formats.Format, body []byte) (
 	sum, err := ingest.RunSources(r.Context(), []ingest.Source{ingest.ReaderSource("body", bytes.NewReader(body))}, sink, opts)
 	if err != nil {
 		return ingestAnswer{}, err
+	}
+	if len(sum.Refused) > 0 {
+		// Raw auditd naming no host: the caller must say whose it is.
+		return ingestAnswer{}, badBody(strings.Join(sum.Refused, "; "))
 	}
 	if len(sum.FileErrors) > 0 && sum.Stored+sum.Duplicates == 0 && sum.Rejected == 0 {
 		return ingestAnswer{}, badBody(strings.Join(sum.FileErrors, "; "))

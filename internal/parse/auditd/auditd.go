@@ -73,6 +73,12 @@ const (
 type Decoder struct {
 	// MaxLineBytes is the longest line read (0: MaxLineBytes).
 	MaxLineBytes int
+	// Host is the host of records that name none (no node= field, no
+	// syslog header): the one the user named.
+	Host string
+	// RequireHost makes Decode stop with a *parse.NoHostError at the first
+	// record that names no host when Host is empty.
+	RequireHost bool
 }
 
 // New returns a Decoder with the default limits.
@@ -89,12 +95,13 @@ type record struct {
 
 // run is the state of one Decode call.
 type run struct {
-	out   parse.Output
-	err   error // first error of out.Event; stops the run
-	nodes map[string]*node
-	order []*node // nodes in order of first appearance, for a stable flush
-	gaps  int64
-	mb    mapper
+	out     parse.Output
+	err     error // first error of out.Event; stops the run
+	nodes   map[string]*node
+	order   []*node // nodes in order of first appearance, for a stable flush
+	gaps    int64
+	records int64 // audit records read
+	mb      mapper
 }
 
 // node reassembles the records of one audit node (host).
@@ -117,12 +124,24 @@ type node struct {
 
 // Decode implements parse.Decoder.
 func (d *Decoder) Decode(ctx context.Context, r io.Reader, out parse.Output) error {
+	st := &run{out: out, nodes: map[string]*node{}}
+	err := d.decode(ctx, r, st)
+	if st.records > 0 {
+		out.Count(parse.CountRecords, st.records)
+	}
+	if st.gaps > 0 {
+		out.Count(CountGaps, st.gaps)
+	}
+	return err
+}
+
+func (d *Decoder) decode(ctx context.Context, r io.Reader, st *run) error {
+	out := st.out
 	max := d.MaxLineBytes
 	if max <= 0 {
 		max = MaxLineBytes
 	}
 	lr := newLineReader(r, max)
-	st := &run{out: out, nodes: map[string]*node{}}
 	var lastHost string
 	var lastNode *node
 	for {
@@ -178,10 +197,28 @@ func (d *Decoder) Decode(ctx context.Context, r io.Reader, out parse.Output) err
 			continue
 		}
 		msg.Payload = rec
+		if host == "" {
+			host = d.Host
+			if host == "" && d.RequireHost {
+				st.flush()
+				if st.err != nil {
+					return st.err
+				}
+				return &parse.NoHostError{Format: "raw auditd", Field: "node=", Line: lr.n}
+			}
+		}
+		st.records++
 		n := lastNode
 		if n == nil || host != lastHost {
 			n = st.node(host)
 			lastHost, lastNode = host, n
+		}
+		if isDaemon(msg.RecordType) {
+			n.daemon(msg)
+			if st.err != nil {
+				return st.err
+			}
+			continue
 		}
 		n.push(msg, len(text))
 		if n.bytes > maxNodeBytes {
@@ -192,9 +229,6 @@ func (d *Decoder) Decode(ctx context.Context, r io.Reader, out parse.Output) err
 		}
 	}
 	st.flush()
-	if st.gaps > 0 {
-		out.Count(CountGaps, st.gaps)
-	}
 	return st.err
 }
 
@@ -268,9 +302,42 @@ func (n *node) ReassemblyComplete(msgs []*auparse.AuditMessage) {
 	if n.seen && seq > n.lastSeq {
 		st.gaps += int64(seq - n.lastSeq - 1)
 	}
-	// A lower sequence is auditd restarting (or a record later than the
+	// A lower sequence is the kernel's serials starting again (a reboot
+	// without a DAEMON_START in the log, or a record later than the
 	// reassembly window): no gap is counted, counting restarts from it.
 	n.lastSeq, n.seen = seq, true
+	n.emit(msgs)
+}
+
+// isDaemon says whether t is one of auditd's own records (DAEMON_START,
+// DAEMON_END, DAEMON_ROTATE ...), numbered by auditd apart from the
+// kernel's events.
+func isDaemon(t auparse.AuditMessageType) bool {
+	return t >= auparse.AUDIT_DAEMON_START && t <= auparse.AUDIT_LAST_DAEMON
+}
+
+// daemon emits one of auditd's own records as an event of its own. Its
+// serial is auditd's, not the kernel's, so it takes no part in gap
+// counting nor in reassembly (where it could merge with a kernel event of
+// the same serial). DAEMON_START, DAEMON_END and DAEMON_ABORT bound a
+// daemon run: what the kernel sent while no auditd listened was never
+// meant to reach this log, and after a reboot the kernel's serials start
+// again, so gaps are counted within one run only.
+func (n *node) daemon(msg *auparse.AuditMessage) {
+	switch msg.RecordType {
+	case auparse.AUDIT_DAEMON_START, auparse.AUDIT_DAEMON_END, auparse.AUDIT_DAEMON_ABORT:
+		n.reset() // emits the run's events, counting their gaps
+		n.seen, n.pushed = false, false
+	}
+	n.emit([]*auparse.AuditMessage{msg})
+}
+
+// emit maps one audit event and hands it on.
+func (n *node) emit(msgs []*auparse.AuditMessage) {
+	st := n.r
+	if st.err != nil {
+		return
+	}
 	e, rej := st.mb.build(n.host, msgs)
 	if rej != nil {
 		st.out.Reject(*rej)
@@ -440,3 +507,8 @@ func Detect(head []byte) bool {
 	}
 	return false
 }
+
+// NeedHost makes host the host of records that name none, and makes such
+// records an error (*parse.NoHostError) when host is "": the ingest calls
+// it, so no auditd event is stored without a host.
+func (d *Decoder) NeedHost(host string) { d.Host, d.RequireHost = host, true }

@@ -102,7 +102,7 @@ func TestSyslogAndEnrichment(t *testing.T) {
 				t.Fatalf("%d events, rejects %v; want %d", len(got.events), got.rejects, len(base.events))
 			}
 			for i, e := range got.events {
-				sameFields(t, e, base.events[i], event.Hostname, event.ID, event.User, event.Group)
+				sameFields(t, e, base.events[i], event.Hostname, event.AgentID, event.ID, event.User, event.Group)
 				if c.host != "" {
 					checkStr(t, e, event.Hostname, c.host)
 				} else if e.Has(event.Hostname) {
@@ -117,7 +117,7 @@ func TestSyslogAndEnrichment(t *testing.T) {
 					t.Errorf("Raw records lost the enrichment tail: %s", got.events[0].Raw)
 				}
 			} else {
-				sameFields(t, got.events[0], base.events[0], event.Hostname, event.ID)
+				sameFields(t, got.events[0], base.events[0], event.Hostname, event.AgentID, event.ID)
 			}
 			if bytes.Contains(got.events[0].Raw, []byte("audispd")) {
 				t.Errorf("Raw records kept the syslog prefix: %s", got.events[0].Raw)

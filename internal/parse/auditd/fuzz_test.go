@@ -26,6 +26,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add("type=EXECVE msg=audit(1.1:1): argc=2 a0_len=4 a0[0]=6162 a0[1]=6364 a1=\"x\"\ntype=SYSCALL msg=audit(1.1:1): arch=c000003e syscall=59\ntype=PROCTITLE msg=audit(1.1:1): proctitle=\"x\"")
 	f.Add("type=SOCKADDR msg=audit(1.1:7): saddr=0A000050000000002001DB8000000000000000000000000100000000\ntype=SYSCALL msg=audit(1.1:7): arch=c000003e syscall=43 success=yes exit=3\ntype=EOE msg=audit(1.1:7):")
 	f.Add("node=x type=USER_LOGIN msg=audit(1.1:2): msg='acct=\"\xff\" addr=::1 res=failed'\x1dUID=\"r\xc3\"")
+	f.Add(execLines(1700000000, 500) + daemonEnd + daemonStart + execLines(1700000100, 2) + daemonAbort)
+	f.Add(`type=USER_CMD msg=audit(1.1:3): pid=1 uid=0 auid=0 ses=1 msg='cwd="/" cmd=6C73202D6C exe="/usr/bin/sudo" terminal=pts/0 res=success'`)
 	f.Fuzz(func(t *testing.T, text string) {
 		c := &collector{}
 		if err := New().Decode(context.Background(), strings.NewReader(text), c); err != nil {

@@ -3,6 +3,7 @@ package auditd
 import (
 	"encoding/json"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -171,7 +172,11 @@ func compareGolden(t *testing.T, e *event.Event, g goldenCase) {
 	checkStr(t, e, event.Type, str(ge, "record_type"))
 	wantStr(event.Syscall, str(ge, "data", "syscall"))
 	wantStr(event.Exe, str(ge, "process", "exe"))
-	wantStr(event.Command, str(ge, "process", "name"))
+	command := str(ge, "process", "name")
+	if f := strings.Fields(str(ge, "data", "cmd")); command == "" && len(f) > 0 {
+		command = path.Base(f[0]) // USER_CMD: the command sudo ran
+	}
+	wantStr(event.Command, command)
 	wantStr(event.CWD, str(ge, "process", "cwd"))
 	wantInt(event.PID, str(ge, "process", "pid"))
 	wantInt(event.PPID, str(ge, "process", "ppid"))

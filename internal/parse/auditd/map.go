@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	json "github.com/goccy/go-json"
 	"net"
+	"path"
 	"strconv"
 	"strings"
 
@@ -22,6 +23,8 @@ const unsetID = 4294967295
 // scratch buffers between events.
 type mapper struct {
 	raw []byte
+	// agentHost and agentID cache the agent_id of the last host.
+	agentHost, agentID string
 }
 
 // eventType is spoor's event_type of an audit record type.
@@ -60,6 +63,10 @@ func (m *mapper) build(host string, msgs []*auparse.AuditMessage) (*event.Event,
 	e.SetString(event.Type, strings.ToLower(ev.Type.String()))
 	if host != "" {
 		e.SetString(event.Hostname, host)
+		if host != m.agentHost {
+			m.agentHost, m.agentID = host, parse.HostAgentID(host)
+		}
+		e.SetString(event.AgentID, m.agentID)
 	}
 	seq := strconv.FormatUint(uint64(ev.Sequence), 10)
 	e.SetString(event.ID, parse.HashID(host, "auditd", seq, timestampText(msgs[0].RawData)))
@@ -133,8 +140,16 @@ func (m *mapper) build(host string, msgs []*auparse.AuditMessage) (*event.Event,
 		e.SetList(event.Args, args)
 		e.SetString(event.Arguments, strings.Join(args, " "))
 	}
+	if ev.Type == auparse.AUDIT_USER_CMD {
+		userCmd(e, d["cmd"])
+	}
 	if s := ev.Process.CWD; s != "" {
 		e.SetString(event.CWD, s)
+	} else if s := d["cwd"]; s != "" {
+		e.SetString(event.CWD, s)
+	}
+	if s := d["kernel"]; s != "" { // DAEMON_START: the kernel auditd started on
+		e.SetString(event.Kernel, s)
 	}
 	if len(ev.Paths) > 0 {
 		paths := make([]string, 0, len(ev.Paths))
@@ -155,6 +170,19 @@ func (m *mapper) build(host string, msgs []*auparse.AuditMessage) (*event.Event,
 	}
 	e.Raw = raw
 	return e, nil
+}
+
+// userCmd sets command and args from the command sudo ran (USER_CMD's cmd,
+// which auparse has hex-decoded when it was hex). sudo joins the arguments
+// with spaces, so that is where they are split again.
+func userCmd(e *event.Event, cmd string) {
+	args := strings.Fields(cmd)
+	if len(args) == 0 {
+		return
+	}
+	e.SetString(event.Command, path.Base(args[0]))
+	e.SetList(event.Args, args)
+	e.SetString(event.Arguments, strings.Join(args, " "))
 }
 
 // mapNetwork sets the addresses and direction of socket and login events.

@@ -97,7 +97,10 @@ func mustByName(name string) Format {
 }
 
 // Detect recognises the format of an input from its first bytes
-// (decompressed; 64 KiB is plenty). It returns false when none fits.
+// (decompressed; 64 KiB is plenty). It returns false when none fits: a
+// format is recognised only on evidence, the magic bytes or record start
+// of its kind, or keys its records hold, never by default, so a notebook
+// or a package.json is not read as events (and rejected line by line).
 func Detect(head []byte) (Format, bool) {
 	if winevent.DetectEVTX(head) {
 		return mustByName("evtx"), true
@@ -107,7 +110,8 @@ func Detect(head []byte) (Format, bool) {
 		return Format{}, false
 	}
 	if b[0] == '{' || b[0] == '[' {
-		return detectJSON(b), true
+		f := detectJSON(b)
+		return f, f.Name != ""
 	}
 	if auditd.Detect(head) {
 		return mustByName("auditd"), true
@@ -115,7 +119,8 @@ func Detect(head []byte) (Format, bool) {
 	return Format{}, false
 }
 
-// detectJSON tells the JSON formats apart by their first record.
+// detectJSON tells the JSON formats apart by their first record; the
+// zero Format when it is none of them.
 func detectJSON(b []byte) Format {
 	rd := jsonrec.NewReader(bytes.NewReader(b), len(b))
 	if b[0] == '{' && isWrapper(b) {
@@ -134,24 +139,44 @@ func detectJSON(b []byte) Format {
 				return mustByName("cloudtrail")
 			case k8saudit.Looks(rec.Data):
 				return mustByName("kubernetes")
+			case hasAny(func(k string) bool { return v.Exists(k) }, threatstackKeys):
+				return mustByName("threatstack")
 			}
-			return mustByName("threatstack")
+			return Format{}
 		}
 	}
 	// The first record does not fit in the head (or is broken): go by the
-	// keys it names.
-	has := func(k string) bool { return bytes.Contains(b, []byte(`"`+k+`"`)) }
+	// keys it names at its top level (keys deeper down may be a
+	// notebook's output or a document's example).
+	top := topKeys(b)
+	has := func(k string) bool { return top[k] }
 	switch {
 	case has("event_type"):
 		return mustByName("threatstack")
-	case has("winlog") || (has("Event") && has("System")) || (has("EventID") && (has("Channel") || has("SourceName"))):
+	case has("winlog") || (has("Event") && bytes.Contains(b, []byte(`"System"`))) || (has("EventID") && (has("Channel") || has("SourceName"))):
 		return mustByName("windows")
 	case has("eventSource") && has("eventName") && has("awsRegion"):
 		return mustByName("cloudtrail")
 	case has("auditID") && has("verb") && has("requestURI"):
 		return mustByName("kubernetes")
+	case hasAny(has, threatstackKeys):
+		return mustByName("threatstack")
 	}
-	return mustByName("threatstack")
+	return Format{}
+}
+
+// threatstackKeys are the keys that make a JSON record a Threat Stack (or
+// spoor, or generic) event: Threat Stack's own, or a time the normaliser
+// reads. A record with none of them could only be rejected.
+var threatstackKeys = []string{"event_type", "organization_id", "agent_id", "event_time", "timestamp", "eventTime", "@timestamp"}
+
+func hasAny(has func(string) bool, keys []string) bool {
+	for _, k := range keys {
+		if has(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // isWrapper says whether an object opens with a Records array.

@@ -36,6 +36,31 @@ func TestDetect(t *testing.T) {
 	f("title: Suspicious\nlogsource:\n", "")
 	f("   \n", "")
 	f("172.16.5.10 6705: Feb 17 13:40:03.673: %PARSER-5-CFGLOG_LOGGEDCMD: User:admin", "")
+	// Only positive evidence: JSON that names no field of any format is
+	// none of them, whether its first record fits the head or not.
+	nb := "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n   \"outputs\": [{\"text\": [\"{\\\"EventID\\\": 4624, \\\"Channel\\\": \\\"Security\\\", \\\"event_type\\\": \\\"audit\\\"}\"]}],\n   \"source\": [\"x = 1\"]\n  }\n ],\n \"metadata\": {},\n \"nbformat\": 4,\n \"nbformat_minor\": 5\n}\n"
+	f(nb, "")
+	f(nb[:60], "")
+	f(`{"name":"spoor","version":"1.0.0","dependencies":{"x":"1"}}`, "")
+	f(`[{"a":1},{"b":2}]`, "")
+	f(`{"timestamp":"2020-01-01T00:00:00Z","msg":"a log line spoor keeps as an event"}`, "threatstack")
+	f(`{"agent_id":"a","x":"`+strings.Repeat("y", 100), "threatstack")
+	// Keys that sit deep inside a record too long for the head are no evidence.
+	f(`{"cells":[{"outputs":{"event_type":"audit","EventID":1,"Channel":"x"},"s":"`+strings.Repeat("y", 100), "")
+}
+
+func TestDescribe(t *testing.T) {
+	for head, want := range map[string]string{
+		"{\n \"cells\": [\n  {\n   \"cell_type\": \"markdown\",": "notebook JSON",
+		`{"nbformat":4,"cells":[]}`:                              "notebook JSON",
+		`{"name":"spoor","version":"1.0"}`:                       "JSON that names no event field",
+		"# Case 42\n\nNotes.\n":                                  "text",
+		"\x00\x01\x02binary":                                     "binary data",
+	} {
+		if got := Describe([]byte(head)); got != want {
+			t.Errorf("Describe(%.30q) = %q, want %q", head, got, want)
+		}
+	}
 }
 
 func TestByName(t *testing.T) {
@@ -63,6 +88,9 @@ func FuzzDetect(f *testing.F) {
 		got, ok := Detect(head)
 		if ok && got.Name == "" {
 			t.Fatal("detected a format without a name")
+		}
+		if !ok && Describe(head) == "" {
+			t.Fatal("an unrecognised input described as nothing")
 		}
 	})
 }
