@@ -1,0 +1,140 @@
+package winevent
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spoor-dev/spoor/internal/parse"
+)
+
+// canonGUID returns a GUID in the one form spoor stores, lowercase in
+// braces as Sysmon writes it ({5770385f-c22a-43e0-bf4c-06f5698ffbd9}), from
+// any of the forms exports use: with or without braces, either case. ok is
+// false when s is not a GUID.
+func canonGUID(s string) (string, bool) {
+	t := s
+	if len(t) == 38 && t[0] == '{' && t[37] == '}' {
+		t = t[1:37]
+	}
+	if len(t) != 36 {
+		return s, false
+	}
+	var out [38]byte
+	out[0], out[37] = '{', '}'
+	for i := 0; i < 36; i++ {
+		c := t[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return s, false
+			}
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
+		case c >= 'A' && c <= 'F':
+			c += 'a' - 'A'
+		default:
+			return s, false
+		}
+		out[i+1] = c
+	}
+	if string(out[:]) == s {
+		return s, true
+	}
+	return string(out[:]), true
+}
+
+// guidName says whether a member of a Windows event holds a GUID by its
+// name: ProcessGuid, SourceProcessGUID, LogonGuid, ProviderGuid,
+// ActivityID, ... JSON exports carry no types, so the name is what tells.
+func guidName(k string) bool {
+	n := len(k)
+	if n >= 4 && strings.EqualFold(k[n-4:], "guid") {
+		return true
+	}
+	return k == "ActivityID" || k == "RelatedActivityID"
+}
+
+// guidValue returns v in the canonical form when member k holds a GUID.
+func guidValue(k, v string) string {
+	if guidName(k) {
+		v, _ = canonGUID(v)
+	}
+	return v
+}
+
+// recordID derives a Windows event's _id from what identifies it: the
+// source (computer and channel, lowercased: NXLog writes "security" where
+// EVTX says "Security"), its record number, the second it was created, its
+// event id and a hash of its EventData. Record numbers restart with every
+// log file and lab machines share names, so the number alone does not
+// identify a record; the content does. Every field is taken in the form
+// all sources share, so one record read from an EVTX file, an evtx_dump,
+// Winlogbeat or NXLog export gets one _id: the second, not the
+// millisecond (NXLog's EventTime has whole seconds), values trimmed
+// (evtx_dump trims them), "-" and empty values left out (NXLog leaves them
+// out), GUIDs in one form and members in name order. ok is false when the
+// record lacks a computer, channel or record number: the ingest then
+// hashes the whole record.
+func recordID(r *rec, data []kv) (string, bool) {
+	if r.computer == "" || r.channel == "" || !r.hasRec {
+		return "", false
+	}
+	return parse.HashID("winevent", strings.ToLower(r.computer), strings.ToLower(r.channel),
+		strconv.FormatInt(r.recNum, 10), strconv.FormatInt(floorDiv(r.ms, 1000), 10),
+		strconv.FormatInt(r.id, 10), dataHash(data)), true
+}
+
+// dataHash hashes the EventData members, in name order, in the form every
+// source shares.
+func dataHash(data []kv) string {
+	pairs := make([]kv, 0, len(data))
+	for _, d := range data {
+		v := strings.TrimSpace(d.v)
+		if v == "" || v == "-" || unnamedData(d.k) {
+			continue
+		}
+		// Any GUID-shaped value, whatever its name: EVTX types them
+		// (TransactionId is one), exports spell them their own way.
+		v, _ = canonGUID(v)
+		pairs = append(pairs, kv{d.k, v})
+	}
+	slices.SortFunc(pairs, func(a, b kv) int {
+		if c := strings.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return strings.Compare(a.v, b.v)
+	})
+	h := sha256.New()
+	for _, p := range pairs {
+		h.Write([]byte(p.k))
+		h.Write([]byte{0})
+		h.Write([]byte(p.v))
+		h.Write([]byte{0})
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
+}
+
+// unnamedData says whether k is the name an export gives <Data> without a
+// Name: "Data" (EVTX, evtx_dump) or "param1", "param2", ... (Winlogbeat).
+// Exporters differ, so such members stay out of the hash.
+func unnamedData(k string) bool {
+	if k == "Data" {
+		return true
+	}
+	if n, ok := strings.CutPrefix(k, "param"); ok && n != "" {
+		_, err := strconv.Atoi(n)
+		return err == nil
+	}
+	return false
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
