@@ -35,3 +35,30 @@ func TestHostIsPartOfTheID(t *testing.T) {
 		t.Errorf("the record's own _id was not kept: %v, %v", a, b)
 	}
 }
+
+// Records that carry nothing identifying them (no record number, no _id)
+// are known by a hash of their content. Identical ones next to each other
+// in an input are separate events (Sysmon logs two equal process accesses
+// in one millisecond; OTRF's newer exports have no RecordNumber): each gets
+// an _id of its own, and reading the input again gives the same _ids.
+func TestIdenticalRecordsKeptApart(t *testing.T) {
+	dir := t.TempDir()
+	nx := `{"TimeCreated":"2020-10-18 10:56:11.127","SourceName":"Microsoft-Windows-Sysmon","EventID":10,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"WS5","SourceImage":"C:\\svchost.exe","GrantedAccess":"0x1000"}`
+	ts := `{"event_time":1600000000000,"event_type":"audit","exe":"/bin/x"}`
+	os.WriteFile(filepath.Join(dir, "sysmon.json"), []byte(nx+"\n"+nx+"\n"+nx+"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "ts.json"), []byte(ts+"\n"+ts+"\n"), 0o644)
+	for _, f := range []string{"sysmon.json", "ts.json"} {
+		_, first := runFiles(t, Options{}, filepath.Join(dir, f))
+		_, again := runFiles(t, Options{}, filepath.Join(dir, f))
+		n := 0
+		for id, k := range first.ids {
+			n += k
+			if k != 1 || again.ids[id] != 1 {
+				t.Errorf("%s: _id %s given %d times, read again %d", f, id, k, again.ids[id])
+			}
+		}
+		if n < 2 || len(first.ids) != n {
+			t.Errorf("%s: %d events under %d _ids", f, n, len(first.ids))
+		}
+	}
+}

@@ -306,6 +306,7 @@ func ParseLines(norm *event.Normalizer, name string, data []byte, reject func(Re
 
 // parseChunk normalises every line of a chunk.
 func parseChunk(norm *event.Normalizer, c chunk, reject func(Rejection)) []*event.Event {
+	norm.StartBatch()
 	slab := make([]event.Event, bytes.Count(c.data, []byte{'\n'})+1)
 	out := make([]*event.Event, 0, len(slab))
 	line := c.firstLine
