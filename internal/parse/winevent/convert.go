@@ -357,14 +357,13 @@ var nxlogNotData = map[string]bool{
 }
 
 func fromNXLog(line []byte, root *fastjson.Value, r *rec) ([]byte, error) {
-	// Every member but the System and collector fields is EventData.
-	if obj, err := root.Object(); err == nil {
-		obj.Visit(func(k []byte, v *fastjson.Value) {
-			if !nxlogNotData[string(k)] {
-				r.data = append(r.data, kv{string(k), text(v)})
-			}
-		})
+	r.lookup = func(k string) string {
+		if nxlogNotData[k] {
+			return ""
+		}
+		return text(root.Get(k))
 	}
+	r.dataSum = nxlogDataHash(root)
 	r.id, r.hasID = intOf(root.Get("EventID"))
 	r.channel = text(root.Get("Channel"))
 	r.computer = text(root.Get("Hostname"))

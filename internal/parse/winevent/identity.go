@@ -6,8 +6,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"github.com/spoor-dev/spoor/internal/parse"
+	"github.com/valyala/fastjson"
 )
 
 // canonGUID returns a GUID in the one form spoor stores, lowercase in
@@ -77,19 +80,59 @@ func guidValue(k, v string) string {
 // out), GUIDs in one form and members in name order. ok is false when the
 // record lacks a computer, channel or record number: the ingest then
 // hashes the whole record.
-func recordID(r *rec, data []kv) (string, bool) {
+func recordID(r *rec) (string, bool) {
 	if r.computer == "" || r.channel == "" || !r.hasRec {
 		return "", false
 	}
+	sum := r.dataSum
+	if sum == "" {
+		sum = dataHash(r.data)
+	}
 	return parse.HashID("winevent", strings.ToLower(r.computer), strings.ToLower(r.channel),
 		strconv.FormatInt(r.recNum, 10), strconv.FormatInt(floorDiv(r.ms, 1000), 10),
-		strconv.FormatInt(r.id, 10), dataHash(data)), true
+		strconv.FormatInt(r.id, 10), sum), true
 }
+
+// nxlogDataHash is dataHash of an NXLog line's EventData members: every
+// member but the System and collector fields. The members' text is read
+// in place, not copied: it is hashed before the parser is reused.
+func nxlogDataHash(root *fastjson.Value) string {
+	obj, err := root.Object()
+	if err != nil {
+		return dataHash(nil)
+	}
+	p := pairPool.Get().(*[]kv)
+	data := (*p)[:0]
+	obj.Visit(func(k []byte, v *fastjson.Value) {
+		if nxlogNotData[string(k)] || len(k) == 0 {
+			return
+		}
+		var s string
+		if b, err := v.StringBytes(); err == nil {
+			if len(b) > 0 {
+				s = unsafe.String(&b[0], len(b))
+			}
+		} else {
+			s = text(v)
+		}
+		data = append(data, kv{unsafe.String(&k[0], len(k)), s})
+	})
+	sum := dataHash(data)
+	clear(data) // the strings point into the parser's memory
+	*p = data[:0]
+	pairPool.Put(p)
+	return sum
+}
+
+var pairPool = sync.Pool{New: func() any { return new([]kv) }}
 
 // dataHash hashes the EventData members, in name order, in the form every
 // source shares.
 func dataHash(data []kv) string {
-	pairs := make([]kv, 0, len(data))
+	p := pairPool.Get().(*[]kv)
+	defer pairPool.Put(p)
+	pairs := (*p)[:0]
+	defer func() { clear(pairs); *p = pairs[:0] }()
 	for _, d := range data {
 		v := strings.TrimSpace(d.v)
 		if v == "" || v == "-" || unnamedData(d.k) {
@@ -106,15 +149,16 @@ func dataHash(data []kv) string {
 		}
 		return strings.Compare(a.v, b.v)
 	})
-	h := sha256.New()
+	n := 0
 	for _, p := range pairs {
-		h.Write([]byte(p.k))
-		h.Write([]byte{0})
-		h.Write([]byte(p.v))
-		h.Write([]byte{0})
+		n += len(p.k) + len(p.v) + 2
 	}
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
+	b := make([]byte, 0, n)
+	for _, p := range pairs {
+		b = append(append(append(append(b, p.k...), 0), p.v...), 0)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
 
 // unnamedData says whether k is the name an export gives <Data> without a

@@ -23,12 +23,24 @@ type rec struct {
 	task                        int64 // task number, for a category from taskName
 	hasTask                     bool
 	data                        []kv // EventData / UserData members as text, original names
+	// lookup, when set, finds EventData members instead of data (NXLog:
+	// only the members the mapping asks for are read).
+	lookup func(k string) string
+	// dataSum, when set, is the hash of the EventData for the _id (NXLog),
+	// instead of one of data.
+	dataSum string
 }
 
 type kv struct{ k, v string }
 
 // get returns the text of an EventData member; "-" and "" are absent.
 func (r *rec) get(k string) string {
+	if r.lookup != nil {
+		if v := r.lookup(k); v != "-" {
+			return v
+		}
+		return ""
+	}
 	for i := range r.data {
 		if r.data[i].k == k {
 			if v := r.data[i].v; v != "-" {
@@ -104,7 +116,7 @@ func fill(e *event.Event, r *rec, raw []byte) error {
 	if r.category != "" {
 		e.SetString(event.Subtype, r.category)
 	}
-	if id, ok := recordID(r, r.data); ok {
+	if id, ok := recordID(r); ok {
 		e.SetString(event.ID, id)
 	}
 	switch {
