@@ -633,33 +633,6 @@ func filetime(ft uint64) time.Time {
 // filetimeEpoch is 1601-01-01 (FILETIME's zero) in Unix seconds, negated.
 const filetimeEpoch = 11644473600
 
-// guid writes a GUID as Sysmon does, lowercase in braces, the one form
-// spoor stores (see canonGUID).
-func guid(b []byte) string {
-	le := binary.LittleEndian
-	const h = "0123456789abcdef"
-	out := make([]byte, 0, 38)
-	out = append(out, '{')
-	hx := func(v uint64, n int) {
-		for i := n - 1; i >= 0; i-- {
-			out = append(out, h[(v>>(4*uint(i)))&0xF])
-		}
-	}
-	hx(uint64(le.Uint32(b)), 8)
-	out = append(out, '-')
-	hx(uint64(le.Uint16(b[4:])), 4)
-	out = append(out, '-')
-	hx(uint64(le.Uint16(b[6:])), 4)
-	out = append(out, '-')
-	for i := 8; i < 16; i++ {
-		if i == 10 {
-			out = append(out, '-')
-		}
-		hx(uint64(b[i]), 2)
-	}
-	return string(append(out, '}'))
-}
-
 func sidString(b []byte) (string, bool) {
 	if len(b) < 8 {
 		return "", false

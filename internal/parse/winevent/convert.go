@@ -222,21 +222,6 @@ func dataFJ(o *rawObj, r *rec, d *fastjson.Value, user bool) {
 	})
 }
 
-// dataMember adds one EventData member to raw and r.data; a GUID (by its
-// name) in the one form spoor stores, whatever the export wrote.
-func dataMember(o *rawObj, r *rec, name string, v *fastjson.Value) {
-	s := text(v)
-	if v.Type() == fastjson.TypeString && guidName(name) {
-		if g, ok := canonGUID(s); ok {
-			o.str(name, g)
-			r.data = append(r.data, kv{name, g})
-			return
-		}
-	}
-	o.fj(name, v)
-	r.data = append(r.data, kv{name, s})
-}
-
 func fromDump(root *fastjson.Value, r *rec) ([]byte, error) {
 	ev := root.Get("Event")
 	sys := ev.Get("System")

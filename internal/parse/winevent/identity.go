@@ -2,6 +2,7 @@ package winevent
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"slices"
 	"strconv"
@@ -48,6 +49,33 @@ func canonGUID(s string) (string, bool) {
 	return string(out[:]), true
 }
 
+// guid writes a GUID as Sysmon does, lowercase in braces, the one form
+// spoor stores (see canonGUID).
+func guid(b []byte) string {
+	le := binary.LittleEndian
+	const h = "0123456789abcdef"
+	out := make([]byte, 0, 38)
+	out = append(out, '{')
+	hx := func(v uint64, n int) {
+		for i := n - 1; i >= 0; i-- {
+			out = append(out, h[(v>>(4*uint(i)))&0xF])
+		}
+	}
+	hx(uint64(le.Uint32(b)), 8)
+	out = append(out, '-')
+	hx(uint64(le.Uint16(b[4:])), 4)
+	out = append(out, '-')
+	hx(uint64(le.Uint16(b[6:])), 4)
+	out = append(out, '-')
+	for i := 8; i < 16; i++ {
+		if i == 10 {
+			out = append(out, '-')
+		}
+		hx(uint64(b[i]), 2)
+	}
+	return string(append(out, '}'))
+}
+
 // guidName says whether a member of a Windows event holds a GUID by its
 // name: ProcessGuid, SourceProcessGUID, LogonGuid, ProviderGuid,
 // ActivityID, ... JSON exports carry no types, so the name is what tells.
@@ -65,6 +93,21 @@ func guidValue(k, v string) string {
 		v, _ = canonGUID(v)
 	}
 	return v
+}
+
+// dataMember adds one EventData member to raw and r.data; a GUID (by its
+// name) in the one form spoor stores, whatever the export wrote.
+func dataMember(o *rawObj, r *rec, name string, v *fastjson.Value) {
+	s := text(v)
+	if v.Type() == fastjson.TypeString && guidName(name) {
+		if g, ok := canonGUID(s); ok {
+			o.str(name, g)
+			r.data = append(r.data, kv{name, g})
+			return
+		}
+	}
+	o.fj(name, v)
+	r.data = append(r.data, kv{name, s})
 }
 
 // recordID derives a Windows event's _id from what identifies it: the
