@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/spoor-dev/spoor/internal/parse"
@@ -132,7 +133,7 @@ func recordID(r *rec) (string, bool) {
 		sum = dataHash(r.data)
 	}
 	return parse.HashID("winevent", strings.ToLower(r.computer), strings.ToLower(r.channel),
-		strconv.FormatInt(r.recNum, 10), strconv.FormatInt(floorDiv(r.ms, 1000), 10),
+		strconv.FormatInt(r.recNum, 10), strconv.FormatInt(time.UnixMilli(r.ms).Unix(), 10),
 		strconv.FormatInt(r.id, 10), sum), true
 }
 
@@ -216,12 +217,4 @@ func unnamedData(k string) bool {
 		return err == nil
 	}
 	return false
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && a < 0 {
-		q--
-	}
-	return q
 }
