@@ -179,7 +179,9 @@ func dataHash(data []kv) string {
 	defer func() { clear(pairs); *p = pairs[:0] }()
 	for _, d := range data {
 		v := strings.TrimSpace(d.v)
-		if v == "" || v == "-" || unnamedData(d.k) {
+		if v == "" || v == "-" || unnamedData(d.k) || nxlogNotData[d.k] {
+			// nxlogNotData: an NXLog line cannot tell such EventData
+			// members from its System fields; no source hashes them.
 			continue
 		}
 		// Any GUID-shaped value, whatever its name: EVTX types them
