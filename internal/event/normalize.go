@@ -92,6 +92,24 @@ type Normalizer struct {
 	metaBuf []byte
 	hit     *seenValue // the known value the scanner just skipped
 	scratch Event
+	// repeats counts, within the batch StartBatch began, the _ids derived
+	// from a hash of the content; nil outside a batch.
+	repeats map[string]int
+}
+
+// StartBatch begins a batch: a run of records in input order (a chunk of
+// a file, a request body). An event with no _id of its own gets a hash of
+// its content; within a batch, the n-th identical one (n > 1) gets that
+// hash with n, so identical records next to each other, which nothing in
+// them tells apart (Sysmon logs two equal process accesses in one
+// millisecond; exports without record numbers), are kept as separate
+// events, and the same input read again gets the same _ids.
+func (n *Normalizer) StartBatch() {
+	if n.repeats == nil {
+		n.repeats = make(map[string]int, 256)
+	} else {
+		clear(n.repeats)
+	}
 }
 
 type seenValue struct {
@@ -373,7 +391,16 @@ func (n *Normalizer) finish(line []byte, e *Event, fallbackTime []byte, timeErr 
 	}
 	if !e.Has(ID) {
 		sum := sha256.Sum256(line)
-		e.SetString(ID, hex.EncodeToString(sum[:16]))
+		id := hex.EncodeToString(sum[:16])
+		if n.repeats != nil {
+			k := n.repeats[id] + 1
+			n.repeats[id] = k
+			if k > 1 {
+				sum = sha256.Sum256([]byte(id + "#" + strconv.Itoa(k)))
+				id = hex.EncodeToString(sum[:16])
+			}
+		}
+		e.SetString(ID, id)
 	}
 	if !e.Has(OrganizationID) {
 		e.SetString(OrganizationID, n.Org)

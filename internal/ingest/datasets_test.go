@@ -92,8 +92,9 @@ func evtxRecords(t *testing.T, name string, b []byte) int {
 }
 
 // Every file under the shared datasets is read: the events spoor gets from
-// each equal an independent count of its records, nothing is rejected, and
-// only the files listed in notTelemetry are skipped.
+// each equal an independent count of its records, each under an _id of its
+// own, nothing is rejected, and only the files listed in notTelemetry are
+// skipped.
 func TestEveryDatasetFile(t *testing.T) {
 	needDatasets(t)
 	var files []string
@@ -134,11 +135,15 @@ func TestEveryDatasetFile(t *testing.T) {
 		}
 		var mu sync.Mutex
 		got := 0
+		ids := map[string]bool{}
 		src := FileSource(p)
 		src.Found = true
 		sum, err := RunSources(context.Background(), []Source{src}, func(_ context.Context, evs []*event.Event) (int, int, error) {
 			mu.Lock()
 			got += len(evs)
+			for _, e := range evs {
+				ids[e.Str[event.ID]] = true
+			}
 			mu.Unlock()
 			return len(evs), 0, nil
 		}, Options{Org: "o", Workers: 2, Host: "dataset-host"}) // the OTRF audit logs name no node=
@@ -156,6 +161,11 @@ func TestEveryDatasetFile(t *testing.T) {
 		}
 		if got != want || want == 0 {
 			t.Errorf("%s: %d events, independent count %d", rel, got, want)
+		}
+		// Stored once each: no two records share an _id (the lake drops
+		// the second as a duplicate).
+		if len(ids) != got {
+			t.Errorf("%s: %d events under %d distinct _ids", rel, got, len(ids))
 		}
 		total += got
 		checked++

@@ -245,7 +245,7 @@ func RunSources(ctx context.Context, srcs []Source, sink AppendFunc, opts Option
 						e.SetString(event.OrganizationID, opts.Org)
 					}
 					if opts.Host != "" && !e.Has(event.Hostname) {
-						e.SetString(event.Hostname, opts.Host)
+						setHost(e, opts.Host)
 					}
 				}
 				if len(evs) == 0 {
@@ -343,6 +343,7 @@ func ParseLines(norm *event.Normalizer, name string, data []byte, reject func(Re
 
 // parseChunk normalises every line of a chunk.
 func parseChunk(norm *event.Normalizer, c chunk, reject func(Rejection)) []*event.Event {
+	norm.StartBatch()
 	slab := make([]event.Event, bytes.Count(c.data, []byte{'\n'})+1)
 	out := make([]*event.Event, 0, len(slab))
 	line := c.firstLine
@@ -481,4 +482,17 @@ func decompress(r io.Reader) (io.Reader, func(), error) {
 		return zr, zr.Close, nil
 	}
 	return br, func() {}, nil
+}
+
+// setHost names the host of an event whose record names none (--host,
+// ?host=). The host is part of the source's identity, so an _id spoor
+// derived (from the record's content, or a hash of it) is derived again
+// with the host: one log sent as host A and then as host B is two hosts'
+// events, stored twice, and sent as A again dedupes. An _id the record
+// carries itself (Threat Stack's, lifted from its "_id") is kept.
+func setHost(e *event.Event, host string) {
+	e.SetString(event.Hostname, host)
+	if e.Has(event.ID) && e.Lifted&(1<<event.ID) == 0 {
+		e.SetString(event.ID, parse.HashID(e.Str[event.ID], "host", host))
+	}
 }

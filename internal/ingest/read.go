@@ -298,6 +298,7 @@ func recReason(r string) string {
 
 // convertChunk converts each record of a chunk.
 func convertChunk(norm *event.Normalizer, c chunk, reject func(Rejection)) []*event.Event {
+	norm.StartBatch()
 	slab := make([]event.Event, len(c.recs))
 	out := make([]*event.Event, 0, len(c.recs))
 	for i, ref := range c.recs {
@@ -318,6 +319,7 @@ func convertChunk(norm *event.Normalizer, c chunk, reject func(Rejection)) []*ev
 
 // completeEvents fills what the ingest owes a decoder's events.
 func completeEvents(norm *event.Normalizer, c chunk, reject func(Rejection)) []*event.Event {
+	norm.StartBatch()
 	out := c.evs[:0]
 	for _, e := range c.evs {
 		if err := norm.Complete(e); err != nil {

@@ -472,6 +472,11 @@ func (p *chunkParser) substitute(s sub, top *xelem, attr *xattr, depth int) erro
 	if s.typ == 0 || s.size == 0 {
 		return nil
 	}
+	if (s.typ == 0x11 || s.typ == 0x12) && allZero(p.b[s.off:s.off+s.size]) {
+		// A FILETIME or SYSTEMTIME of 0 is Windows saying "no time": no
+		// value, like a null substitution, not a date in 1601.
+		return nil
+	}
 	if s.typ == 0x21 { // nested binary XML
 		_, err := p.fragment(s.off, s.off+s.size, nil, top, depth+1)
 		return err
@@ -485,8 +490,8 @@ func (p *chunkParser) substitute(s sub, top *xelem, attr *xattr, depth int) erro
 }
 
 // value formats a substitution value as evtx_dump does: numbers as JSON
-// numbers, HexInt as "0x..", GUIDs upper-case without braces, FILETIME and
-// SYSTEMTIME as RFC 3339 UTC, binary as upper-case hex.
+// numbers, HexInt as "0x..", FILETIME and SYSTEMTIME as RFC 3339 UTC,
+// binary as upper-case hex; GUIDs, unlike evtx_dump, lowercase in braces.
 func (p *chunkParser) value(s sub) (xval, error) {
 	b := p.b[s.off : s.off+s.size]
 	le := binary.LittleEndian
@@ -618,39 +623,15 @@ func trimNUL(s string) string {
 	return s
 }
 
-// filetime converts 100 ns intervals since 1601 to a time.
+// filetime converts 100 ns intervals since 1601 to a time, exactly for
+// every value: whole seconds first (at most 1.8e12 of them), so times
+// before 1970 do not overflow a time.Duration.
 func filetime(ft uint64) time.Time {
-	const epochDiff = 116444736000000000 // 1601 to 1970 in 100 ns
-	if ft < epochDiff {
-		return time.Unix(0, 0).UTC().Add(-time.Duration((epochDiff-ft)%(1<<62/100)) * 100)
-	}
-	d := ft - epochDiff
-	return time.Unix(int64(d/1e7), int64(d%1e7)*100).UTC()
+	return time.Unix(int64(ft/1e7)-filetimeEpoch, int64(ft%1e7)*100).UTC()
 }
 
-func guid(b []byte) string {
-	le := binary.LittleEndian
-	const h = "0123456789ABCDEF"
-	out := make([]byte, 0, 36)
-	hx := func(v uint64, n int) {
-		for i := n - 1; i >= 0; i-- {
-			out = append(out, h[(v>>(4*uint(i)))&0xF])
-		}
-	}
-	hx(uint64(le.Uint32(b)), 8)
-	out = append(out, '-')
-	hx(uint64(le.Uint16(b[4:])), 4)
-	out = append(out, '-')
-	hx(uint64(le.Uint16(b[6:])), 4)
-	out = append(out, '-')
-	for i := 8; i < 16; i++ {
-		if i == 10 {
-			out = append(out, '-')
-		}
-		hx(uint64(b[i]), 2)
-	}
-	return string(out)
-}
+// filetimeEpoch is 1601-01-01 (FILETIME's zero) in Unix seconds, negated.
+const filetimeEpoch = 11644473600
 
 func sidString(b []byte) (string, bool) {
 	if len(b) < 8 {

@@ -209,20 +209,16 @@ func dataFJ(o *rawObj, r *rec, d *fastjson.Value, user bool) {
 			if a, err := v.Object(); err == nil {
 				a.Visit(func(ak []byte, av *fastjson.Value) {
 					if string(ak) != "xmlns" {
-						name := string(ak)
-						o.fj(name, av)
-						r.data = append(r.data, kv{name, text(av)})
+						dataMember(o, r, string(ak), av)
 					}
 				})
 			}
 			return
 		}
-		name := string(k)
 		if t := v.Get("#text"); t != nil && v.Type() == fastjson.TypeObject {
 			v = t // {"#attributes":..,"#text":..}: an element with attributes
 		}
-		o.fj(name, v)
-		r.data = append(r.data, kv{name, text(v)})
+		dataMember(o, r, string(k), v)
 	})
 }
 
@@ -263,7 +259,7 @@ func fromDump(root *fastjson.Value, r *rec) ([]byte, error) {
 	o.str("Channel", r.channel)
 	o.str("Computer", r.computer)
 	o.str("Provider", r.provider)
-	o.str("ProviderGuid", text(sys.Get("Provider", "#attributes", "Guid")))
+	o.str("ProviderGuid", guidValue("ProviderGuid", text(sys.Get("Provider", "#attributes", "Guid"))))
 	o.fj("EventRecordID", sys.Get("EventRecordID"))
 	o.str("TimeCreated", tc)
 	for _, k := range [...]string{"Level", "Task", "Opcode", "Keywords", "Version"} {
@@ -278,7 +274,7 @@ func fromDump(root *fastjson.Value, r *rec) ([]byte, error) {
 		o.fj("ExecutionThreadID", v)
 	}
 	o.str("UserID", text(sys.Get("Security", "#attributes", "UserID")))
-	o.str("ActivityID", text(sys.Get("Correlation", "#attributes", "ActivityID")))
+	o.str("ActivityID", guidValue("ActivityID", text(sys.Get("Correlation", "#attributes", "ActivityID"))))
 	o.str("Message", r.message)
 	return o.bytes(), nil
 }
@@ -317,7 +313,7 @@ func fromBeat(root *fastjson.Value, r *rec) ([]byte, error) {
 	o.str("Channel", r.channel)
 	o.str("Computer", r.computer)
 	o.str("Provider", r.provider)
-	o.str("ProviderGuid", text(w.Get("provider_guid")))
+	o.str("ProviderGuid", guidValue("ProviderGuid", text(w.Get("provider_guid"))))
 	o.fj("EventRecordID", w.Get("record_id"))
 	o.str("TimeCreated", ts)
 	o.str("Level", text(root.Get("log", "level")))
@@ -328,7 +324,7 @@ func fromBeat(root *fastjson.Value, r *rec) ([]byte, error) {
 	o.fj("ExecutionProcessID", w.Get("process", "pid"))
 	o.fj("ExecutionThreadID", w.Get("process", "thread", "id"))
 	o.str("UserID", text(w.Get("user", "identifier")))
-	o.str("ActivityID", text(w.Get("activity_id")))
+	o.str("ActivityID", guidValue("ActivityID", text(w.Get("activity_id"))))
 	o.str("Message", r.message)
 	return o.bytes(), nil
 }
@@ -352,6 +348,7 @@ func fromNXLog(line []byte, root *fastjson.Value, r *rec) ([]byte, error) {
 		}
 		return text(root.Get(k))
 	}
+	r.dataSum = nxlogDataHash(root)
 	r.id, r.hasID = intOf(root.Get("EventID"))
 	r.channel = text(root.Get("Channel"))
 	r.computer = text(root.Get("Hostname"))

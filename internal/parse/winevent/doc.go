@@ -22,8 +22,9 @@
 // every read is bounds-checked against the chunk, and nesting, elements,
 // text and tokens per record and per chunk are bounded, so a hostile file
 // costs bounded memory and time. Values are written as evtx_dump writes
-// them: numbers as numbers, HexInt32/64 as "0x..", GUIDs upper-case
-// without braces, FILETIME and SYSTEMTIME as RFC 3339 UTC, binary as hex.
+// them: numbers as numbers, HexInt32/64 as "0x..", FILETIME and SYSTEMTIME
+// as RFC 3339 UTC (0, "no time", as no value), binary as hex; GUIDs, unlike
+// evtx_dump, lowercase in braces (below).
 //
 // Of the two EVTX libraries in go.mod, 0xrawsec/golang-evtx does not build
 // in this module (its dependency golang-utils has no go.sum entry) and
@@ -48,9 +49,15 @@
 //   - the process, user, network, path and success fields of the common
 //     Sysmon and Security events (mapping.go), trimmed of surrounding white
 //     space (evtx_dump trims it, EVTX records keep it; Raw keeps it).
-//   - _id: parse.HashID(lowercased hostname, lowercased channel, record
-//     number), so a record read from an EVTX file and from a JSON export
-//     is stored once (NXLog writes "security" where EVTX says "Security").
+//   - _id (identity.go): a hash of the lowercased computer and channel,
+//     the record number, the second of TimeCreated, the event id and the
+//     EventData in one form, so two records with the same number (logs of
+//     two machines of one name) are two events, and a record read from an
+//     EVTX file and from a JSON export is stored once.
+//   - GUIDs lowercase in braces, as Sysmon writes them, in raw from EVTX,
+//     evtx_dump and Winlogbeat (by type in EVTX, by the member's name in
+//     JSON), so joins on raw->>'ProcessGuid' work across formats; NXLog
+//     lines are kept as sent (their EventData GUIDs are in that form).
 //   - Raw: one flat JSON object, every EventData (or UserData element)
 //     member under its original name, unnamed <Data> as "Data", then the
 //     System fields under NXLog-like names (EventID, Channel, Computer,

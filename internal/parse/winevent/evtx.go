@@ -9,7 +9,6 @@ import (
 	"hash/crc32"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -223,11 +222,17 @@ func evtxRecord(p *chunkParser, off int, e *event.Event) error {
 	tc := ""
 	if t := sys.kid("TimeCreated"); t != nil {
 		tc = t.attr("SystemTime")
-		tm, err := time.Parse(time.RFC3339Nano, tc)
-		if err != nil {
-			return &event.RejectError{Reason: event.ReasonBadTime, Detail: strconv.Quote(truncate(tc, 64))}
+		if tc == "" {
+			// A FILETIME of 0 (no time): event_time is required, so it is
+			// FILETIME's own zero, 1601-01-01; raw has no TimeCreated.
+			r.ms, r.hasTime = -filetimeEpoch*1000, true
+		} else {
+			tm, err := time.Parse(time.RFC3339Nano, tc)
+			if err != nil {
+				return &event.RejectError{Reason: event.ReasonBadTime, Detail: strconv.Quote(truncate(tc, 64))}
+			}
+			r.ms, r.hasTime = tm.UnixMilli(), true
 		}
-		r.ms, r.hasTime = tm.UnixMilli(), true
 	}
 	r.task, r.hasTask = parseNum(text1(sys.kid("Task")))
 	if n, ok := parseNum(text1(sys.kid("Keywords"))); ok {
@@ -238,7 +243,7 @@ func evtxRecord(p *chunkParser, off int, e *event.Event) error {
 	o.str("Computer", r.computer)
 	o.str("Provider", r.provider)
 	if prov != nil {
-		o.str("ProviderGuid", strings.Trim(prov.attr("Guid"), "{}"))
+		o.str("ProviderGuid", guidValue("ProviderGuid", prov.attr("Guid")))
 	}
 	if o.key("EventRecordID") {
 		o.b = strconv.AppendInt(o.b, r.recNum, 10)
@@ -255,7 +260,7 @@ func evtxRecord(p *chunkParser, off int, e *event.Event) error {
 		o.str("UserID", x.attr("UserID"))
 	}
 	if x := sys.kid("Correlation"); x != nil {
-		o.str("ActivityID", strings.Trim(x.attr("ActivityID"), "{}"))
+		o.str("ActivityID", guidValue("ActivityID", x.attr("ActivityID")))
 	}
 	if ri := ev.kid("RenderingInfo"); ri != nil {
 		r.message = text1(ri.kid("Message"))
@@ -295,10 +300,17 @@ func dataXML(o *rawObj, r *rec, d *xelem) {
 				continue
 			}
 		}
+		v := joinVals(k.vals)
+		if g := guidValue(name, v); g != v && len(k.kids) == 0 {
+			// A GUID written as text (not typed): the one form too.
+			o.str(name, g)
+			r.data = append(r.data, kv{name, g})
+			continue
+		}
 		if o.key(name) {
 			o.b = appendElem(o.b, k, 0)
 		}
-		r.data = append(r.data, kv{name, joinVals(k.vals)})
+		r.data = append(r.data, kv{name, v})
 	}
 	switch {
 	case len(unnamed) == 1:

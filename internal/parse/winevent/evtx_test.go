@@ -22,11 +22,16 @@ var evtxKnownDiffs = map[string]string{
 
 // sameValue compares a Raw member read from EVTX with the one read from
 // evtx_dump JSON. evtx_dump trims the white space around text values,
-// which the EVTX reader keeps.
+// which the EVTX reader keeps, and writes GUIDs upper-case without braces,
+// where spoor stores them lowercase in braces.
 func sameValue(a, b any) bool {
 	as, bs := fmt.Sprint(a), fmt.Sprint(b)
 	if as == bs {
 		return true
+	}
+	if ga, ok := canonGUID(as); ok {
+		gb, _ := canonGUID(bs)
+		return ga == gb
 	}
 	return strings.TrimSpace(as) == strings.TrimSpace(bs)
 }

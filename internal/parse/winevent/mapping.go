@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/spoor-dev/spoor/internal/event"
-	"github.com/spoor-dev/spoor/internal/parse"
 )
 
 // rec is one Windows event whatever its source, as the mapping needs it.
@@ -24,8 +23,12 @@ type rec struct {
 	task                        int64 // task number, for a category from taskName
 	hasTask                     bool
 	data                        []kv // EventData / UserData members as text, original names
-	// lookup, when set, finds EventData members instead of data.
+	// lookup, when set, finds EventData members instead of data (NXLog:
+	// only the members the mapping asks for are read).
 	lookup func(k string) string
+	// dataSum, when set, is the hash of the EventData for the _id (NXLog),
+	// instead of one of data.
+	dataSum string
 }
 
 type kv struct{ k, v string }
@@ -113,9 +116,8 @@ func fill(e *event.Event, r *rec, raw []byte) error {
 	if r.category != "" {
 		e.SetString(event.Subtype, r.category)
 	}
-	if r.computer != "" && r.channel != "" && r.hasRec {
-		// Both lowercased: NXLog writes "security" where EVTX says "Security".
-		e.SetString(event.ID, parse.HashID(strings.ToLower(r.computer), strings.ToLower(r.channel), strconv.FormatInt(r.recNum, 10)))
+	if id, ok := recordID(r); ok {
+		e.SetString(event.ID, id)
 	}
 	switch {
 	case r.hasKW && r.keywords&kwAuditFail != 0, r.kwText == "AUDIT_FAILURE", r.kwText == "Audit Failure":
