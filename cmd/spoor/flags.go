@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spoor-dev/spoor/internal/client"
 	"github.com/spoor-dev/spoor/internal/datadir"
 	"github.com/spoor-dev/spoor/internal/lake"
@@ -25,9 +26,12 @@ type dataFlags struct {
 	Timeout time.Duration
 
 	headEvents int // lake head size, for tests
+
+	flags *pflag.FlagSet // the command's flags, to tell given from defaulted
 }
 
 func (f *dataFlags) add(cmd *cobra.Command) {
+	f.flags = cmd.Flags()
 	def := os.Getenv("SPOOR_DATA")
 	if def == "" {
 		def = "./spoor-data"
@@ -51,7 +55,17 @@ func (f *dataFlags) open(ctx context.Context) (*datadir.DB, error) {
 }
 
 // client returns the server client, or nil for a local data directory.
+//
+// Flags beat the environment: an explicit --data reads the directory even
+// when $SPOOR_SERVER is set, and naming both --data and --server is a usage
+// error, since they name two different stores.
 func (f *dataFlags) client() (*client.Client, error) {
+	if f.flags != nil && f.flags.Changed("data") {
+		if f.flags.Changed("server") {
+			return nil, usagef("--data and --server name two different stores: give one")
+		}
+		return nil, nil
+	}
 	if f.Server == "" {
 		return nil, nil
 	}

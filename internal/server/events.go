@@ -38,6 +38,10 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, err.Error(), "")
 		return
 	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		writeError(w, http.StatusBadRequest, "empty body: send events (JSON lines, a JSON array, or a file's bytes)", "")
+		return
+	}
 	// The body's format: named, or recognised from its first bytes like a
 	// file's. Threat Stack lines take the fast path below; the rest go
 	// through the same readers as `spoor ingest`.
