@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -102,7 +103,9 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 	}
 	start := time.Now()
 	var last time.Time
-	opts := ingest.Options{Org: org, Format: o.format, Host: o.host}
+	// --org wins over what the events say, as a token's organization does
+	// over HTTP; without it they keep their own (default: "default").
+	opts := ingest.Options{Org: org, ForceOrg: o.data.Org != "", Format: o.format, Host: o.host}
 	if o.progress {
 		opts.Progress = func(p ingest.Progress) {
 			if time.Since(last) < 200*time.Millisecond {
@@ -120,10 +123,17 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 		return err
 	}
 	defer closeDet()
+	var orgMu sync.Mutex
+	orgs := map[string]int{} // events stored, by organization
 	sink := func(ctx context.Context, evs []*event.Event) (int, int, error) {
 		// Files are loaded without the WAL: they stay on disk, and the
 		// events are durable when the final flush returns.
 		r, err := st.Load(ctx, evs)
+		orgMu.Lock()
+		for _, e := range evs {
+			orgs[e.Str[event.OrganizationID]]++
+		}
+		orgMu.Unlock()
 		if err == nil && det != nil {
 			// Evaluated once stored; a run killed before its flush is run
 			// again, and the journal counts each event once per alert.
@@ -149,6 +159,7 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 		return err
 	}
 	printSummary(stdout, sum, time.Since(start), stats.Parts, stats.PartBytes)
+	printOrgs(stdout, orgs)
 	if det != nil {
 		n, sg, p := det.Set().Stats()
 		hits, opened := det.Counts()
@@ -313,4 +324,21 @@ func bytesHuman(v float64) string {
 		i++
 	}
 	return strings.TrimSuffix(fmt.Sprintf("%.1f", v), ".0") + " " + units[i]
+}
+
+// printOrgs names the organizations that received the events (stored or
+// already there), so an import into the wrong one is seen at once.
+func printOrgs(w io.Writer, orgs map[string]int) {
+	if len(orgs) == 0 {
+		return
+	}
+	names := make([]string, 0, len(orgs))
+	for o := range orgs {
+		names = append(names, o)
+	}
+	sort.Strings(names)
+	for i, o := range names {
+		names[i] = fmt.Sprintf("%s %d", o, orgs[o])
+	}
+	fmt.Fprintf(w, "  organizations: %s\n", strings.Join(names, ", "))
 }

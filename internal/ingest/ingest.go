@@ -233,7 +233,7 @@ func RunSources(ctx context.Context, srcs []Source, sink AppendFunc, opts Option
 				}
 				var evs []*event.Event
 				switch {
-				case c.conv != nil:
+				case c.conv != nil || c.recs != nil:
 					evs = convertChunk(&norm, c, reject)
 				case c.evs != nil:
 					evs = completeEvents(&norm, c, reject)

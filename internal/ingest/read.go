@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -195,6 +196,12 @@ func (rd *reader) stream(name string, br *bufio.Reader, found bool) {
 	)
 	switch f.Kind {
 	case formats.Lines:
+		if head, _ := br.Peek(sniffBytes); !lineShaped(head) {
+			// A top-level array or pretty-printed objects: split into
+			// records as the other JSON formats are, one event each.
+			lines, records, err = rd.records(name, f.Name, br, nil)
+			break
+		}
 		lines, err = readLines(rd.ctx, name, f.Name, br, rd.chunkBytes, rd.out, rd.reject)
 		records = lines
 	case formats.Records:
@@ -220,6 +227,22 @@ func (rd *reader) stream(name string, br *bufio.Reader, found bool) {
 		}
 	}
 	rd.done(name, f.Name, lines, records, err)
+}
+
+// lineShaped reports whether Threat Stack input is one JSON object a line
+// (read line by line, the fast path), judging by its first record: not when
+// it opens an array, or when its first object spans lines.
+func lineShaped(head []byte) bool {
+	b := bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf")
+	if len(b) == 0 || b[0] == '[' {
+		return len(b) == 0
+	}
+	first, _, _ := bytes.Cut(b, []byte{'\n'})
+	first = bytes.TrimSpace(first)
+	// A whole object on the first line, or a broken line of JSON lines (its
+	// rejection is line-numbered either way): line shaped. An object whose
+	// first line is only its opening is pretty-printed.
+	return !(bytes.Equal(first, []byte{'{'}) || (first[0] == '{' && !json.Valid(first) && bytes.HasSuffix(first, []byte{','})))
 }
 
 // hostNeeder is a decoder whose records may name no host (raw auditd
@@ -296,15 +319,19 @@ func recReason(r string) string {
 	return r
 }
 
-// convertChunk converts each record of a chunk.
+// convertChunk converts each record of a chunk: with the chunk's converter
+// and then the normaliser's completion, or, for Threat Stack records (no
+// converter), with the normaliser alone.
 func convertChunk(norm *event.Normalizer, c chunk, reject func(Rejection)) []*event.Event {
 	norm.StartBatch()
 	slab := make([]event.Event, len(c.recs))
 	out := make([]*event.Event, 0, len(c.recs))
 	for i, ref := range c.recs {
 		e := &slab[i]
-		err := c.conv(c.data[ref.off:ref.end], e)
-		if err == nil {
+		var err error
+		if c.conv == nil {
+			err = norm.Normalize(c.data[ref.off:ref.end], e)
+		} else if err = c.conv(c.data[ref.off:ref.end], e); err == nil {
 			err = norm.Complete(e)
 		}
 		if err != nil {
