@@ -96,7 +96,8 @@ func runSearch(ctx context.Context, o searchOptions, q string, out io.Writer) er
 	if err != nil {
 		return err
 	}
-	s, err := db.Search(ctx, org, datadir.SearchRequest{Query: q, From: from, To: to, Fields: fields, Limit: o.limit, Desc: o.desc})
+	req := datadir.SearchRequest{Query: q, From: from, To: to, Fields: fields, Limit: o.limit, Desc: o.desc}
+	s, err := db.Search(ctx, org, req)
 	if err != nil {
 		return queryError(err, q)
 	}
@@ -135,7 +136,18 @@ func runSearch(ctx context.Context, o searchOptions, q string, out io.Writer) er
 	if err := s.Err(); err != nil {
 		return err
 	}
-	return w.Close()
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if s.More() {
+		// The limit cut the answer: say by how much, never silently.
+		if n, err := db.Count(ctx, org, req); err == nil {
+			fmt.Fprintf(o.stderr, "%d of %d rows; --limit 0 for all\n", o.limit, n)
+		} else {
+			fmt.Fprintf(o.stderr, "%d rows shown, more match; --limit 0 for all\n", o.limit)
+		}
+	}
+	return nil
 }
 
 // queryError marks filter-language and SQL errors as the user's (exit 2),

@@ -119,6 +119,28 @@ func (d *DB) Search(ctx context.Context, org string, r SearchRequest) (*Search, 
 	return &Search{Rows: rows, Columns: p.cols, Full: len(r.Fields) == 0, limit: limit}, nil
 }
 
+// Count returns how many events a search matches, whatever its limit, so
+// a cut answer can say how much it left out.
+func (d *DB) Count(ctx context.Context, org string, r SearchRequest) (int64, error) {
+	r.Fields, r.Limit, r.After = []string{"_id"}, 0, ""
+	p, err := searchSQL(r)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := d.Query(ctx, org, p.from, p.to, "SELECT count(*) FROM ("+p.sql+")", p.args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n int64
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, err
+		}
+	}
+	return n, rows.Err()
+}
+
 // ExportSearch writes a search's answer to a Parquet file and returns its
 // path; the caller removes it. Without fields every column is written.
 func (d *DB) ExportSearch(ctx context.Context, org string, r SearchRequest) (string, error) {
