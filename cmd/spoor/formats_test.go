@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/spoor-dev/spoor/internal/testenv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,7 +18,7 @@ func needDataset(t *testing.T, rel string) string {
 	t.Helper()
 	p := filepath.Join(datasets, rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real telemetry not found at %s (the shared datasets folder beside the project): %v", p, err)
+		testenv.Missing(t, "real telemetry not found at %s (the shared datasets folder beside the project): %v", p, err)
 	}
 	return p
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -66,16 +67,34 @@ func main() { os.Exit(run(os.Args[1:])) }
 func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := newRootCmd()
+	argsAreUsage(root)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "spoor:", err)
 		var u usageError
-		if errors.As(err, &u) {
+		if errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command ") {
 			return 2
 		}
 		return 1
 	}
 	return 0
+}
+
+// argsAreUsage makes every command's argument check a usage error (exit
+// 2), as flag errors are: a wrong number of arguments is bad usage, not a
+// runtime failure.
+func argsAreUsage(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		argsAreUsage(sub)
+	}
 }

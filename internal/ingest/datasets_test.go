@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/testenv"
 )
 
 // datasets is the shared folder of real public telemetry.
@@ -25,7 +26,7 @@ const datasets = "../../../shared/datasets"
 func needDatasets(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(datasets); err != nil {
-		t.Skipf("real telemetry not found at %s (the shared datasets folder beside the project): %v", datasets, err)
+		testenv.Missing(t, "real telemetry not found at %s (the shared datasets folder beside the project): %v", datasets, err)
 	}
 }
 

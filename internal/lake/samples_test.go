@@ -3,6 +3,7 @@ package lake
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/spoor-dev/spoor/internal/testenv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,7 +15,7 @@ func seedSamples(t testing.TB) [][]byte {
 	t.Helper()
 	matches, _ := filepath.Glob("../../../shared/seeds/002_*.txt")
 	if len(matches) == 0 {
-		t.Skip("../shared/seeds/002 is absent: no Threat Stack samples to test with")
+		testenv.Missing(t, "../shared/seeds/002 is absent: no Threat Stack samples to test with")
 	}
 	doc, err := os.ReadFile(matches[0])
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/spoor-dev/spoor/internal/client"
+	"github.com/spoor-dev/spoor/internal/testenv"
 )
 
 const datasets = "../../../shared/datasets"
@@ -23,7 +24,7 @@ func TestIngestFormatsOverHTTP(t *testing.T) {
 	ct, _ := filepath.Glob(filepath.Join(datasets, "cloudtrail/stratus/CloudTrail/*.json"))
 	evtx, _ := filepath.Glob(filepath.Join(datasets, "sigma/regression_data/rules/windows/process_creation/*/*.evtx"))
 	if len(ct) == 0 || len(evtx) == 0 {
-		t.Skipf("real telemetry not found under %s", datasets)
+		testenv.Missing(t, "real telemetry not found under %s", datasets)
 	}
 	f := start(t, Options{})
 	post := func(path, file string, want int64) ingestAnswer {
@@ -81,7 +82,7 @@ func TestClientIngestsFormatsRemotely(t *testing.T) {
 	dir := filepath.Join(datasets, "cloudtrail/stratus/CloudTrail")
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	if len(files) == 0 {
-		t.Skipf("real telemetry not found under %s", datasets)
+		testenv.Missing(t, "real telemetry not found under %s", datasets)
 	}
 	want := int64(0)
 	for _, p := range files {

@@ -15,6 +15,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/parse/jsonrec"
 	"github.com/spoor-dev/spoor/internal/parse/winevent"
+	"github.com/spoor-dev/spoor/internal/testenv"
 	"gopkg.in/yaml.v3"
 )
 
@@ -24,7 +25,7 @@ var datasets = filepath.Join("..", "..", "..", "shared", "datasets")
 func needDir(tb testing.TB, dir string) {
 	tb.Helper()
 	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("test data %s is absent (the shared datasets live next to the project): %v", dir, err)
+		testenv.Missing(tb, "test data %s is absent (the shared datasets live next to the project): %v", dir, err)
 	}
 }
 

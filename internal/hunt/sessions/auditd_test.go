@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/spoor-dev/spoor/internal/ingest"
+	"github.com/spoor-dev/spoor/internal/testenv"
 )
 
 // auditFiles are the real auditd logs: OTRF's (zipped) from the shared
@@ -30,7 +31,7 @@ func auditFiles(t *testing.T) []string {
 		}
 	}
 	if len(files) == 0 {
-		t.Skip("no real auditd logs: neither shared/datasets/linux beside the project nor go-libaudit v2.6.2 in the module cache")
+		testenv.Missing(t, "no real auditd logs: neither shared/datasets/linux beside the project nor go-libaudit v2.6.2 in the module cache")
 	}
 	return files
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/parse"
+	"github.com/spoor-dev/spoor/internal/testenv"
 )
 
 // collector is a parse.Output that keeps everything.
@@ -51,7 +52,7 @@ func decode(t testing.TB, text string) *collector {
 	return c
 }
 
-const datasets = "/work/shared/datasets/linux"
+const datasets = "../../../../shared/datasets/linux"
 
 // readZip returns the text of the single file of a zip in the datasets, or
 // skips the test.
@@ -60,7 +61,7 @@ func readZip(t testing.TB, name string) string {
 	p := filepath.Join(datasets, name)
 	zr, err := zip.OpenReader(p)
 	if err != nil {
-		t.Skipf("dataset %s not available: %v", p, err)
+		testenv.Missing(t, "dataset %s not available: %v", p, err)
 	}
 	defer zr.Close()
 	var sb strings.Builder

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/parse/jsonrec"
+	"github.com/spoor-dev/spoor/internal/testenv"
 )
 
 const assumedRole = `{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROA:i-08c9216f243e53fd4","arn":"arn:aws:sts::123456789012:assumed-role/ec2VpcRole/i-08c9216f243e53fd4","accountId":"123456789012","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::123456789012:role/ec2VpcRole","userName":"ec2VpcRole"}}},"eventTime":"2020-09-17T17:16:01Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","awsRegion":"us-east-1","sourceIPAddress":"3.91.1.2","userAgent":"aws-cli/1.18","errorCode":"Client.UnauthorizedOperation","eventID":"0b5a1d2e-1111-2222-3333-444455556666","recipientAccountId":"123456789012"}`
@@ -71,7 +72,7 @@ func TestConvertRejects(t *testing.T) {
 func TestStratusFiles(t *testing.T) {
 	files, _ := filepath.Glob("../../../../shared/datasets/cloudtrail/stratus/CloudTrail/*.json")
 	if len(files) == 0 {
-		t.Skip("the Stratus CloudTrail files are not at ../shared/datasets/cloudtrail/stratus")
+		testenv.Missing(t, "the Stratus CloudTrail files are not at ../shared/datasets/cloudtrail/stratus")
 	}
 	n := 0
 	for _, f := range files {

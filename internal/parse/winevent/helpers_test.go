@@ -15,11 +15,12 @@ import (
 
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/parse"
+	"github.com/spoor-dev/spoor/internal/testenv"
 )
 
 const (
-	regressionDir = "/work/shared/datasets/sigma/regression_data"
-	nxlogDir      = "/work/shared/datasets/windows"
+	regressionDir = "../../../../shared/datasets/sigma/regression_data"
+	nxlogDir      = "../../../../shared/datasets/windows"
 )
 
 // collect is a parse.Output that keeps everything.
@@ -48,7 +49,7 @@ func evtxFiles(t testing.TB) []string {
 		return nil
 	})
 	if len(files) == 0 {
-		t.Skipf("no .evtx files under %s: the sigma regression data set is not installed", regressionDir)
+		testenv.Missing(t, "no .evtx files under %s: the sigma regression data set is not installed", regressionDir)
 	}
 	sort.Strings(files)
 	return files
@@ -94,7 +95,7 @@ func nxlogZips(t testing.TB) []string {
 	t.Helper()
 	z, _ := filepath.Glob(filepath.Join(nxlogDir, "*.zip"))
 	if len(z) == 0 {
-		t.Skipf("no NXLog zips under %s: the OTRF Windows data set is not installed", nxlogDir)
+		testenv.Missing(t, "no NXLog zips under %s: the OTRF Windows data set is not installed", nxlogDir)
 	}
 	return z
 }
