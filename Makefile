@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/spoor
 DATA    ?= ./spoor-data
 
-.PHONY: build demo test fuzz bench bench-formats bench-detect bench-hunt bench-gate clean
+.PHONY: build demo test test-race fuzz bench bench-formats bench-detect bench-hunt bench-gate clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spoor
@@ -22,6 +22,10 @@ test:
 	$(GO) test -timeout 45m ./...
 	@# The SigmaHQ regression share and rule-load counts, printed (the tests above assert them).
 	@$(GO) test -count=1 -run '^(TestRegression|TestRulesLoad)$$' -v ./internal/sigma/ | grep -E 'fire on their own|rules: .* compile|regression tests:|SKIP' || true
+
+# The packages that run goroutines, under the race detector (a few minutes).
+test-race:
+	$(GO) test -race -timeout 30m ./internal/wal/ ./internal/lake/ ./internal/server/ ./internal/sigma/ ./internal/parse/winevent/ ./internal/engine/ ./internal/auth/ ./internal/detect/
 
 # Run each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s

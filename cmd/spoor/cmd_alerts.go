@@ -158,6 +158,12 @@ func runAlertsDismiss(ctx context.Context, o alertsOptions, id string, out io.Wr
 		}
 	} else if err := withAlerts(ctx, o.data, func(st *alert.Store, org string) (err error) {
 		a, err = st.Dismiss(org, id, "cli", o.reason)
+		switch {
+		case errors.Is(err, alert.ErrNotFound):
+			return fmt.Errorf("no alert %q in organization %s", id, org)
+		case errors.Is(err, alert.ErrDismissed):
+			return fmt.Errorf("alert %s was dismissed already by %s: %q", a.ID, a.DismissedBy, a.Reason)
+		}
 		return err
 	}); err != nil {
 		return err

@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -187,5 +188,19 @@ func TestWebhookRetriesAndResends(t *testing.T) {
 	}
 	if a, _ := s.Get("o", opened[0].ID); !a.Notified || calls.Load() < 3 || ok.Load() != 1 {
 		t.Fatalf("calls %d, delivered %d, notified %v", calls.Load(), ok.Load(), a.Notified)
+	}
+}
+
+// Dismissing a dismissed alert keeps the first dismissal (who and why) and
+// says so; the journal gains no line.
+func TestDismissTwiceKeepsTheFirst(t *testing.T) {
+	s := open(t, t.TempDir())
+	opened, _ := s.Observe("o", []Hit{hit("r", "a", 1, 0)})
+	if _, err := s.Dismiss("o", opened[0].ID, "ana", "backup job"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Dismiss("o", opened[0].ID, "bob", "other reason")
+	if !errors.Is(err, ErrDismissed) || a.DismissedBy != "ana" || a.Reason != "backup job" {
+		t.Errorf("second dismissal: %+v, %v; want ErrDismissed and ana's reason kept", a, err)
 	}
 }

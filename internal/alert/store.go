@@ -447,6 +447,10 @@ func (o *orgAlerts) write(b []byte) error {
 // ErrNotFound says no alert of the organization has the id.
 var ErrNotFound = errors.New("no such alert")
 
+// ErrDismissed is a dismissal of an alert dismissed already: the first
+// dismissal (who, why) is kept.
+var ErrDismissed = errors.New("alert dismissed already")
+
 // Get returns one alert of org.
 func (s *Store) Get(org, id string) (Alert, error) {
 	s.mu.Lock()
@@ -478,7 +482,14 @@ func (s *Store) List(org string) ([]Alert, error) {
 }
 
 // Dismiss marks an alert dismissed; it stays stored and listed.
+//
+// An alert dismissed already is returned as it is, with ErrDismissed.
 func (s *Store) Dismiss(org, id, by, reason string) (Alert, error) {
+	if a, err := s.Get(org, id); err != nil {
+		return Alert{}, err
+	} else if a.Status == StatusDismissed {
+		return a, ErrDismissed
+	}
 	return s.update(org, id, func(a *Alert) {
 		a.Status, a.DismissedBy, a.Reason = StatusDismissed, by, reason
 	})

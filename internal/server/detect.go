@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -70,7 +71,11 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := s.db.Alerts.Get(tokenOf(r).Org, r.PathValue("id"))
 	if errors.Is(err, alert.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no such alert in your organization", "")
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no alert %q in your organization", r.PathValue("id")), "")
+		return
+	}
+	if errors.Is(err, alert.ErrDismissed) {
+		writeError(w, http.StatusConflict, fmt.Sprintf("alert %s was dismissed already by %s: %q", a.ID, a.DismissedBy, a.Reason), "")
 		return
 	}
 	if err != nil {
@@ -94,7 +99,11 @@ func (s *Server) dismissAlert(w http.ResponseWriter, r *http.Request) {
 	tok := tokenOf(r)
 	a, err := s.db.Alerts.Dismiss(tok.Org, r.PathValue("id"), tok.Name, req.Reason)
 	if errors.Is(err, alert.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no such alert in your organization", "")
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no alert %q in your organization", r.PathValue("id")), "")
+		return
+	}
+	if errors.Is(err, alert.ErrDismissed) {
+		writeError(w, http.StatusConflict, fmt.Sprintf("alert %s was dismissed already by %s: %q", a.ID, a.DismissedBy, a.Reason), "")
 		return
 	}
 	if err != nil {
