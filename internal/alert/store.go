@@ -485,23 +485,25 @@ func (s *Store) List(org string) ([]Alert, error) {
 //
 // An alert dismissed already is returned as it is, with ErrDismissed.
 func (s *Store) Dismiss(org, id, by, reason string) (Alert, error) {
-	if a, err := s.Get(org, id); err != nil {
-		return Alert{}, err
-	} else if a.Status == StatusDismissed {
-		return a, ErrDismissed
-	}
-	return s.update(org, id, func(a *Alert) {
+	return s.update(org, id, func(a *Alert) error {
+		if a.Status == StatusDismissed {
+			return ErrDismissed
+		}
 		a.Status, a.DismissedBy, a.Reason = StatusDismissed, by, reason
+		return nil
 	})
 }
 
 // MarkNotified records that the webhook has an alert.
 func (s *Store) MarkNotified(org, id string) error {
-	_, err := s.update(org, id, func(a *Alert) { a.Notified = true })
+	_, err := s.update(org, id, func(a *Alert) error { a.Notified = true; return nil })
 	return err
 }
 
-func (s *Store) update(org, id string, f func(*Alert)) (Alert, error) {
+// update changes one alert under the store's lock. f refuses a change by
+// returning an error before it changes anything: the alert is returned as
+// it is, with that error, and nothing is written.
+func (s *Store) update(org, id string, f func(*Alert) error) (Alert, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, err := s.org(org)
@@ -512,7 +514,9 @@ func (s *Store) update(org, id string, f func(*Alert)) (Alert, error) {
 	if !ok {
 		return Alert{}, ErrNotFound
 	}
-	f(&st.Alert)
+	if err := f(&st.Alert); err != nil {
+		return st.Alert, err
+	}
 	st.Version++
 	st.UpdatedAt = s.now().UnixMilli()
 	b, _ := json.Marshal(line{Alert: st.Alert, Window: st.window.Milliseconds()})

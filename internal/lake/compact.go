@@ -17,6 +17,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 	"github.com/parquet-go/parquet-go"
+	"github.com/spoor-dev/spoor/internal/atomicfile"
 	"github.com/spoor-dev/spoor/internal/event"
 )
 
@@ -196,7 +197,7 @@ func (s *Store) dropParts(k partKey, old []Part, np *Part) {
 	for _, p := range old {
 		os.Remove(p.Path)
 	}
-	syncDir(filepath.Dir(partitionDir(s.dir, k.org, k.dateKey)))
+	atomicfile.SyncDir(filepath.Dir(partitionDir(s.dir, k.org, k.dateKey)))
 }
 
 // mergeParts streams the rows of sorted parts into one sorted part, dropping
@@ -304,7 +305,7 @@ func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, er
 		os.Remove(jpath)
 		return Part{}, 0, err
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return Part{}, 0, err
 	}
 	np := Part{Path: final, Org: k.org, DateKey: k.dateKey, ULID: id, Size: st.Size()}
@@ -329,7 +330,7 @@ func writeFileSync(path string, b []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return atomicfile.SyncDir(filepath.Dir(path))
 }
 
 // valueOf finds the first value of leaf column col in a row.

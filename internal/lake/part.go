@@ -13,6 +13,7 @@ import (
 	"github.com/oklog/ulid/v2"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/spoor-dev/spoor/internal/atomicfile"
 	"github.com/spoor-dev/spoor/internal/event"
 )
 
@@ -172,21 +173,9 @@ func (w *partWriter) write(dir, org, dateKey string, evs []*event.Event) (Part, 
 		return Part{}, fmt.Errorf("publish part: %w", err)
 	}
 	if !w.noSync {
-		if err := syncDir(dir); err != nil {
+		if err := atomicfile.SyncDir(dir); err != nil {
 			return Part{}, err
 		}
 	}
 	return Part{Path: final, Org: org, DateKey: dateKey, ULID: id, Size: st.Size(), checked: true}, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir for sync: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/spoor-dev/spoor/internal/atomicfile"
 )
 
 // The schema file records which part schema the directory writes now and
@@ -55,7 +56,7 @@ func (s *Store) loadSchema(hadParts bool) (int64, error) {
 	if err := os.Rename(path+".tmp", path); err != nil {
 		return 0, err
 	}
-	return rec.Since, syncDir(s.dir)
+	return rec.Since, atomicfile.SyncDir(s.dir)
 }
 
 // legacy reports whether a part may have another schema than the current.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/spoor-dev/spoor/internal/atomicfile"
 )
 
 const segmentExt = ".wal"
@@ -56,26 +58,11 @@ func createSegment(dir string, n int) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create segment %d: %w", n, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync dir: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync dir: %w", err)
-	}
-	return nil
 }
 
 // checkSegment reads segment n from f and returns what it holds, with the

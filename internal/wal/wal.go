@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+
+	"github.com/spoor-dev/spoor/internal/atomicfile"
 )
 
 // Defaults for the zero fields of Options.
@@ -175,7 +177,7 @@ func Open(dir string, opts Options) (*WAL, []CorruptionError, error) {
 		}
 		w.segN = 1
 		w.segs = []segment{{n: 1}}
-	} else if err := syncDir(dir); err != nil {
+	} else if err := atomicfile.SyncDir(dir); err != nil {
 		w.f.Close()
 		return nil, nil, err
 	}
@@ -448,7 +450,7 @@ func (w *WAL) RemoveBefore(pos Pos) error {
 	w.segs = slices.Delete(w.segs, 0, removed) // victims are a prefix of w.segs
 	w.mu.Unlock()
 	if removed > 0 {
-		err = errors.Join(err, syncDir(w.dir))
+		err = errors.Join(err, atomicfile.SyncDir(w.dir))
 	}
 	return err
 }
