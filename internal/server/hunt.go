@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/auth"
@@ -29,9 +28,9 @@ func (s *Server) hunt(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("analysis")
 	svg := r.URL.Query().Get("format") == "svg"
 	f, ctype := "json", "application/json"
-	// JSON unless asked otherwise (docs/api.md): what a browser and jq read.
-	if !svg && (r.URL.Query().Get("format") != "" || asksFormat(r.Header.Get("Accept"))) {
-		if f, ctype = format(r); f == "" || f == "parquet" {
+	if !svg {
+		// JSON unless asked otherwise (docs/api.md): what a browser and jq read.
+		if f, ctype = formatOr(r, "json"); f == "" || f == "parquet" {
 			writeError(w, http.StatusBadRequest, "format must be json, ndjson, csv (or svg for the timeline)", "")
 			return
 		}
@@ -65,15 +64,4 @@ func (s *Server) hunt(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ctype)
 	out, _ := render.New(f, w)
 	t.Write(out)
-}
-
-// asksFormat reports whether an Accept header names one of the answer
-// formats rather than anything (curl's */*, a browser's text/html).
-func asksFormat(accept string) bool {
-	for _, t := range []string{"text/csv", "ndjson", "application/json", "parquet"} {
-		if strings.Contains(accept, t) {
-			return true
-		}
-	}
-	return false
 }

@@ -35,9 +35,13 @@ type sqlRequest struct {
 	Until string `json:"until"`
 }
 
-// format picks the answer's format: ?format=, else the Accept header, else
-// NDJSON (what pandas.read_json(url, lines=True) reads).
-func format(r *http.Request) (string, string) {
+// format picks a search or SQL answer's format: ?format=, else the Accept
+// header, else NDJSON (what pandas.read_json(url, lines=True) reads).
+func format(r *http.Request) (string, string) { return formatOr(r, "ndjson") }
+
+// formatOr picks the answer's format: ?format=, else the Accept header,
+// else def.
+func formatOr(r *http.Request, def string) (string, string) {
 	f := r.URL.Query().Get("format")
 	if f == "" {
 		accept := r.Header.Get("Accept")
@@ -46,10 +50,12 @@ func format(r *http.Request) (string, string) {
 			f = "csv"
 		case strings.Contains(accept, "parquet"):
 			f = "parquet"
+		case strings.Contains(accept, "ndjson"):
+			f = "ndjson"
 		case strings.Contains(accept, "application/json"):
 			f = "json"
 		default:
-			f = "ndjson"
+			f = def
 		}
 	}
 	switch f {
