@@ -1,5 +1,8 @@
-// Package atomicfile writes small files so that a crash leaves either the
+// Package atomicfile writes whole files so that a crash leaves either the
 // old or the new content, never a mix, and the new name survives power loss.
+// It is the one way spoor replaces or publishes a file: a temporary file
+// beside the target, written, fsynced, renamed over the target, then the
+// directory fsynced so the rename is durable.
 package atomicfile
 
 import (
@@ -9,45 +12,99 @@ import (
 	"path/filepath"
 )
 
-// Write replaces path with data: a temporary file beside it, written,
-// fsynced, renamed over path, then the directory fsynced so the rename is
-// durable. It returns the new file's FileInfo (taken before the rename, so
-// it names the inode now at path). Writers racing on one path need a lock
-// of their own; each gets its own temporary file.
-func Write(path string, data []byte, perm os.FileMode) (os.FileInfo, error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+// TempSuffix ends every temporary file's name, so a directory scan can
+// remove the ones a crash left behind.
+const TempSuffix = ".tmp"
+
+// File is a file written under a temporary name in the target's directory
+// and published at the target by Commit. Until then the target keeps its old
+// content (or stays absent). Abort, or a failed Commit, removes the
+// temporary file.
+type File struct {
+	*os.File
+	path string
+	done bool
+}
+
+// Create starts a file that Commit will publish at path with perm.
+func Create(path string, perm os.FileMode) (*File, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*"+TempSuffix)
 	if err != nil {
 		return nil, err
-	}
-	name := tmp.Name()
-	fail := func(err error) (os.FileInfo, error) {
-		tmp.Close()
-		os.Remove(name)
-		return nil, err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fail(err)
 	}
 	if err := tmp.Chmod(perm); err != nil {
-		return fail(err)
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
 	}
-	if err := tmp.Sync(); err != nil {
-		return fail(err)
+	return &File{File: tmp, path: path}, nil
+}
+
+// Commit fsyncs the file, closes it, renames it over the target and fsyncs
+// the directory. On error the temporary file is gone and the target is as
+// it was (unless only the directory's fsync failed).
+func (f *File) Commit() error { return f.commit(true) }
+
+// CommitNoSync publishes the file like Commit without either fsync: for
+// files that need not survive a crash but must never be seen half written.
+func (f *File) CommitNoSync() error { return f.commit(false) }
+
+func (f *File) commit(sync bool) error {
+	if f.done {
+		return errors.New("atomicfile: commit after commit or abort")
 	}
-	st, err := tmp.Stat()
+	f.done = true
+	name := f.Name()
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			os.Remove(name)
+			return fmt.Errorf("sync %s: %w", f.path, err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(name)
+		return err
+	}
+	if err := os.Rename(name, f.path); err != nil {
+		os.Remove(name)
+		return err
+	}
+	if !sync {
+		return nil
+	}
+	return SyncDir(filepath.Dir(f.path))
+}
+
+// Abort closes and removes the temporary file, leaving the target as it
+// was. It does nothing after Commit, so it can be deferred.
+func (f *File) Abort() {
+	if f.done {
+		return
+	}
+	f.done = true
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// Write replaces path with data as one File. It returns the new file's
+// FileInfo (taken before the rename, so it names the inode now at path).
+// Writers racing on one path need a lock of their own; each gets its own
+// temporary file.
+func Write(path string, data []byte, perm os.FileMode) (os.FileInfo, error) {
+	f, err := Create(path, perm)
 	if err != nil {
-		return fail(err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(name)
 		return nil, err
 	}
-	if err := os.Rename(name, path); err != nil {
-		os.Remove(name)
+	defer f.Abort()
+	if _, err := f.File.Write(data); err != nil {
 		return nil, err
 	}
-	return st, SyncDir(dir)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return st, f.Commit()
 }
 
 // SyncDir fsyncs a directory, making the names created, renamed or removed
