@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/spoor-dev/spoor/internal/atomicfile"
 	"github.com/spoor-dev/spoor/internal/lake"
 )
 
@@ -208,11 +209,11 @@ func (o *orgAlerts) apply(l line) {
 
 // rewrite replaces the journal with one line per alert.
 func (o *orgAlerts) rewrite(path string) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
+	defer f.Abort()
 	bw := bufio.NewWriter(f)
 	ids := make([]string, 0)
 	for _, st := range o.sorted() {
@@ -226,15 +227,9 @@ func (o *orgAlerts) rewrite(path string) error {
 		bw.Write(append(b, '\n'))
 	}
 	if err := bw.Flush(); err != nil {
-		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	f.Close()
-	if err := os.Rename(tmp, path); err != nil {
+	if err := f.Commit(); err != nil {
 		return err
 	}
 	nf, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0o644)

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+
+	"github.com/spoor-dev/spoor/internal/atomicfile"
 )
 
 //go:embed data
@@ -49,10 +51,9 @@ func Extract(dir string) error {
 		if err != nil {
 			return err
 		}
-		tmp := dst + ".tmp"
-		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		if _, err := atomicfile.Write(dst, b, 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", path.Base(name), err)
 		}
-		return os.Rename(tmp, dst)
+		return nil
 	})
 }

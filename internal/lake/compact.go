@@ -242,12 +242,11 @@ func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, er
 	dir := partitionDir(s.dir, k.org, k.dateKey)
 	id := ulid.MustNew(ulid.Now(), rand.Reader)
 	final := filepath.Join(dir, partPrefix+id.String()+partSuffix)
-	tmp := filepath.Join(dir, "."+partPrefix+id.String()+partSuffix+tmpSuffix)
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, err := atomicfile.Create(final, 0o644)
 	if err != nil {
 		return Part{}, 0, err
 	}
-	defer os.Remove(tmp)
+	defer f.Abort()
 	pw := newPartWriter(s.schema).parquetWriter(f)
 	n := 0
 	for h.Len() > 0 {
@@ -255,14 +254,12 @@ func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, er
 		row := src.row
 		if valueOf(row, insertCol).Int64() >= cutoff {
 			if _, err := pw.WriteRows([]parquet.Row{row}); err != nil {
-				f.Close()
 				return Part{}, 0, err
 			}
 			n++
 		}
 		ok, err := src.next()
 		if err != nil {
-			f.Close()
 			return Part{}, 0, err
 		}
 		if ok {
@@ -272,15 +269,10 @@ func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, er
 		}
 	}
 	if err := pw.Close(); err != nil {
-		f.Close()
 		return Part{}, 0, err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return Part{}, 0, err
-	}
-	st, _ := f.Stat()
-	if err := f.Close(); err != nil {
+	st, err := f.Stat()
+	if err != nil {
 		return Part{}, 0, err
 	}
 	if n == 0 {
@@ -298,39 +290,17 @@ func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, er
 	}
 	jb, _ := json.Marshal(j)
 	jpath := filepath.Join(jdir, id.String()+".json")
-	if err := writeFileSync(jpath, jb); err != nil {
+	if _, err := atomicfile.Write(jpath, jb, 0o644); err != nil {
 		return Part{}, 0, err
 	}
-	if err := os.Rename(tmp, final); err != nil {
+	if err := f.Commit(); err != nil {
 		os.Remove(jpath)
-		return Part{}, 0, err
-	}
-	if err := atomicfile.SyncDir(dir); err != nil {
 		return Part{}, 0, err
 	}
 	np := Part{Path: final, Org: k.org, DateKey: k.dateKey, ULID: id, Size: st.Size()}
 	s.dropParts(k, parts, &np)
 	os.Remove(jpath)
 	return np, n, nil
-}
-
-func writeFileSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return atomicfile.SyncDir(filepath.Dir(path))
 }
 
 // valueOf finds the first value of leaf column col in a row.

@@ -26,7 +26,7 @@ const (
 	datePrefix  = "date_key="
 	partPrefix  = "part-"
 	partSuffix  = ".parquet"
-	tmpSuffix   = ".tmp"
+	tmpSuffix   = atomicfile.TempSuffix
 	quarantine  = "quarantine"
 	rowsPerPage = 8 << 10
 )
@@ -127,16 +127,11 @@ func (w *partWriter) write(dir, org, dateKey string, evs []*event.Event) (Part, 
 	}
 	id := ulid.MustNew(ulid.Now(), rand.Reader)
 	final := filepath.Join(dir, partPrefix+id.String()+partSuffix)
-	tmp := filepath.Join(dir, "."+partPrefix+id.String()+partSuffix+tmpSuffix)
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, err := atomicfile.Create(final, 0o644)
 	if err != nil {
 		return Part{}, fmt.Errorf("create part: %w", err)
 	}
-	fail := func(err error) (Part, error) {
-		f.Close()
-		os.Remove(tmp)
-		return Part{}, err
-	}
+	defer f.Abort()
 	// Events go in through partRow, column by column (see partrow.go).
 	pw := parquet.NewGenericWriter[partRow](f, w.options()...)
 	const batch = 1024
@@ -149,33 +144,22 @@ func (w *partWriter) write(dir, org, dateKey string, evs []*event.Event) (Part, 
 			rows[j].fill(e)
 		}
 		if _, err := pw.Write(rows); err != nil {
-			return fail(fmt.Errorf("write part rows: %w", err))
+			return Part{}, fmt.Errorf("write part rows: %w", err)
 		}
 	}
 	if err := pw.Close(); err != nil {
-		return fail(fmt.Errorf("close part writer: %w", err))
-	}
-	if !w.noSync {
-		if err := f.Sync(); err != nil {
-			return fail(fmt.Errorf("sync part: %w", err))
-		}
+		return Part{}, fmt.Errorf("close part writer: %w", err)
 	}
 	st, err := f.Stat()
 	if err != nil {
-		return fail(fmt.Errorf("stat part: %w", err))
+		return Part{}, fmt.Errorf("stat part: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return Part{}, fmt.Errorf("close part: %w", err)
+	commit := f.Commit
+	if w.noSync {
+		commit = f.CommitNoSync
 	}
-	if err := os.Rename(tmp, final); err != nil {
-		os.Remove(tmp)
+	if err := commit(); err != nil {
 		return Part{}, fmt.Errorf("publish part: %w", err)
-	}
-	if !w.noSync {
-		if err := atomicfile.SyncDir(dir); err != nil {
-			return Part{}, err
-		}
 	}
 	return Part{Path: final, Org: org, DateKey: dateKey, ULID: id, Size: st.Size(), checked: true}, nil
 }

@@ -50,13 +50,10 @@ func (s *Store) loadSchema(hadParts bool) (int64, error) {
 		rec.Since = time.Now().UnixMilli()
 	}
 	b, _ = json.MarshalIndent(rec, "", "  ")
-	if err := writeFileSync(path+".tmp", b); err != nil {
-		return 0, err
+	if _, err := atomicfile.Write(path, b, 0o644); err != nil {
+		return 0, fmt.Errorf("write %s: %w", schemaFile, err)
 	}
-	if err := os.Rename(path+".tmp", path); err != nil {
-		return 0, err
-	}
-	return rec.Since, atomicfile.SyncDir(s.dir)
+	return rec.Since, nil
 }
 
 // legacy reports whether a part may have another schema than the current.
