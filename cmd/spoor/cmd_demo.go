@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spoor-dev/spoor/internal/atomicfile"
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/demodata"
 	"github.com/spoor-dev/spoor/internal/gen"
@@ -145,14 +146,14 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	fleet := filepath.Join(o.data, "demo-fleet.ndjson")
 	if _, err := os.Stat(fleet); err != nil {
 		fmt.Fprintf(stderr, "generating a %d-host fleet with the seed scenarios into %s ...\n", o.hosts, fleet)
-		f, err := os.Create(fleet + ".tmp")
+		f, err := atomicfile.Create(fleet, 0o644)
 		if err != nil {
 			return err
 		}
+		defer f.Abort()
 		bw := bufio.NewWriterSize(f, 1<<20)
 		lf, err := os.Create(filepath.Join(o.data, "demo-fleet.labels.ndjson"))
 		if err != nil {
-			f.Close()
 			return err
 		}
 		st, err := gen.Generate(ctx, gen.Options{Seed: o.seed, Hosts: o.hosts, Rate: o.rate}, bw, lf)
@@ -160,14 +161,13 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 		if err == nil {
 			err = bw.Flush()
 		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
 		if err != nil {
 			return fmt.Errorf("generate fleet: %w", err)
 		}
-		if err := os.Rename(fleet+".tmp", fleet); err != nil {
-			return err
+		// Published whole, so a half-made fleet is never ingested as the
+		// fleet; not fsynced, as it is deleted once ingested.
+		if err := f.CommitNoSync(); err != nil {
+			return fmt.Errorf("generate fleet: %w", err)
 		}
 		fmt.Fprintf(stderr, "  %d events, %s (labels of the attacks' events in demo-fleet.labels.ndjson)\n", st.Events, bytesHuman(float64(st.Bytes)))
 	}
