@@ -12,6 +12,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/query"
 	"github.com/spoor-dev/spoor/internal/rules"
+	"github.com/spoor-dev/spoor/internal/sqlquote"
 )
 
 // Backtest is what a rule would have done over stored history.
@@ -153,9 +154,9 @@ func filterSQL(f string) (string, []any, error) {
 // name.
 func fieldSQL(qual, name string) string {
 	if f, ok := event.Lookup(name); ok {
-		return qual + `"` + f.Name + `"`
+		return qual + sqlquote.Ident(f.Name)
 	}
-	return "json_extract_string(" + qual + "raw, '$.\"" + strings.ReplaceAll(strings.ReplaceAll(name, "'", "''"), `"`, `\"`) + "\"')"
+	return "json_extract_string(" + qual + "raw, " + sqlquote.String(sqlquote.JSONPointer(name)) + ")"
 }
 
 // groupSQL is the SQL of a rule's alert group: its aggregate fields'
