@@ -14,6 +14,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/engine"
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/query"
+	"github.com/spoor-dev/spoor/internal/sqlquote"
 )
 
 // DefaultFields are shown when a tabular answer names no fields.
@@ -258,7 +259,7 @@ func selectList(fields []string) (cols, exprs []string, err error) {
 		cols = engine.ViewColumns()
 		cols = append(cols, engine.LiftedColumn)
 		for _, c := range cols {
-			exprs = append(exprs, quoteIdent(c))
+			exprs = append(exprs, sqlquote.Ident(c))
 		}
 		return cols, exprs, nil
 	}
@@ -268,11 +269,11 @@ func selectList(fields []string) (cols, exprs []string, err error) {
 			continue
 		}
 		if fd, ok := event.Lookup(f); ok {
-			exprs = append(exprs, quoteIdent(fd.Name)+" AS "+quoteIdent(f))
+			exprs = append(exprs, sqlquote.Ident(fd.Name)+" AS "+sqlquote.Ident(f))
 		} else if f == event.RawColumn {
 			exprs = append(exprs, "raw")
 		} else {
-			exprs = append(exprs, "json_extract(raw, "+sqlString(`$."`+strings.ReplaceAll(strings.ReplaceAll(f, `\`, `\\`), `"`, `\"`)+`"`)+") AS "+quoteIdent(f))
+			exprs = append(exprs, "json_extract(raw, "+sqlquote.String(sqlquote.JSONPointer(f))+") AS "+sqlquote.Ident(f))
 		}
 		cols = append(cols, f)
 	}
@@ -281,9 +282,6 @@ func selectList(fields []string) (cols, exprs []string, err error) {
 	}
 	return cols, exprs, nil
 }
-
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-func sqlString(s string) string  { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // Event reads the current row of a Full search into e.
 func (s *Search) Event(e *event.Event) error {
