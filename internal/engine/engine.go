@@ -14,6 +14,8 @@ import (
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/spoor-dev/spoor/internal/sqlquote"
 )
 
 // Options bound what one engine may use.
@@ -93,14 +95,14 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 			db.Close()
 			return nil, err
 		}
-		settings = append(settings, "SET temp_directory = "+quote(opts.TempDir),
+		settings = append(settings, "SET temp_directory = "+sqlquote.String(opts.TempDir),
 			fmt.Sprintf("SET max_temp_directory_size = '%dKiB'", spill>>10))
 	} else {
 		settings = append(settings, "SET temp_directory = ''")
 	}
 	if opts.AllowedDir != "" {
 		dir := strings.TrimSuffix(opts.AllowedDir, "/") + "/"
-		settings = append(settings, "SET allowed_directories = ["+quote(dir)+"]")
+		settings = append(settings, "SET allowed_directories = ["+sqlquote.String(dir)+"]")
 	}
 	settings = append(settings,
 		"SET enable_external_access = false",
@@ -140,12 +142,6 @@ func (e *Engine) Memory() Memory { return e.mem }
 
 // Options returns the engine's effective options.
 func (e *Engine) Options() Options { return e.opts }
-
-// quote renders s as a SQL string literal.
-func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-// quoteIdent renders s as a SQL identifier.
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // ErrTimeout is returned when a query runs past its deadline.
 var ErrTimeout = errors.New("query timed out")

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/sqlquote"
 )
 
 // Rows is a streaming result. Close it to release its connection.
@@ -109,7 +110,7 @@ func (e *Engine) Probe(ctx context.Context, path string) error {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	defer cancel()
 	var n int64
-	return e.db.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet("+quote(path)+") r WHERE hash(r) IS NOT NULL").Scan(&n)
+	return e.db.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet("+sqlquote.String(path)+") r WHERE hash(r) IS NOT NULL").Scan(&n)
 }
 
 // currentColumns are the columns every part of the current schema holds.
@@ -157,7 +158,7 @@ func (e *Engine) columnsOf(ctx context.Context, conn *sql.Conn, files []string) 
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(quote(f))
+		b.WriteString(sqlquote.String(f))
 	}
 	b.WriteString("])")
 	rows, err := conn.QueryContext(ctx, b.String())

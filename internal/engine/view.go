@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/sqlquote"
 )
 
 // Scope is what one query may see: one organization's parts, already pruned
@@ -74,10 +75,10 @@ func viewSQL(s Scope, full bool, have map[string]bool) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		name := quoteIdent(f.Name)
+		name := sqlquote.Ident(f.Name)
 		switch {
 		case f.ID == event.OrganizationID:
-			b.WriteString("CAST(" + quote(s.Org) + " AS VARCHAR) AS " + name)
+			b.WriteString("CAST(" + sqlquote.String(s.Org) + " AS VARCHAR) AS " + name)
 		case len(s.Files) == 0 || (!have[f.Name] && f.ID != event.DateKey):
 			b.WriteString("CAST(NULL AS " + SQLType(f.Kind) + ") AS " + name)
 		case f.Kind == event.KindTime:
@@ -111,7 +112,7 @@ func viewSQL(s Scope, full bool, have map[string]bool) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(quote(f))
+		b.WriteString(sqlquote.String(f))
 	}
 	b.WriteString("], hive_partitioning = true")
 	if s.mixed {
@@ -133,7 +134,7 @@ const alertStruct = `STRUCT(alert_id VARCHAR, organization_id VARCHAR, rule VARC
 // alertsViewSQL is the alerts view: each alert's last version, from the
 // organization's journals; empty but well typed when it has none.
 func alertsViewSQL(s Scope) string {
-	cols := "a.alert_id, CAST(" + quote(s.Org) + " AS VARCHAR) AS organization_id, a.rule, a.kind, a.title, a.severity, a.technique, " +
+	cols := "a.alert_id, CAST(" + sqlquote.String(s.Org) + " AS VARCHAR) AS organization_id, a.rule, a.kind, a.title, a.severity, a.technique, " +
 		"a.hostname, a.agent_id, a.group_key, make_timestamp(a.first_time * 1000) AS first_time, " +
 		"make_timestamp(a.last_time * 1000) AS last_time, a.count, a.event_ids, a.status, a.reason, a.dismissed_by, " +
 		"make_timestamp(a.updated_at * 1000) AS updated_at"
@@ -145,9 +146,9 @@ func alertsViewSQL(s Scope) string {
 		if i > 0 {
 			files.WriteString(", ")
 		}
-		files.WriteString(quote(f))
+		files.WriteString(sqlquote.String(f))
 	}
 	return "SELECT " + cols + " FROM (SELECT alert AS a FROM read_json([" + files.String() + "], format = 'newline_delimited', " +
-		"columns = {'alert': '" + strings.ReplaceAll(alertStruct, "'", "''") + "'}, ignore_errors = true) " +
+		"columns = {'alert': " + sqlquote.String(alertStruct) + "}, ignore_errors = true) " +
 		"QUALIFY row_number() OVER (PARTITION BY alert.alert_id ORDER BY alert.version DESC) = 1)"
 }

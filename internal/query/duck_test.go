@@ -12,6 +12,7 @@ import (
 
 	"github.com/spoor-dev/spoor/internal/engine"
 	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/sqlquote"
 )
 
 // DuckDB helpers for the tests: a table with the engine's column types,
@@ -35,9 +36,9 @@ func duckType(k event.Kind) string { return engine.SQLType(k) }
 func tableDDL(name string) string {
 	var cols []string
 	for _, f := range event.Catalog() {
-		cols = append(cols, quoteIdent(f.Name)+" "+duckType(f.Kind))
+		cols = append(cols, sqlquote.Ident(f.Name)+" "+duckType(f.Kind))
 	}
-	cols = append(cols, quoteIdent(event.RawColumn)+" VARCHAR")
+	cols = append(cols, sqlquote.Ident(event.RawColumn)+" VARCHAR")
 	return "CREATE TABLE " + name + " (" + strings.Join(cols, ", ") + ")"
 }
 

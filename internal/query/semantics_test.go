@@ -239,9 +239,6 @@ func TestSQLInjection(t *testing.T) {
 			}
 		}
 	}
-	if got := quoteIdent(`a"b`); got != `"a""b"` {
-		t.Errorf("quoteIdent = %s", got)
-	}
 }
 
 // TestTimeFilterPushdown: on a read_parquet view the event_time comparisons

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/sqlquote"
 )
 
 // SQL is a WHERE fragment for DuckDB with ? placeholders and their
@@ -56,23 +57,6 @@ func (g *sqlGen) arg(v any) {
 	g.args = append(g.args, v)
 }
 
-// quoteIdent quotes a column name: "name", doubling inner quotes.
-func quoteIdent(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
-}
-
-// jsonPointer renders a path as an RFC 6901 pointer: /a/b with ~ as ~0 and
-// / as ~1. Pointers go to DuckDB as arguments, never as SQL text.
-func jsonPointer(path ...string) string {
-	var b strings.Builder
-	r := strings.NewReplacer("~", "~0", "/", "~1")
-	for _, k := range path {
-		b.WriteByte('/')
-		r.WriteString(&b, k)
-	}
-	return b.String()
-}
-
 // expr writes x. Comparisons yield NULL on NULL input; that reads as false
 // in WHERE and under AND and OR, but NOT would turn it into NULL rather than
 // true, so below a NOT (guard) each comparison is wrapped in
@@ -95,7 +79,7 @@ func (g *sqlGen) expr(x cexpr, guard bool) {
 		g.w(")")
 	case *cNull:
 		if x.t.typed {
-			g.w("(", quoteIdent(x.t.field.Name), " IS NULL)")
+			g.w("(", sqlquote.Ident(x.t.field.Name), " IS NULL)")
 			return
 		}
 		g.w("(COALESCE(json_type(")
@@ -179,7 +163,7 @@ func (g *sqlGen) anyOf(n int, one func(i int)) {
 }
 
 func (g *sqlGen) typed(x *cCmp) {
-	col := quoteIdent(x.t.field.Name)
+	col := sqlquote.Ident(x.t.field.Name)
 	op := x.op
 	switch x.t.field.Kind {
 	case event.KindString:
@@ -227,17 +211,17 @@ func (g *sqlGen) typed(x *cCmp) {
 // names with dots when that key is missing, the nested path. json_extract
 // gives SQL NULL for a missing key and JSON null for a null one.
 func (g *sqlGen) rawValue(t *target) {
-	raw := quoteIdent(event.RawColumn)
+	raw := sqlquote.Ident(event.RawColumn)
 	if t.path == nil {
 		g.w("json_extract(", raw, ", ")
-		g.arg(jsonPointer(t.name))
+		g.arg(sqlquote.JSONPointer(t.name))
 		g.w(")")
 		return
 	}
 	g.w("COALESCE(json_extract(", raw, ", ")
-	g.arg(jsonPointer(t.name))
+	g.arg(sqlquote.JSONPointer(t.name))
 	g.w("), json_extract(", raw, ", ")
-	g.arg(jsonPointer(t.path...))
+	g.arg(sqlquote.JSONPointer(t.path...))
 	g.w("))")
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/query"
+	"github.com/spoor-dev/spoor/internal/sqlquote"
 )
 
 // Compiled is a rule ready to run: its type restriction, filter and
@@ -267,7 +268,7 @@ func inline(q query.SQL) string {
 func literal(v any) string {
 	switch v := v.(type) {
 	case string:
-		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+		return sqlquote.String(v)
 	case int64:
 		return "CAST(" + strconv.FormatInt(v, 10) + " AS BIGINT)"
 	case int:
@@ -290,5 +291,5 @@ func literal(v any) string {
 	}
 	// query.ToSQL binds only the kinds above; should it bind another, its
 	// text as a string literal is still safe SQL.
-	return "'" + strings.ReplaceAll(fmt.Sprint(v), "'", "''") + "'"
+	return sqlquote.String(fmt.Sprint(v))
 }

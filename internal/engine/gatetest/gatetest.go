@@ -7,6 +7,8 @@ package gatetest
 
 import (
 	"strings"
+
+	"github.com/spoor-dev/spoor/internal/sqlquote"
 )
 
 // Paths are what an attacker may have learned of the server's lake.
@@ -36,8 +38,7 @@ func Attacks(p Paths) []Attack {
 	if journal == "" {
 		journal = alerts
 	}
-	qi := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-	qs := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	qi, qs := sqlquote.Ident, sqlquote.String
 	G, P := qi(glob), qi(p.Part)
 	r := func(name, sql string) Attack { return Attack{Name: name, SQL: sql, Refuse: true} }
 	a := []Attack{

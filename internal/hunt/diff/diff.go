@@ -18,6 +18,7 @@ import (
 
 	"github.com/spoor-dev/spoor/internal/datadir"
 	"github.com/spoor-dev/spoor/internal/hunt"
+	"github.com/spoor-dev/spoor/internal/sqlquote"
 )
 
 // The categories of items, in the order they are reported.
@@ -99,7 +100,7 @@ func NormalizeArgs(s string) string {
 // normSQL is NormalizeArgs in DuckDB over the SQL expression x.
 func normSQL(x string) string {
 	for _, r := range normRules {
-		x = fmt.Sprintf("regexp_replace(%s, '%s', '%s', 'g')", x, strings.ReplaceAll(r.re, "'", "''"), r.repl)
+		x = fmt.Sprintf("regexp_replace(%s, %s, %s, 'g')", x, sqlquote.String(r.re), sqlquote.String(r.repl))
 	}
 	return x
 }
