@@ -16,6 +16,7 @@ import (
 
 	"github.com/spoor-dev/spoor/internal/alert"
 	"github.com/spoor-dev/spoor/internal/engine"
+	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/lake"
 )
 
@@ -134,8 +135,8 @@ func (d *DB) Scope(org string, from, to int64) (engine.Scope, error) {
 		return engine.Scope{}, fmt.Errorf("snapshot head: %w", err)
 	}
 	sc := engine.Scope{Org: org, Files: append(files, head...), CheckColumns: d.Lake.MaybeMixed(files), AlertFiles: alert.Journals(d.lakeDir, org)}
-	if from > 0 || to < maxMS {
-		sc.From, sc.To = from, min(to, maxMS)
+	if from > 0 || to < event.MaxTime {
+		sc.From, sc.To = from, min(to, event.MaxTime)
 	}
 	return sc, nil
 }

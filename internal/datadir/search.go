@@ -242,13 +242,11 @@ func searchSQL(r SearchRequest) (searchPlan, error) {
 	if r.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", r.Limit)
 	}
-	return searchPlan{sql: q, args: args, cols: cols, from: max(from, 0), to: min(to, maxMS)}, nil
+	return searchPlan{sql: q, args: args, cols: cols, from: max(from, 0), to: min(to, event.MaxTime)}, nil
 }
 
-const maxMS = 253402300799999
-
 func clampMicros(ms int64) int64 {
-	ms = max(min(ms, maxMS), -maxMS)
+	ms = max(min(ms, event.MaxTime), -event.MaxTime)
 	return ms * 1000
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/spoor-dev/spoor/internal/event"
 )
 
 // --fields reaches a raw key whatever characters its name holds, and names
@@ -37,3 +38,6 @@ func TestSelectListReachesAnyRawKey(t *testing.T) {
 		}
 	}
 }
+
+// maxMS is the tests' "no upper bound".
+const maxMS = event.MaxTime

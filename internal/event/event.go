@@ -149,6 +149,11 @@ func (v Value) String() string {
 	return ""
 }
 
+// MaxTime is the end of year 9999 in epoch ms: the latest time spoor
+// stores, the last a date key can name, and the "no upper bound" of every
+// time range.
+const MaxTime = 253402300799999
+
 // DateKeyOf renders the partition key "YYYY-MM-DD-HH" of an epoch-ms time.
 func DateKeyOf(ms int64) string {
 	t := time.UnixMilli(ms).UTC()

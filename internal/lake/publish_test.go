@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spoor-dev/spoor/internal/atomicfile"
+	"github.com/spoor-dev/spoor/internal/event"
 )
 
 // A crash while a part is written leaves only a temporary file beside the
@@ -66,3 +67,6 @@ func TestCrashMidPartWriteLeavesNoPart(t *testing.T) {
 		}
 	}
 }
+
+// maxTime is the tests' "no upper bound".
+const maxTime = event.MaxTime

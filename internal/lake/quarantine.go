@@ -91,7 +91,7 @@ func quarantinedPartition(name string) (partKey, bool) {
 // (epoch ms) that have parts in quarantine: answers over that range lack
 // those parts' events.
 func (s *Store) Quarantined(org string, from, to int64) []string {
-	lo, hi := event.DateKeyOf(max(from, 0)), event.DateKeyOf(min(to, maxTime))
+	lo, hi := event.DateKeyOf(max(from, 0)), event.DateKeyOf(min(to, event.MaxTime))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var keys []string

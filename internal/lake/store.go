@@ -274,7 +274,7 @@ func (s *Store) scanParts() error {
 // Parts returns the part files of org whose partitions overlap [from, to]
 // (epoch ms, inclusive), without opening any of them.
 func (s *Store) Parts(org string, from, to int64) []string {
-	lo, hi := event.DateKeyOf(max(from, 0)), event.DateKeyOf(min(to, maxTime))
+	lo, hi := event.DateKeyOf(max(from, 0)), event.DateKeyOf(min(to, event.MaxTime))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var files []string
@@ -697,9 +697,6 @@ func (s *Store) Abandon() error {
 // walFullFlushBytes is the WAL size past which a head flush writes every
 // partition, so the WAL can be trimmed.
 const walFullFlushBytes = 1 << 30
-
-// maxTime is the end of year 9999 in epoch ms, the last time a date key can name.
-const maxTime = 253402300799999
 
 var errNotPart = errors.New("not a part file name")
 

@@ -412,7 +412,7 @@ func parseIntText(s string) (int64, bool) {
 // 1-9999, which DuckDB's TIMESTAMP holds.
 const (
 	minMicros = -62135596800000000
-	maxMicros = 253402300799999999
+	maxMicros = event.MaxTime*1000 + 999
 )
 
 var (

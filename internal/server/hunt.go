@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/auth"
+	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/hunt/analysis"
 	"github.com/spoor-dev/spoor/internal/hunt/timeline"
 	"github.com/spoor-dev/spoor/internal/render"
@@ -49,7 +50,7 @@ func (s *Server) hunt(w http.ResponseWriter, r *http.Request) {
 	// since/until, else every hour of the organization.
 	from, to, err := timespec.Range(req.Since, req.Until, time.Now())
 	if err != nil || req.Baseline != "" || req.Window != "" {
-		from, to = 0, timespec.Max
+		from, to = 0, event.MaxTime
 	}
 	s.warn(w, tokenOf(r).Org, from, to)
 	if svg {

@@ -280,13 +280,13 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	// The id is a value of the filter language: quoted, never pasted.
 	q := "_id = " + strconv.Quote(id)
-	sr, err := s.db.Search(r.Context(), tokenOf(r).Org, datadir.SearchRequest{Query: q, To: timespec.Max, Limit: 1})
+	sr, err := s.db.Search(r.Context(), tokenOf(r).Org, datadir.SearchRequest{Query: q, To: event.MaxTime, Limit: 1})
 	if err != nil {
 		queryFailed(w, err, q)
 		return
 	}
 	defer sr.Close()
-	s.warn(w, tokenOf(r).Org, 0, timespec.Max) // a 404 may come from a quarantined part
+	s.warn(w, tokenOf(r).Org, 0, event.MaxTime) // a 404 may come from a quarantined part
 	if !sr.Next() {
 		if err := sr.Err(); err != nil {
 			queryFailed(w, err, q)

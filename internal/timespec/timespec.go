@@ -7,10 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Max is the end of year 9999 in epoch ms, the latest time spoor stores.
-const Max = 253402300799999
+	"github.com/spoor-dev/spoor/internal/event"
+)
 
 // Parse reads a time as epoch ms; durations count back from now.
 func Parse(s string, now time.Time) (int64, error) {
@@ -55,7 +54,7 @@ func Duration(s string) (time.Duration, error) {
 
 // Range reads since and until ("" is unbounded) as an inclusive epoch-ms range.
 func Range(since, until string, now time.Time) (from, to int64, err error) {
-	from, to = 0, Max
+	from, to = 0, event.MaxTime
 	if since != "" {
 		if from, err = Parse(since, now); err != nil {
 			return 0, 0, fmt.Errorf("since: %w", err)
