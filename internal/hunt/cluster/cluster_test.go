@@ -5,12 +5,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/hunt"
+	"github.com/spoor-dev/spoor/internal/hunt/hunttest"
 )
 
-func count(t *testing.T, f fleet, sql string, args ...any) int64 {
+// The fleet is built once for the package (package hunttest).
+func TestMain(m *testing.M) { hunttest.Main(m) }
+
+func count(t *testing.T, f *hunttest.Fleet, sql string, args ...any) int64 {
 	t.Helper()
-	tab, err := hunt.Query(context.Background(), f.db, f.org, 0, maxMS, sql, args...)
+	tab, err := hunt.Query(context.Background(), f.DB, f.Org, 0, event.MaxTime, sql, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,13 +25,13 @@ func count(t *testing.T, f fleet, sql string, args ...any) int64 {
 // A repetitive benign command collapses to few patterns whose counts sum
 // to the events the filter matches.
 func TestRepetitiveCommand(t *testing.T) {
-	f := testFleet(t)
+	f := hunttest.Shared(t)
 	const filter = `event_type = "audit" AND exe = "/usr/bin/bash" AND arguments starts_with "/bin/bash -c run-parts"`
 	want := count(t, f, `SELECT count(*) FROM events WHERE event_type = 'audit' AND exe = '/usr/bin/bash' AND starts_with(arguments, '/bin/bash -c run-parts')`)
 	if want < 10 {
 		t.Fatalf("only %d cron events in the fleet", want)
 	}
-	tab, err := Run(context.Background(), f.db, f.org, filter, 0, maxMS, "")
+	tab, err := Run(context.Background(), f.DB, f.Org, filter, 0, event.MaxTime, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,8 +55,8 @@ func TestRepetitiveCommand(t *testing.T) {
 
 // The seed-000 implants run from /tmp are rare patterns on one host.
 func TestRareAttackPatterns(t *testing.T) {
-	f := testFleet(t)
-	tab, err := Run(context.Background(), f.db, f.org, `event_type = "audit" AND syscall = "execve"`, 0, maxMS, "exe")
+	f := hunttest.Shared(t)
+	tab, err := Run(context.Background(), f.DB, f.Org, `event_type = "audit" AND syscall = "execve"`, 0, event.MaxTime, "exe")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +83,11 @@ func TestRareAttackPatterns(t *testing.T) {
 
 // The pattern cap reports the overflow instead of growing.
 func TestOverflow(t *testing.T) {
-	f := testFleet(t)
+	f := hunttest.Shared(t)
 	old := MaxPatterns
 	MaxPatterns = 3
 	defer func() { MaxPatterns = old }()
-	tab, err := Run(context.Background(), f.db, f.org, `event_type = "audit"`, 0, maxMS, "")
+	tab, err := Run(context.Background(), f.DB, f.Org, `event_type = "audit"`, 0, event.MaxTime, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,36 +104,33 @@ func TestOverflow(t *testing.T) {
 }
 
 func TestBadFilter(t *testing.T) {
-	f := testFleet(t)
-	if _, err := Run(context.Background(), f.db, f.org, `exe = `, 0, maxMS, ""); err == nil {
+	f := hunttest.Shared(t)
+	if _, err := Run(context.Background(), f.DB, f.Org, `exe = `, 0, event.MaxTime, ""); err == nil {
 		t.Error("bad filter accepted")
 	}
 }
 
-// maxMS is the end of year 9999 in epoch ms: "no upper bound".
-const maxMS = 253402300799999
-
 // A named field is clustered: a list column joined, a raw field by its
 // original name.
 func TestField(t *testing.T) {
-	f := testFleet(t)
+	f := hunttest.Shared(t)
 	const filter = `event_type = "audit" AND exe = "/usr/bin/bash" AND arguments starts_with "/bin/bash -c run-parts"`
-	a, err := Run(context.Background(), f.db, f.org, filter, 0, maxMS, "arguments")
+	a, err := Run(context.Background(), f.DB, f.Org, filter, 0, event.MaxTime, "arguments")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Run(context.Background(), f.db, f.org, filter, 0, maxMS, "args")
+	b, err := Run(context.Background(), f.DB, f.Org, filter, 0, event.MaxTime, "args")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(a.Rows) == 0 || len(a.Rows) != len(b.Rows) || a.Rows[0][0] != b.Rows[0][0] || a.Rows[0][1] != b.Rows[0][1] {
 		t.Errorf("arguments %v, args %v", a.Rows, b.Rows)
 	}
-	c, err := Run(context.Background(), f.db, f.org, `event_type = "cloudtrail"`, 0, maxMS, "eventName")
+	c, err := Run(context.Background(), f.DB, f.Org, `event_type = "cloudtrail"`, 0, event.MaxTime, "eventName")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := Run(context.Background(), f.db, f.org, `event_type = "cloudtrail"`, 0, maxMS, "no_such_field")
+	d, err := Run(context.Background(), f.DB, f.Org, `event_type = "cloudtrail"`, 0, event.MaxTime, "no_such_field")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +138,7 @@ func TestField(t *testing.T) {
 		t.Errorf("eventName: %d patterns; a missing field: %v", len(c.Rows), d.Rows)
 	}
 	// audit's header object (id, timestamps, sequence) differs in numbers only
-	h, err := Run(context.Background(), f.db, f.org, filter, 0, maxMS, "header")
+	h, err := Run(context.Background(), f.DB, f.Org, filter, 0, event.MaxTime, "header")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,8 +157,8 @@ func sumFrom(t hunt.Table, i int) int64 {
 
 // Every event falls in exactly one pattern, whichever text it has.
 func TestAllEventsCounted(t *testing.T) {
-	f := testFleet(t)
-	tab, err := Run(context.Background(), f.db, f.org, "", 0, maxMS, "")
+	f := hunttest.Shared(t)
+	tab, err := Run(context.Background(), f.DB, f.Org, "", 0, event.MaxTime, "")
 	if err != nil {
 		t.Fatal(err)
 	}

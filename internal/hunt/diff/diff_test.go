@@ -3,11 +3,9 @@ package diff
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,70 +19,33 @@ const (
 	victim = "b0f6bdb2-9904-11e9-b036-25972ec55a45"
 )
 
-type label struct {
-	ID        string `json:"_id"`
-	Scenario  string `json:"scenario"`
-	Step      string `json:"step"`
-	AgentID   string `json:"agent_id"`
-	EventTime int64  `json:"event_time"`
-	EventType string `json:"event_type"`
-}
-
-// fleet is a generated fleet with the seeds' scenarios, stored once for
-// every test of the package.
+// fleet is the shared generated fleet (package hunttest) with its
+// labelled events by _id.
 type fleet struct {
 	db     *datadir.DB
-	labels []label
-	events map[string]map[string]any // labelled events by _id
+	labels []hunttest.Label
+	events map[string]map[string]any
 }
 
-var (
-	fleetOnce sync.Once
-	theFleet  fleet
-	built     *hunttest.Fleet
-	fleetErr  error
-)
-
-// testFleet is the shared generated fleet (package hunttest), built once
-// for every test of the package, with its labelled events by _id.
 func testFleet(t *testing.T) fleet {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("generates a fleet")
+	b := hunttest.Shared(t)
+	f := fleet{db: b.DB, labels: b.Labels, events: map[string]map[string]any{}}
+	for _, l := range b.Labels {
+		line, ok := b.Line(l.ID)
+		if !ok {
+			t.Fatalf("labelled event %s not generated", l.ID)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		f.events[l.ID] = m
 	}
-	fleetOnce.Do(func() {
-		if built, fleetErr = hunttest.Build(); fleetErr != nil {
-			return
-		}
-		theFleet.db = built.DB
-		labelled := map[string]bool{}
-		for _, l := range built.Labels {
-			theFleet.labels = append(theFleet.labels, label{ID: l.ID, Scenario: l.Scenario, Step: l.Step, AgentID: l.AgentID, EventTime: l.EventTime, EventType: l.EventType})
-			labelled[l.ID] = true
-		}
-		theFleet.events = map[string]map[string]any{}
-		for _, line := range built.Lines {
-			var m map[string]any
-			if json.Unmarshal([]byte(line), &m) == nil {
-				if id, _ := m["_id"].(string); labelled[id] {
-					theFleet.events[id] = m
-				}
-			}
-		}
-	})
-	if fleetErr != nil {
-		t.Fatal(fleetErr)
-	}
-	return theFleet
+	return f
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if built != nil {
-		built.Close()
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { hunttest.Main(m) }
 
 func ms(s string) int64 {
 	t, err := time.Parse(time.RFC3339, s)

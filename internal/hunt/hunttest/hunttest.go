@@ -8,6 +8,8 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"sync"
+	"testing"
 
 	"github.com/spoor-dev/spoor/internal/datadir"
 	"github.com/spoor-dev/spoor/internal/event"
@@ -21,7 +23,50 @@ type Fleet struct {
 	Labels []Label
 	// Lines are the generated events as ingested, one JSON object each.
 	Lines []string
+	line  map[string]int // index in Lines by _id
 	dir   string
+}
+
+// shared is the test binary's fleet. Building one takes seconds, so the
+// tests of a package share it (they only read it); this is a test helper's
+// cache, not state of spoor.
+var shared struct {
+	once  sync.Once
+	fleet *Fleet
+	err   error
+}
+
+// Shared returns the test binary's fleet, built on first use. It skips
+// under -short. A package that uses it runs its tests through Main.
+func Shared(t testing.TB) *Fleet {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("generates a fleet")
+	}
+	shared.once.Do(func() { shared.fleet, shared.err = Build() })
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.fleet
+}
+
+// Main runs the package's tests and then removes the shared fleet; call it
+// from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared.fleet != nil {
+		shared.fleet.Close()
+	}
+	os.Exit(code)
+}
+
+// Line returns the generated line of the event with _id id.
+func (f *Fleet) Line(id string) (string, bool) {
+	i, ok := f.line[id]
+	if !ok {
+		return "", false
+	}
+	return f.Lines[i], true
 }
 
 // Label says which scenario step an event belongs to.
@@ -39,7 +84,7 @@ type Label struct {
 // host; about 75k events with seeds 000, 001 and 003) and ingests it into
 // a new temporary data directory. Close removes it.
 func Build() (*Fleet, error) {
-	f := &Fleet{}
+	f := &Fleet{line: map[string]int{}}
 	if err := f.build(); err != nil {
 		f.Close()
 		return nil, err
@@ -83,6 +128,7 @@ func (f *Fleet) build() error {
 			return err
 		}
 		evs = append(evs, e)
+		f.line[e.Str[event.ID]] = len(f.Lines)
 		f.Lines = append(f.Lines, sc.Text())
 		if len(evs) == 10000 {
 			if _, err := db.Lake.Append(ctx, evs); err != nil {

@@ -7,11 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/hunt"
+	"github.com/spoor-dev/spoor/internal/hunt/hunttest"
 )
 
-// maxMS is the end of year 9999 in epoch ms: "no upper bound".
-const maxMS = 253402300799999
+// The fleet is built once for the package (package hunttest).
+func TestMain(m *testing.M) { hunttest.Main(m) }
 
 func TestExternal(t *testing.T) {
 	for ip, want := range map[string]bool{
@@ -31,10 +33,10 @@ func TestExternal(t *testing.T) {
 // seed000's host connected out to its C2; Connections lists it first among
 // external destinations and Talkers of the C2 lists the host.
 func TestSeed000C2(t *testing.T) {
-	f := testFleet(t)
+	f := hunttest.Shared(t)
 	ctx := context.Background()
 	var beaconID, host, loginID string
-	for _, l := range f.labels {
+	for _, l := range f.Labels {
 		if l.Scenario != "seed000" {
 			continue
 		}
@@ -49,7 +51,7 @@ func TestSeed000C2(t *testing.T) {
 		t.Fatal("no seed000 beacon or login labelled")
 	}
 	one := func(sql, id string) string {
-		tab, err := hunt.Query(ctx, f.db, f.org, 0, maxMS, sql, id)
+		tab, err := hunt.Query(ctx, f.DB, f.Org, 0, event.MaxTime, sql, id)
 		if err != nil || len(tab.Rows) != 1 {
 			t.Fatalf("%s: %v %v", sql, tab.Rows, err)
 		}
@@ -58,7 +60,7 @@ func TestSeed000C2(t *testing.T) {
 	c2 := one(`SELECT dst_ip FROM events WHERE _id = ?`, beaconID)
 	attacker := one(`SELECT src_ip FROM events WHERE _id = ?`, loginID)
 
-	conns, err := Connections(ctx, f.db, f.org, host, 0, maxMS)
+	conns, err := Connections(ctx, f.DB, f.Org, host, 0, event.MaxTime)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,13 +86,13 @@ func TestSeed000C2(t *testing.T) {
 	}
 	// the agent id names the host too
 	agent := one(`SELECT agent_id FROM events WHERE _id = ?`, beaconID)
-	byAgent, err := Connections(ctx, f.db, f.org, agent, 0, maxMS)
+	byAgent, err := Connections(ctx, f.DB, f.Org, agent, 0, event.MaxTime)
 	if err != nil || len(byAgent.Rows) != len(conns.Rows) {
 		t.Errorf("by agent id: %d rows, by hostname %d, %v", len(byAgent.Rows), len(conns.Rows), err)
 	}
 
 	for _, addr := range []string{c2, c2[:strings.LastIndexByte(c2, '.')] + ".0/24"} {
-		talk, err := Talkers(ctx, f.db, f.org, addr, 0, maxMS)
+		talk, err := Talkers(ctx, f.DB, f.Org, addr, 0, event.MaxTime)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +111,7 @@ func TestSeed000C2(t *testing.T) {
 		}
 	}
 
-	talk, err := Talkers(ctx, f.db, f.org, attacker, 0, maxMS)
+	talk, err := Talkers(ctx, f.DB, f.Org, attacker, 0, event.MaxTime)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,12 +126,12 @@ func TestSeed000C2(t *testing.T) {
 	}
 
 	// an address nobody used
-	none, err := Talkers(ctx, f.db, f.org, "203.0.113.77", 0, maxMS)
+	none, err := Talkers(ctx, f.DB, f.Org, "203.0.113.77", 0, event.MaxTime)
 	if err != nil || len(none.Rows) != 0 {
 		t.Errorf("unused address: %v %v", none.Rows, err)
 	}
 	for _, bad := range []string{"", "10.0.0", "10.0.0.0/33", "x/8"} {
-		if _, err := Talkers(ctx, f.db, f.org, bad, 0, maxMS); err == nil {
+		if _, err := Talkers(ctx, f.DB, f.Org, bad, 0, event.MaxTime); err == nil {
 			t.Errorf("Talkers(%q) accepted", bad)
 		}
 	}

@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"net/netip"
-	"os"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,68 +17,38 @@ import (
 
 const org = "5a8c4a54e11909bd290021ed"
 
-type label struct {
-	ID       string `json:"_id"`
-	Scenario string `json:"scenario"`
-	AgentID  string `json:"agent_id"`
-}
-
 // brief is what the tests need of each generated event.
 type brief struct {
 	agent, src, dst, raw string
 }
 
+// fleet is the shared generated fleet (package hunttest) with what the
+// tests need of its events.
 type fleet struct {
 	db     *datadir.DB
-	labels []label
+	labels []hunttest.Label
 	events []brief
 }
 
-var (
-	fleetOnce sync.Once
-	theFleet  fleet
-	built     *hunttest.Fleet
-	fleetErr  error
-)
-
-// testFleet is the shared generated fleet (package hunttest), built once
-// for every test of the package, with what the tests need of its events.
 func testFleet(t *testing.T) fleet {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("generates a fleet")
+	b := hunttest.Shared(t)
+	f := fleet{db: b.DB, labels: b.Labels}
+	for _, line := range b.Lines {
+		var m struct {
+			Agent string `json:"agent_id"`
+			Src   string `json:"src_ip"`
+			Dst   string `json:"dst_ip"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		f.events = append(f.events, brief{m.Agent, m.Src, m.Dst, line})
 	}
-	fleetOnce.Do(func() {
-		if built, fleetErr = hunttest.Build(); fleetErr != nil {
-			return
-		}
-		theFleet.db = built.DB
-		for _, l := range built.Labels {
-			theFleet.labels = append(theFleet.labels, label{ID: l.ID, Scenario: l.Scenario, AgentID: l.AgentID})
-		}
-		for _, line := range built.Lines {
-			var m struct {
-				Agent string `json:"agent_id"`
-				Src   string `json:"src_ip"`
-				Dst   string `json:"dst_ip"`
-			}
-			json.Unmarshal([]byte(line), &m)
-			theFleet.events = append(theFleet.events, brief{m.Agent, m.Src, m.Dst, line})
-		}
-	})
-	if fleetErr != nil {
-		t.Fatal(fleetErr)
-	}
-	return theFleet
+	return f
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if built != nil {
-		built.Close()
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { hunttest.Main(m) }
 
 func TestParseIoCs(t *testing.T) {
 	in := `# seed 000

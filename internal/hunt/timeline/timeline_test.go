@@ -10,15 +10,17 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/alert"
+	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/hunt"
+	"github.com/spoor-dev/spoor/internal/hunt/hunttest"
 )
 
-// maxMS is the end of year 9999 in epoch ms: "no upper bound".
-const maxMS = 253402300799999
+// The fleet is built once for the package (package hunttest).
+func TestMain(m *testing.M) { hunttest.Main(m) }
 
-func sqlCount(t *testing.T, f fleet, sql string, args ...any) int64 {
+func sqlCount(t *testing.T, f *hunttest.Fleet, sql string, args ...any) int64 {
 	t.Helper()
-	tab, err := hunt.Query(context.Background(), f.db, f.org, 0, maxMS, sql, args...)
+	tab, err := hunt.Query(context.Background(), f.DB, f.Org, 0, event.MaxTime, sql, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,12 +43,12 @@ func TestBucket(t *testing.T) {
 // Counts sum to the SQL count, buckets are about 60 and in order, and an
 // alert is marked in the bucket where it started.
 func TestTimeline(t *testing.T) {
-	f := testFleet(t)
+	f := hunttest.Shared(t)
 	ctx := context.Background()
 	// seed000's first victim, the day of the compromise
 	var host string
 	var at int64
-	for _, l := range f.labels {
+	for _, l := range f.Labels {
 		if l.Scenario == "seed000" && l.Step == "wget nmap" {
 			host, at = l.Hostname, l.EventTime
 			break
@@ -57,13 +59,13 @@ func TestTimeline(t *testing.T) {
 	}
 	day := at - at%86_400_000
 	from, to := day, day+86_400_000-1
-	_, err := f.db.Alerts.Observe(f.org, []alert.Hit{{Rule: "test-wget", Kind: "native", Title: "wget to /tmp",
+	_, err := f.DB.Alerts.Observe(f.Org, []alert.Hit{{Rule: "test-wget", Kind: "native", Title: "wget to /tmp",
 		Severity: 2, Window: time.Hour, Threshold: 1, EventID: "x1", EventTime: at, Hostname: host}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	filter := `hostname = "` + host + `"`
-	tab, err := Run(ctx, f.db, f.org, filter, from, to, 0)
+	tab, err := Run(ctx, f.DB, f.Org, filter, from, to, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +101,7 @@ func TestTimeline(t *testing.T) {
 		t.Errorf("alerts %d in buckets %v", alerts, marked)
 	}
 	// another host's timeline does not show the alert
-	other, err := Run(ctx, f.db, f.org, `hostname != "`+host+`"`, from, to, time.Hour)
+	other, err := Run(ctx, f.DB, f.Org, `hostname != "`+host+`"`, from, to, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,11 +190,11 @@ func TestSVGEdgeCases(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	f := testFleet(t)
-	if _, err := Run(context.Background(), f.db, f.org, `hostname =`, 0, maxMS, 0); err == nil {
+	f := hunttest.Shared(t)
+	if _, err := Run(context.Background(), f.DB, f.Org, `hostname =`, 0, event.MaxTime, 0); err == nil {
 		t.Error("bad filter accepted")
 	}
-	if _, err := Run(context.Background(), f.db, f.org, ``, 0, maxMS, time.Millisecond); err == nil {
+	if _, err := Run(context.Background(), f.DB, f.Org, ``, 0, event.MaxTime, time.Millisecond); err == nil {
 		t.Error("millions of buckets accepted")
 	}
 }
