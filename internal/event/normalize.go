@@ -66,14 +66,14 @@ var columnKeys = func() map[string]FieldID {
 }()
 
 // nestedKeys are the top-level keys whose nested values fill typed fields.
-var nestedKeys = map[string]string{}
-
-func init() {
+var nestedKeys = func() map[string]string {
+	m := map[string]string{}
 	for _, k := range []string{"timestamp", "eventTime", "@timestamp", "host_metadata", "network_metadata",
 		"provider_metadata", "parent_metadata", "userIdentity", "sourceIPAddress", "recipientAccountId"} {
-		nestedKeys[k] = k
+		m[k] = k
 	}
-}
+	return m
+}()
 
 // Normalizer turns Threat Stack raw events (one JSON object each) into
 // Events. It is cheap to copy and holds no buffers; one per goroutine.

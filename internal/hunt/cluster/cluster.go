@@ -20,7 +20,7 @@ import (
 
 // MaxPatterns caps the distinct patterns kept in memory; events of further
 // patterns are counted in one overflow row.
-var MaxPatterns = 100_000
+const MaxPatterns = 100_000
 
 // Overflow is the pattern of the row that counts the events of patterns
 // beyond MaxPatterns.
@@ -51,6 +51,11 @@ type group struct {
 // matches ("" matches all) by the pattern of field ("" for the default
 // text). Its table has Columns, rarest pattern first.
 func Run(ctx context.Context, db *datadir.DB, org string, filter string, from, to int64, field string) (hunt.Table, error) {
+	return run(ctx, db, org, filter, from, to, field, MaxPatterns)
+}
+
+// run is Run with the pattern cap as a parameter, so tests can reach it.
+func run(ctx context.Context, db *datadir.DB, org string, filter string, from, to int64, field string, maxPatterns int) (hunt.Table, error) {
 	where, args := "TRUE", []any(nil)
 	if strings.TrimSpace(filter) != "" {
 		s, err := query.ToSQLString(filter)
@@ -103,7 +108,7 @@ func Run(ctx context.Context, db *datadir.DB, org string, filter string, from, t
 		}
 		g := groups[p]
 		if g == nil {
-			if len(groups) >= MaxPatterns {
+			if len(groups) >= maxPatterns {
 				if over == nil {
 					over = &group{pattern: Overflow, hosts: map[string]struct{}{}}
 				}

@@ -84,10 +84,7 @@ func TestRareAttackPatterns(t *testing.T) {
 // The pattern cap reports the overflow instead of growing.
 func TestOverflow(t *testing.T) {
 	f := hunttest.Shared(t)
-	old := MaxPatterns
-	MaxPatterns = 3
-	defer func() { MaxPatterns = old }()
-	tab, err := Run(context.Background(), f.DB, f.Org, `event_type = "audit"`, 0, event.MaxTime, "")
+	tab, err := run(context.Background(), f.DB, f.Org, `event_type = "audit"`, 0, event.MaxTime, "", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
