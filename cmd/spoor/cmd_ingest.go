@@ -51,7 +51,7 @@ func newIngestCmd() *cobra.Command {
 	cmd.Flags().StringSliceVar(&o.sigma, "sigma", nil, "more folders of Sigma rules to evaluate (a SigmaHQ checkout's rules/, say)")
 	cmd.Flags().BoolVar(&o.noDetect, "no-detect", false, "store events without evaluating rules")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit 1 when any line is rejected")
-	cmd.Flags().BoolVar(&o.progress, "progress", isTerminal(os.Stderr), "show a progress line (default on a terminal)")
+	cmd.Flags().BoolVar(&o.progress, "progress", isTerminal(os.Stderr), "show a progress line, with the share done and the time left when the inputs' size is known (default on a terminal)")
 	cmd.Flags().IntVar(&o.headEvents, "head-events", 0, "flush the head to parts every N events (default 262144)")
 	cmd.Flags().MarkHidden("head-events")
 	return cmd
@@ -102,20 +102,13 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 		org = "default"
 	}
 	start := time.Now()
-	var last time.Time
 	// --org wins over what the events say, as a token's organization does
 	// over HTTP; without it they keep their own (default: "default").
 	opts := ingest.Options{Org: org, ForceOrg: o.data.Org != "", Format: o.format, Host: o.host}
+	var progress *progressLine
 	if o.progress {
-		opts.Progress = func(p ingest.Progress) {
-			if time.Since(last) < 200*time.Millisecond {
-				return
-			}
-			last = time.Now()
-			secs := time.Since(start).Seconds()
-			fmt.Fprintf(stderr, "\r\033[Kingest: %s events  %s ev/s  %s read  %s/s",
-				human(float64(p.Events)), human(float64(p.Events)/secs), bytesHuman(float64(p.BytesRead)), bytesHuman(float64(p.BytesRead)/secs))
-		}
+		progress = newProgressLine(stderr, time.Now, inputSize(paths))
+		opts.Progress = progress.update
 	}
 	det, closeDet, err := localDetector(o.data.Dir, o.rules, o.noDetect, o.sigma...)
 	if err != nil {
@@ -142,8 +135,8 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 		return r.Stored, r.Duplicates, err
 	}
 	sum, runErr := ingest.Run(ctx, paths, sink, opts)
-	if o.progress {
-		fmt.Fprint(stderr, "\r\033[K")
+	if progress != nil {
+		progress.clear()
 	}
 	// Whatever the sink acknowledged is in the WAL; Close makes it parts.
 	closeCtx := context.WithoutCancel(ctx)
@@ -262,8 +255,9 @@ func printSummary(w io.Writer, s ingest.Summary, d time.Duration, parts int, par
 }
 
 // printPerFormat says per format what was read and the events that came
-// of it: "auditd: 1,234 records → 456 events" (audit records, EVTX and
-// JSON records; lines for formats read by lines).
+// of it: "auditd: 1,234 lines, 1,200 records → 456 events". Lines are
+// counted as wc -l counts them (plus an unterminated last line) for every
+// text format; Threat Stack lines, a record each, say their lines only.
 func printPerFormat(w io.Writer, s ingest.Summary) {
 	names := make([]string, 0, len(s.Formats))
 	for f := range s.Formats {
@@ -271,20 +265,28 @@ func printPerFormat(w io.Writer, s ingest.Summary) {
 	}
 	sort.Strings(names)
 	for _, f := range names {
-		unit := "records"
-		if ff, _ := formats.ByName(f); ff.Kind == formats.Lines {
-			unit = "lines"
+		recs, ok := s.Records[f]
+		if !ok {
+			continue
 		}
-		read, ok := s.Records[f]
-		ev, evOK := s.Events[f]
-		switch {
-		case ok && evOK:
-			fmt.Fprintf(w, "  %-12s %s %s → %s events\n", f+":", thousands(read), unit, thousands(ev))
-		case ok:
-			fmt.Fprintf(w, "  %-12s %s %s\n", f+":", thousands(read), unit)
+		read := count(recs, "record")
+		ff, _ := formats.ByName(f)
+		if lines, ok := s.LinesBy[f]; ok && !ff.Binary {
+			if ff.Kind == formats.Lines && lines == recs {
+				read = count(lines, "line")
+			} else {
+				read = count(lines, "line") + ", " + read
+			}
 		}
+		if ev, ok := s.Events[f]; ok {
+			read += " → " + count(ev, "event")
+		}
+		fmt.Fprintf(w, "  %-12s %s\n", f+":", read)
 	}
 }
+
+// count is "1 record" or "1,234 records".
+func count(n int64, unit string) string { return thousands(n) + " " + plural(n, unit) }
 
 // thousands writes n with commas between groups of three digits.
 func thousands(n int64) string {
@@ -341,4 +343,12 @@ func printOrgs(w io.Writer, orgs map[string]int) {
 		names[i] = fmt.Sprintf("%s %d", o, orgs[o])
 	}
 	fmt.Fprintf(w, "  organizations: %s\n", strings.Join(names, ", "))
+}
+
+// plural is "1 record" or "2 records": unit with an s unless n is 1.
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return unit
+	}
+	return unit + "s"
 }
