@@ -53,6 +53,8 @@ type Options struct {
 	// HostFlag is how the caller names Host, for the message that refuses
 	// an input without a host (default "--host").
 	HostFlag string
+	// Stdin is what the path "-" reads (default os.Stdin).
+	Stdin io.Reader
 }
 
 // Progress is the running state of a run.
@@ -157,6 +159,11 @@ type recRef struct {
 // bad records are reported in the summary.
 func Run(ctx context.Context, paths []string, sink AppendFunc, opts Options) (Summary, error) {
 	srcs, errs := expand(paths)
+	for i, s := range srcs {
+		if s.Name == "-" && opts.Stdin != nil {
+			srcs[i] = ReaderSource("-", opts.Stdin)
+		}
+	}
 	sum, err := RunSources(ctx, srcs, sink, opts)
 	sum.FileErrors = append(errs, sum.FileErrors...)
 	return sum, err
