@@ -32,6 +32,7 @@ type ingestOptions struct {
 	sigma      []string
 	noDetect   bool
 	progress   bool
+	stdin      io.Reader // what "-" reads (default os.Stdin)
 }
 
 func newIngestCmd() *cobra.Command {
@@ -39,12 +40,37 @@ func newIngestCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ingest [flags] PATH...",
 		Short: "Store events from files and directories (Threat Stack JSON, auditd, EVTX, Windows JSON, CloudTrail; plain, gzip, zstd or zip; '-' for stdin)",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Store events from files and directories (read recursively; hidden files
+skipped), each file's format recognised from its content: Threat Stack JSON
+(lines, an array, or pretty-printed), raw auditd logs, EVTX, Windows events as
+JSON (NXLog, evtx-dump, Winlogbeat), CloudTrail and Kubernetes audit logs;
+plain, gzip, zstd or zip. Bad records are rejected with their file, line and
+reason; the rest is kept. Events already stored (by _id) are skipped, so an
+ingest can be run again. The summary says per format the lines and records
+read and the events stored.`,
+		Example: `  # A directory of exports, into ./spoor-data (or $SPOOR_DATA)
+  spoor ingest exports/
+
+  # A raw audit.log names no host: say whose it is
+  spoor ingest --data lake --host web01 /var/log/audit/audit.log
+
+  # Into a server, in the organization of the token
+  spoor ingest --server http://127.0.0.1:7878 --token "$SPOOR_TOKEN" Security.evtx
+
+  # From standard input
+  spoor gen --hosts 5 --days 1 --start 2024-06-01 | spoor ingest --data lake -`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runIngest(cmd.Context(), o, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	o.data.add(cmd)
+	// A local ingest runs no query; through --server, requests may take
+	// long (a file sent whole is read and stored before the answer).
+	o.data.Timeout = 10 * time.Minute
+	timeout := cmd.Flags().Lookup("timeout")
+	timeout.DefValue = o.data.Timeout.String()
+	timeout.Usage = "with --server: how long one request (a batch of lines, or a file sent whole) may take"
 	cmd.Flags().StringVar(&o.format, "format", "auto", "input format: "+strings.Join(formats.Names(), ", ")+" (auto detects each file's from its content)")
 	cmd.Flags().StringVar(&o.host, "host", "", "hostname of events whose data names none (raw auditd logs)")
 	cmd.Flags().StringVar(&o.rules, "rules", "", "rules directory the events are evaluated with (default DATA/rules)")
@@ -72,6 +98,9 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 	if c, err := o.data.client(); err != nil {
 		return err
 	} else if c != nil {
+		if o.data.Timeout > 0 {
+			c.HTTP.Timeout = o.data.Timeout
+		}
 		start := time.Now()
 		sum, err := c.Ingest(ctx, paths, o.format, o.host)
 		printSummary(stdout, sum, time.Since(start), -1, 0)
@@ -104,7 +133,7 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 	start := time.Now()
 	// --org wins over what the events say, as a token's organization does
 	// over HTTP; without it they keep their own (default: "default").
-	opts := ingest.Options{Org: org, ForceOrg: o.data.Org != "", Format: o.format, Host: o.host}
+	opts := ingest.Options{Org: org, ForceOrg: o.data.Org != "", Format: o.format, Host: o.host, Stdin: o.stdin}
 	var progress *progressLine
 	if o.progress {
 		progress = newProgressLine(stderr, time.Now, inputSize(paths))
