@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -115,7 +114,10 @@ func TestIngestSummaryCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	winLines := lineCount(content(t, windows))
-	evtxRecs := evtxRecordCount(content(t, evtx))
+	// The SigmaHQ regression file holds the one event its rule fires on
+	// (internal/ingest's TestEveryDatasetFile counts every EVTX file's
+	// records from its chunk headers).
+	const evtxRecs = 1
 	cases := []summaryCase{
 		{name: "windows zip", path: windows, format: "windows 1",
 			perFormat: fmt.Sprintf("  windows:     %s lines, %s records → %s events", thousands(int64(winLines)), thousands(int64(winLines)), thousands(int64(winLines)))},
@@ -168,21 +170,4 @@ func TestIngestSummaryCounts(t *testing.T) {
 			}
 		}
 	}
-}
-
-// evtxRecordCount sums, over the chunks of an EVTX file, last minus first
-// record number plus one, as the chunk headers state them.
-func evtxRecordCount(b []byte) int {
-	n := 0
-	for off := 4096; off+65536 <= len(b); off += 65536 {
-		c := b[off:]
-		if !bytes.HasPrefix(c, []byte("ElfChnk\x00")) {
-			continue
-		}
-		first, last := binary.LittleEndian.Uint64(c[8:]), binary.LittleEndian.Uint64(c[16:])
-		if last >= first {
-			n += int(last - first + 1)
-		}
-	}
-	return n
 }
