@@ -29,11 +29,19 @@ func newAlertsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "alerts",
 		Short: "List, show and dismiss alerts (dismissed alerts are kept, never deleted)",
+		Example: `  spoor alerts list 'severity = 1'
+  spoor alerts show 9fdbfabe127190eda7795943
+  spoor alerts dismiss 9fdbfabe127190eda7795943 --reason "the red team's exercise"`,
 	}
 	list := &cobra.Command{
 		Use:   "list [flags] [QUERY]",
 		Short: "List alerts, newest first; QUERY is the filter language over alert fields (rule, severity, status, hostname, title, count)",
-		Args:  cobra.MaximumNArgs(1),
+		Example: `  # Open and dismissed alerts, newest first
+  spoor alerts list
+
+  # Every alert of one rule, as CSV
+  spoor alerts list --status all --limit 0 --format csv 'rule = "lsass-access"'`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q := ""
 			if len(args) == 1 {
@@ -46,17 +54,19 @@ func newAlertsCmd() *cobra.Command {
 	list.Flags().StringVar(&o.format, "format", "table", "table, json, ndjson or csv")
 	list.Flags().IntVar(&o.limit, "limit", 100, "at most this many (0: all)")
 	show := &cobra.Command{
-		Use:   "show ALERT_ID",
-		Short: "Show one alert as JSON, with the ids of the events that matched",
-		Args:  cobra.ExactArgs(1),
+		Use:     "show ALERT_ID",
+		Short:   "Show one alert as JSON, with the ids of the events that matched",
+		Example: `  spoor alerts show 9fdbfabe127190eda7795943`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAlertsShow(cmd.Context(), o, args[0], cmd.OutOrStdout())
 		},
 	}
 	dismiss := &cobra.Command{
-		Use:   "dismiss ALERT_ID",
-		Short: "Dismiss an alert (it stays stored and listed as dismissed)",
-		Args:  cobra.ExactArgs(1),
+		Use:     "dismiss ALERT_ID",
+		Short:   "Dismiss an alert (it stays stored and listed as dismissed)",
+		Example: `  spoor alerts dismiss 9fdbfabe127190eda7795943 --reason "the red team's exercise"`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAlertsDismiss(cmd.Context(), o, args[0], cmd.OutOrStdout())
 		},

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +13,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spoor-dev/spoor/internal/atomicfile"
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/demodata"
 	"github.com/spoor-dev/spoor/internal/gen"
@@ -27,6 +27,7 @@ type demoOptions struct {
 	listen  string
 	noServe bool
 	real    string
+	bin     string // how the user runs spoor, for the commands shown (default "spoor")
 }
 
 func newDemoCmd() *cobra.Command {
@@ -34,8 +35,22 @@ func newDemoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Load a realistic fleet with attack scenarios, walk through the seed-000 investigation, then serve it",
-		Args:  cobra.NoArgs,
+		Long: `Generate a fleet's telemetry with the seeds' attacks planted and ingest it
+(streamed, never written whole to disk), walk through the seed-000
+investigation, then ingest real public telemetry shipped in spoor (Sysmon,
+Security, CloudTrail, raw auditd) with spoor's and SigmaHQ's rules, answer
+seeds 004 and 001 on it, and serve it all: an analyst token and commands to
+try come last. The server's log goes to DATA/serve.log.`,
+		Example: `  spoor demo
+
+  # A bigger fleet elsewhere, served on another port
+  spoor demo --data /tmp/demo --hosts 50 --listen 127.0.0.1:8080
+
+  # Only the walkthrough, over a folder of real telemetry laid out as ../shared/datasets
+  spoor demo --no-serve --datasets ../shared/datasets`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.bin = invokedAs()
 			return runDemo(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -136,6 +151,9 @@ GROUP BY user_arn ORDER BY calls DESC`},
 }
 
 func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
+	if o.bin == "" {
+		o.bin = "spoor"
+	}
 	if err := os.MkdirAll(o.data, 0o755); err != nil {
 		return err
 	}
@@ -143,48 +161,17 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	if o.real, err = demoDatasets(o); err != nil {
 		return err
 	}
-	fleet := filepath.Join(o.data, "demo-fleet.ndjson")
-	if _, err := os.Stat(fleet); err != nil {
-		fmt.Fprintf(stderr, "generating a %d-host fleet with the seed scenarios into %s ...\n", o.hosts, fleet)
-		f, err := atomicfile.Create(fleet, 0o644)
-		if err != nil {
-			return err
-		}
-		defer f.Abort()
-		bw := bufio.NewWriterSize(f, 1<<20)
-		lf, err := os.Create(filepath.Join(o.data, "demo-fleet.labels.ndjson"))
-		if err != nil {
-			return err
-		}
-		st, err := gen.Generate(ctx, gen.Options{Seed: o.seed, Hosts: o.hosts, Rate: o.rate}, bw, lf)
-		lf.Close()
-		if err == nil {
-			err = bw.Flush()
-		}
-		if err != nil {
-			return fmt.Errorf("generate fleet: %w", err)
-		}
-		// Published whole, so a half-made fleet is never ingested as the
-		// fleet; not fsynced, as it is deleted once ingested.
-		if err := f.CommitNoSync(); err != nil {
-			return fmt.Errorf("generate fleet: %w", err)
-		}
-		fmt.Fprintf(stderr, "  %d events, %s (labels of the attacks' events in demo-fleet.labels.ndjson)\n", st.Events, bytesHuman(float64(st.Bytes)))
-	}
-	fmt.Fprintf(stdout, "$ spoor ingest --data %s %s\n", o.data, fleet)
-	err = runIngest(ctx, ingestOptions{data: dataFlags{Dir: o.data}, format: "auto", progress: isTerminal(os.Stderr)}, []string{fleet}, stdout, stderr)
-	if err != nil {
+	if err := loadFleet(ctx, o, stdout, stderr); err != nil {
 		return err
 	}
-	os.Remove(fleet) // stored now; `spoor gen` makes it again, byte for byte, from the same seed
 	data := dataFlags{Dir: o.data, Org: demoOrg}
-	if err := walk(ctx, data, seed000Walkthrough, stdout); err != nil {
+	if err := walk(ctx, o.bin, data, seed000Walkthrough, stdout); err != nil {
 		return err
 	}
 	if err := realDemo(ctx, o, data, stdout, stderr); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nThe data is in %s; try: spoor search --data %s 'event_type = \"login\" AND agent_id = \"436dd34c-f795-11ea-a752-21e3e3eb7c50\"'\n", o.data, o.data)
+	fmt.Fprintf(stdout, "\nThe data is in %s; try: %s search --data %s 'event_type = \"login\" AND agent_id = \"436dd34c-f795-11ea-a752-21e3e3eb7c50\"'\n", o.data, o.bin, o.data)
 	if o.noServe {
 		return nil
 	}
@@ -196,20 +183,69 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nServing the demo fleet on http://%s (Ctrl-C stops it). An analyst token:\n\n  export SPOOR_SERVER=http://%s SPOOR_TOKEN=%s\n  spoor search 'event_type = \"cloudtrail\" AND userType = \"AssumedRole\"'\n  curl -s -H \"Authorization: Bearer $SPOOR_TOKEN\" \"$SPOOR_SERVER/api/v1/sql?format=csv&sql=SELECT%%20count(*)%%20FROM%%20events\"\n\n",
-		o.listen, o.listen, analyst)
-	so := serveOptions{data: o.data, listen: o.listen, maxBody: 64 << 20, flush: 10 * time.Second, timeout: time.Minute}
+	// The server logs to a file: what the user needs next (the token, the
+	// commands) is the terminal's last word, printed once it listens.
+	logFile := filepath.Join(o.data, "serve.log")
+	lf, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lf.Close()
+	so := serveOptions{data: o.data, listen: o.listen, maxBody: 64 << 20, flush: 10 * time.Second, timeout: time.Minute, logTo: lf,
+		onReady: func(url string) { fmt.Fprint(stdout, demoNextSteps(o.bin, url, analyst, logFile)) }}
 	if st, err := os.Stat(sigmaRulesOf(o.real)); err == nil && st.IsDir() {
 		so.sigma = []string{sigmaRulesOf(o.real)}
 	}
 	return runServe(ctx, so, stderr)
 }
 
+// loadFleet generates the demo fleet straight into the ingest, through a
+// pipe: its 2 GiB of NDJSON are never written to disk. Only the labels of
+// the attacks' events are, to DATA/demo-fleet.labels.ndjson.
+func loadFleet(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
+	labels := filepath.Join(o.data, "demo-fleet.labels.ndjson")
+	lf, err := os.Create(labels)
+	if err != nil {
+		return err
+	}
+	defer lf.Close()
+	fmt.Fprintf(stderr, "generating a %d-host fleet with the seed scenarios straight into the ingest ...\n", o.hosts)
+	fmt.Fprintf(stdout, "$ %[1]s gen --seed %[2]d --hosts %[3]d --rate %[4]g --labels %[5]s | %[1]s ingest --data %[6]s -\n",
+		o.bin, o.seed, o.hosts, o.rate, labels, o.data)
+	pr, pw := io.Pipe()
+	type result struct {
+		st  gen.Stats
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		bw := bufio.NewWriterSize(pw, 1<<20)
+		st, err := gen.Generate(ctx, gen.Options{Seed: o.seed, Hosts: o.hosts, Rate: o.rate}, bw, lf)
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err) // nil: the ingest reads to its end
+		done <- result{st, err}
+	}()
+	err = runIngest(ctx, ingestOptions{data: dataFlags{Dir: o.data}, format: "auto", progress: isTerminal(os.Stderr), stdin: pr}, []string{"-"}, stdout, stderr)
+	pr.CloseWithError(errors.New("the ingest stopped")) // unblocks the generator if the ingest ended early
+	g := <-done
+	if g.err != nil {
+		return fmt.Errorf("generate fleet: %w", g.err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "  generated %d events, %s (labels of the attacks' events in %s)\n", g.st.Events, bytesHuman(float64(g.st.Bytes)), labels)
+	return nil
+}
+
 // demoOrg is the organization of gen's fleet (seed 000's).
 const demoOrg = "5a8c4a54e11909bd290021ed"
 
-// walk runs the steps of a walkthrough, each printed with its command.
-func walk(ctx context.Context, data dataFlags, steps []demoStep, stdout io.Writer) error {
+// walk runs the steps of a walkthrough, each printed with its command
+// (spoor run as bin).
+func walk(ctx context.Context, bin string, data dataFlags, steps []demoStep, stdout io.Writer) error {
 	for _, s := range steps {
 		fmt.Fprintf(stdout, "\n%s\n", s.say)
 		var err error
@@ -221,13 +257,13 @@ func walk(ctx context.Context, data dataFlags, steps []demoStep, stdout io.Write
 			s.args = fmt.Sprintf("--host %s --session %d --since %s --until %s", s.req.Host, s.req.Session, s.req.Since, s.req.Until)
 		}
 		if s.hunt != "" {
-			fmt.Fprintf(stdout, "$ spoor %s %s\n", s.hunt, s.args)
+			fmt.Fprintf(stdout, "$ %s %s %s\n", bin, s.hunt, s.args)
 			err = runHunt(ctx, s.hunt, huntOptions{data: data, req: s.req, format: "table"}, stdout)
 		} else if s.sql != "" {
-			fmt.Fprintf(stdout, "$ spoor sql \"\n%s\"\n", s.sql)
+			fmt.Fprintf(stdout, "$ %s sql \"\n%s\"\n", bin, s.sql)
 			err = runSQL(ctx, sqlOptions{data: data, format: "table"}, s.sql, stdout)
 		} else {
-			fmt.Fprintf(stdout, "$ spoor search --fields %s '%s'\n", s.fields, s.search)
+			fmt.Fprintf(stdout, "$ %s search --fields %s '%s'\n", bin, s.fields, s.search)
 			err = runSearch(ctx, searchOptions{data: data, format: "table", fields: s.fields, limit: 20}, s.search, stdout)
 		}
 		if err != nil {
@@ -295,21 +331,21 @@ func realDemo(ctx context.Context, o demoOptions, data dataFlags, stdout, stderr
 	dirs := []string{filepath.Join(o.real, "windows"), filepath.Join(o.real, "cloudtrail")}
 	sigmaHQ := sigmaRulesOf(o.real)
 	fmt.Fprintf(stdout, "\nReal telemetry nobody here wrote: Sysmon and Security (NXLog JSON), CloudTrail, raw auditd,\nevaluated on the way in with spoor's rules and the SigmaHQ rules in %s.\n", sigmaHQ)
-	fmt.Fprintf(stdout, "$ spoor ingest --data %s --org %s --sigma %s %s\n", o.data, demoOrg, sigmaHQ, strings.Join(dirs, " "))
+	fmt.Fprintf(stdout, "$ %s ingest --data %s --org %s --sigma %s %s\n", o.bin, o.data, demoOrg, sigmaHQ, strings.Join(dirs, " "))
 	in := ingestOptions{data: data, format: "auto", sigma: []string{sigmaHQ}}
 	if err := runIngest(ctx, in, dirs, stdout, stderr); err != nil {
 		return err
 	}
 	linux := filepath.Join(o.real, "linux")
-	fmt.Fprintf(stdout, "$ spoor ingest --data %s --org %s --sigma %s --host otrf-linux %s\n", o.data, demoOrg, sigmaHQ, linux)
+	fmt.Fprintf(stdout, "$ %s ingest --data %s --org %s --sigma %s --host otrf-linux %s\n", o.bin, o.data, demoOrg, sigmaHQ, linux)
 	in.host = "otrf-linux"
 	if err := runIngest(ctx, in, []string{linux}, stdout, stderr); err != nil {
 		return err
 	}
-	if err := walk(ctx, data, realWalkthrough, stdout); err != nil {
+	if err := walk(ctx, o.bin, data, realWalkthrough, stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nThe alerts the rules raised on the way in (native and Sigma), high severity first:\n$ spoor alerts list --limit 25 'severity = 1'\n")
+	fmt.Fprintf(stdout, "\nThe alerts the rules raised on the way in (native and Sigma), high severity first:\n$ %s alerts list --limit 25 'severity = 1'\n", o.bin)
 	return runAlertsList(ctx, alertsOptions{data: data, format: "table", limit: 25}, "severity = 1", stdout)
 }
 

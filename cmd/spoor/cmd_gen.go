@@ -45,6 +45,11 @@ identifiers, so the seeds' queries run as written. --start/--days give one
 window instead; the scenarios are then placed near its end.
 
 The same seed and flags give byte-identical output.`,
+		Example: `  # The seeds' fleet, gzipped, with its labels beside it
+  spoor gen --out fleet.ndjson.gz
+
+  # Five hosts for a day, no attacks, straight into a data directory
+  spoor gen --hosts 5 --start 2024-06-01 --days 1 --scenarios none | spoor ingest --data lake -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runGen(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())

@@ -32,6 +32,7 @@ type ingestOptions struct {
 	sigma      []string
 	noDetect   bool
 	progress   bool
+	stdin      io.Reader // what "-" reads (default os.Stdin)
 }
 
 func newIngestCmd() *cobra.Command {
@@ -39,19 +40,44 @@ func newIngestCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ingest [flags] PATH...",
 		Short: "Store events from files and directories (Threat Stack JSON, auditd, EVTX, Windows JSON, CloudTrail; plain, gzip, zstd or zip; '-' for stdin)",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Store events from files and directories (read recursively; hidden files
+skipped), each file's format recognised from its content: Threat Stack JSON
+(lines, an array, or pretty-printed), raw auditd logs, EVTX, Windows events as
+JSON (NXLog, evtx-dump, Winlogbeat), CloudTrail and Kubernetes audit logs;
+plain, gzip, zstd or zip. Bad records are rejected with their file, line and
+reason; the rest is kept. Events already stored (by _id) are skipped, so an
+ingest can be run again. The summary says per format the lines and records
+read and the events stored.`,
+		Example: `  # A directory of exports, into ./spoor-data (or $SPOOR_DATA)
+  spoor ingest exports/
+
+  # A raw audit.log names no host: say whose it is
+  spoor ingest --data lake --host web01 /var/log/audit/audit.log
+
+  # Into a server, in the organization of the token
+  spoor ingest --server http://127.0.0.1:7878 --token "$SPOOR_TOKEN" Security.evtx
+
+  # From standard input
+  spoor gen --hosts 5 --days 1 --start 2024-06-01 | spoor ingest --data lake -`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runIngest(cmd.Context(), o, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	o.data.add(cmd)
+	// A local ingest runs no query; through --server, requests may take
+	// long (a file sent whole is read and stored before the answer).
+	o.data.Timeout = 10 * time.Minute
+	timeout := cmd.Flags().Lookup("timeout")
+	timeout.DefValue = o.data.Timeout.String()
+	timeout.Usage = "with --server: how long one request (a batch of lines, or a file sent whole) may take"
 	cmd.Flags().StringVar(&o.format, "format", "auto", "input format: "+strings.Join(formats.Names(), ", ")+" (auto detects each file's from its content)")
 	cmd.Flags().StringVar(&o.host, "host", "", "hostname of events whose data names none (raw auditd logs)")
 	cmd.Flags().StringVar(&o.rules, "rules", "", "rules directory the events are evaluated with (default DATA/rules)")
 	cmd.Flags().StringSliceVar(&o.sigma, "sigma", nil, "more folders of Sigma rules to evaluate (a SigmaHQ checkout's rules/, say)")
 	cmd.Flags().BoolVar(&o.noDetect, "no-detect", false, "store events without evaluating rules")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit 1 when any line is rejected")
-	cmd.Flags().BoolVar(&o.progress, "progress", isTerminal(os.Stderr), "show a progress line (default on a terminal)")
+	cmd.Flags().BoolVar(&o.progress, "progress", isTerminal(os.Stderr), "show a progress line, with the share done and the time left when the inputs' size is known (default on a terminal)")
 	cmd.Flags().IntVar(&o.headEvents, "head-events", 0, "flush the head to parts every N events (default 262144)")
 	cmd.Flags().MarkHidden("head-events")
 	return cmd
@@ -72,6 +98,9 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 	if c, err := o.data.client(); err != nil {
 		return err
 	} else if c != nil {
+		if o.data.Timeout > 0 {
+			c.HTTP.Timeout = o.data.Timeout
+		}
 		start := time.Now()
 		sum, err := c.Ingest(ctx, paths, o.format, o.host)
 		printSummary(stdout, sum, time.Since(start), -1, 0)
@@ -102,20 +131,13 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 		org = "default"
 	}
 	start := time.Now()
-	var last time.Time
 	// --org wins over what the events say, as a token's organization does
 	// over HTTP; without it they keep their own (default: "default").
-	opts := ingest.Options{Org: org, ForceOrg: o.data.Org != "", Format: o.format, Host: o.host}
+	opts := ingest.Options{Org: org, ForceOrg: o.data.Org != "", Format: o.format, Host: o.host, Stdin: o.stdin}
+	var progress *progressLine
 	if o.progress {
-		opts.Progress = func(p ingest.Progress) {
-			if time.Since(last) < 200*time.Millisecond {
-				return
-			}
-			last = time.Now()
-			secs := time.Since(start).Seconds()
-			fmt.Fprintf(stderr, "\r\033[Kingest: %s events  %s ev/s  %s read  %s/s",
-				human(float64(p.Events)), human(float64(p.Events)/secs), bytesHuman(float64(p.BytesRead)), bytesHuman(float64(p.BytesRead)/secs))
-		}
+		progress = newProgressLine(stderr, time.Now, inputSize(paths))
+		opts.Progress = progress.update
 	}
 	det, closeDet, err := localDetector(o.data.Dir, o.rules, o.noDetect, o.sigma...)
 	if err != nil {
@@ -142,8 +164,8 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 		return r.Stored, r.Duplicates, err
 	}
 	sum, runErr := ingest.Run(ctx, paths, sink, opts)
-	if o.progress {
-		fmt.Fprint(stderr, "\r\033[K")
+	if progress != nil {
+		progress.clear()
 	}
 	// Whatever the sink acknowledged is in the WAL; Close makes it parts.
 	closeCtx := context.WithoutCancel(ctx)
@@ -262,8 +284,9 @@ func printSummary(w io.Writer, s ingest.Summary, d time.Duration, parts int, par
 }
 
 // printPerFormat says per format what was read and the events that came
-// of it: "auditd: 1,234 records → 456 events" (audit records, EVTX and
-// JSON records; lines for formats read by lines).
+// of it: "auditd: 1,234 lines, 1,200 records → 456 events". Lines are
+// counted as wc -l counts them (plus an unterminated last line) for every
+// text format; Threat Stack lines, a record each, say their lines only.
 func printPerFormat(w io.Writer, s ingest.Summary) {
 	names := make([]string, 0, len(s.Formats))
 	for f := range s.Formats {
@@ -271,20 +294,28 @@ func printPerFormat(w io.Writer, s ingest.Summary) {
 	}
 	sort.Strings(names)
 	for _, f := range names {
-		unit := "records"
-		if ff, _ := formats.ByName(f); ff.Kind == formats.Lines {
-			unit = "lines"
+		recs, ok := s.Records[f]
+		if !ok {
+			continue
 		}
-		read, ok := s.Records[f]
-		ev, evOK := s.Events[f]
-		switch {
-		case ok && evOK:
-			fmt.Fprintf(w, "  %-12s %s %s → %s events\n", f+":", thousands(read), unit, thousands(ev))
-		case ok:
-			fmt.Fprintf(w, "  %-12s %s %s\n", f+":", thousands(read), unit)
+		read := count(recs, "record")
+		ff, _ := formats.ByName(f)
+		if lines, ok := s.LinesBy[f]; ok && !ff.Binary {
+			if ff.Kind == formats.Lines && lines == recs {
+				read = count(lines, "line")
+			} else {
+				read = count(lines, "line") + ", " + read
+			}
 		}
+		if ev, ok := s.Events[f]; ok {
+			read += " → " + count(ev, "event")
+		}
+		fmt.Fprintf(w, "  %-12s %s\n", f+":", read)
 	}
 }
+
+// count is "1 record" or "1,234 records".
+func count(n int64, unit string) string { return thousands(n) + " " + plural(n, unit) }
 
 // thousands writes n with commas between groups of three digits.
 func thousands(n int64) string {
@@ -341,4 +372,12 @@ func printOrgs(w io.Writer, orgs map[string]int) {
 		names[i] = fmt.Sprintf("%s %d", o, orgs[o])
 	}
 	fmt.Fprintf(w, "  organizations: %s\n", strings.Join(names, ", "))
+}
+
+// plural is "1 record" or "2 records": unit with an s unless n is 1.
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return unit
+	}
+	return unit + "s"
 }

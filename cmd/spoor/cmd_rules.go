@@ -28,11 +28,16 @@ func newRulesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rules",
 		Short: "List the detection rules, and backtest a rule over stored history before it goes live",
+		Example: `  spoor rules list
+  spoor rules test --since 30d my-rule.yml
+  spoor rules lint`,
 	}
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the shared rules and each organization's own (--org: that one's), native and Sigma, and the files that do not load",
-		Args:  cobra.NoArgs,
+		Example: `  spoor rules list
+  spoor rules list --org acme --rules /etc/spoor/rules`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRulesList(o, cmd.OutOrStdout())
 		},
@@ -40,7 +45,12 @@ func newRulesCmd() *cobra.Command {
 	test := &cobra.Command{
 		Use:   "test [flags] RULE_FILE",
 		Short: "Backtest a rule (native with its suppressions, or Sigma) over stored events: alerts it would raise, on which hosts, samples",
-		Args:  cobra.ExactArgs(1),
+		Example: `  # A new rule over the last 30 days
+  spoor rules test my-rule.yml
+
+  # A SigmaHQ rule over a month of 2020, as JSON
+  spoor rules test --since 2020-09-01 --until 2020-10-01 --format json sigma/rules/windows/process_access/proc_access_win_lsass_memdump.yml`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRulesTest(cmd.Context(), o, args[0], cmd.OutOrStdout())
 		},
@@ -48,7 +58,9 @@ func newRulesCmd() *cobra.Command {
 	lint := &cobra.Command{
 		Use:   "lint",
 		Short: "Check the rules: files that do not load, and suppressions that are too broad or keyed on per-event fields",
-		Args:  cobra.NoArgs,
+		Example: `  spoor rules lint
+  spoor rules lint --rules /etc/spoor/rules`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRulesLint(o, cmd.OutOrStdout())
 		},

@@ -33,12 +33,19 @@ func newSearchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "search [flags] QUERY",
 		Short: "Search events with Threat Stack's filter language",
-		Long: `Search events with Threat Stack's filter language, e.g.
-
+		Long: `Search events with Threat Stack's filter language: fields compared with
+= != < <= > >=, starts_with, ends_with, contains, like, in (...), regex,
+= null and != null, joined with AND, OR, NOT and parentheses. A field that is
+not a column is looked up in the original event by its own name (eventName,
+TargetImage). Without --fields, json and ndjson print each whole original event.`,
+		Example: `  # Seed 002: one agent's logins
   spoor search 'event_type = "login" AND agent_id = "436dd34c-f795-11ea-a752-21e3e3eb7c50"'
-  spoor search --format ndjson 'exe starts_with "/tmp/" AND syscall = "execve"'
 
-Without --fields, json and ndjson print each whole original event.`,
+  # Programs run from /tmp in the last 3 days, some fields only
+  spoor search --since 72h --fields event_time,hostname,exe,arguments 'exe starts_with "/tmp/" AND syscall = "execve"'
+
+  # Every match, as JSON lines, to another tool
+  spoor search --format ndjson --limit 0 'event_type = "cloudtrail" AND eventName = "StopLogging"' | jq -r .userIdentity.arn`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.stderr = cmd.ErrOrStderr()

@@ -43,6 +43,11 @@ type serveOptions struct {
 	sigma                  []string
 	webhook                string
 	noDetect               bool
+	// logTo takes the server's log (default stderr); onReady, when set,
+	// is called with the URL once the server listens, instead of saying
+	// so on stderr.
+	logTo   io.Writer
+	onReady func(url string)
 }
 
 func envOr(name, def string) string {
@@ -59,7 +64,18 @@ func newServeCmd() *cobra.Command {
 		Short: "Serve the HTTP API over a data directory",
 		Long: `Serve API v1 over a data directory: POST /api/v1/events (durable ingest),
 POST /api/v1/search, POST /api/v1/sql, GET /healthz. Every call needs a token
-(spoor token create) and sees its organization only.`,
+(spoor token create) and sees its organization only; GET /healthz needs none.
+Settings come from flags, then SPOOR_* variables, then --config.`,
+		Example: `  # On this machine, with a token to ingest and one to hunt with
+  spoor token create --org acme --role ingest --name agents
+  spoor token create --org acme --role analyst --name alice
+  spoor serve
+
+  # On the network, over TLS, with Sigma rules and a webhook for alerts
+  spoor serve --data /srv/spoor --listen 0.0.0.0:7878 --tls-cert cert.pem --tls-key key.pem --sigma sigma/rules --webhook https://hooks.example/spoor
+
+  # Settings from a file (keys named like the flags)
+  spoor serve --config /etc/spoor.yml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.config != "" {
@@ -97,7 +113,11 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logTo := stderr
+	if o.logTo != nil {
+		logTo = o.logTo
+	}
+	log := slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var srv *server.Server
 	db, err := datadir.Open(ctx, o.data, datadir.Options{MemoryLimit: o.memory, MaxSpill: o.maxSpill, Timeout: o.timeout, Logger: log,
 		Lake: lake.Options{FlushWanted: server.FlushWanted(&srv), FlushWorkers: 1}})
@@ -131,11 +151,15 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	}
 	srv = server.New(db, tokens, sopts)
 	return srv.Run(ctx, func(addr string) {
-		scheme := "http"
+		url := "http://" + addr
 		if o.tlsCert != "" {
-			scheme = "https"
+			url = "https://" + addr
 		}
-		fmt.Fprintf(stderr, "spoor: serving %s on %s://%s\n", o.data, scheme, addr)
+		if o.onReady != nil {
+			o.onReady(url)
+			return
+		}
+		fmt.Fprintf(stderr, "spoor: serving %s on %s\n", o.data, url)
 	})
 }
 

@@ -26,9 +26,15 @@ func newSQLCmd() *cobra.Command {
 		Long: `Run one DuckDB SELECT over the events view (and alerts), scoped to one
 organization and, with --since/--until, to a time range. raw->>'Field' reaches
 original fields that have no column of their own. Files, settings and other
-databases are out of reach.
+databases are out of reach.`,
+		Example: `  # The most run programs
+  spoor sql "SELECT exe, count(*) AS n FROM events GROUP BY exe ORDER BY n DESC LIMIT 20"
 
-  spoor sql "SELECT exe, count(*) AS n FROM events GROUP BY exe ORDER BY n DESC LIMIT 20"`,
+  # Sysmon process accesses to LSASS, as CSV, from an original field
+  spoor sql --since 2020-09-01 --format csv "SELECT hostname, exe, raw->>'GrantedAccess' AS access FROM events WHERE win_event_id = 10 AND raw->>'TargetImage' LIKE '%lsass.exe'"
+
+  # Against a server
+  spoor sql --server http://127.0.0.1:7878 --token "$SPOOR_TOKEN" "SELECT event_type, count(*) FROM events GROUP BY ALL"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.stderr = cmd.ErrOrStderr()

@@ -12,7 +12,9 @@ import (
 
 func newTokenCmd() *cobra.Command {
 	var data string
-	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens"}
+	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens", Example: `  spoor token create --org acme --role ingest --name "web fleet agents"
+  spoor token list
+  spoor token revoke 9d84a173fbfd`}
 	cmd.PersistentFlags().StringVar(&data, "data", envOr("SPOOR_DATA", "./spoor-data"), "data directory ($SPOOR_DATA)")
 	open := func() (*auth.Store, error) { return auth.Open(filepath.Join(data, "tokens.json")) }
 
@@ -20,7 +22,12 @@ func newTokenCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create --org ORG --role admin|analyst|ingest [--name NAME]",
 		Short: "Create a token; it is printed once and stored only as a hash",
-		Args:  cobra.NoArgs,
+		Example: `  # For agents and ingest clients: they write events and read nothing
+  spoor token create --org acme --role ingest --name "web fleet agents"
+
+  # For an analyst: searches, hunts, alerts; an admin also edits rules
+  spoor token create --data /srv/spoor --org acme --role analyst --name alice`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := open()
 			if err != nil {
@@ -40,9 +47,10 @@ func newTokenCmd() *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "a note on who holds it")
 
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "List tokens (never their secrets)",
-		Args:  cobra.NoArgs,
+		Use:     "list",
+		Short:   "List tokens (never their secrets)",
+		Example: `  spoor token list --data /srv/spoor`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := open()
 			if err != nil {
@@ -52,9 +60,10 @@ func newTokenCmd() *cobra.Command {
 		},
 	}
 	revoke := &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Revoke a token",
-		Args:  cobra.ExactArgs(1),
+		Use:     "revoke ID",
+		Short:   "Revoke a token: its id, from spoor token list",
+		Example: `  spoor token revoke 9d84a173fbfd`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := open()
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -188,15 +189,24 @@ func TestAuditdIngestWithHost(t *testing.T) {
 
 // `spoor demo` (what `make demo` runs) walks through seed 000 on the
 // generated fleet, then seeds 004 and 001 and raw auditd on the real
-// telemetry, each step answering its question.
+// telemetry, each step answering its question, then serves: the token and
+// the commands to try come last, naming the binary as the user ran it, the
+// server's log lines go to a file, and the fleet is generated straight
+// into the ingest, never written whole to disk.
 func TestDemoWalkthrough(t *testing.T) {
-	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// stdout and stderr in one, as a terminal shows them; the demo is
+	// stopped once it has printed its last word.
+	term := &terminal{stop: cancel, last: "curl -s"}
 	// No --datasets: the real telemetry shipped in the binary, as a clone
 	// without ../shared runs it.
-	o := demoOptions{data: filepath.Join(t.TempDir(), "demo"), hosts: 12, rate: 20, seed: 1, noServe: true}
-	if err := runDemo(context.Background(), o, &out, &errOut); err != nil {
-		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errOut.String())
+	data := filepath.Join(t.TempDir(), "demo")
+	o := demoOptions{data: data, hosts: 12, rate: 20, seed: 1, listen: "127.0.0.1:0", bin: "bin/spoor"}
+	if err := runDemo(ctx, o, term, term); err != nil {
+		t.Fatalf("demo: %v\n%s", err, term.String())
 	}
+	out := term.String()
 	for _, want := range []string{
 		"/tmp/sliver",              // seed 000: the new executables
 		`\taskmgr.exe`,             // seed 004: Task Manager ...
@@ -208,19 +218,94 @@ func TestDemoWalkthrough(t *testing.T) {
 		"LSASS memory read", // a native default rule's alert, raised on ingest
 		"LSASS opened with the rights MiniDumpWriteDump needs", // spoor's own Sigma rule
 		"HackTool - Dumpert Process Dumper Default File",       // a SigmaHQ rule, as it is
+		"$ bin/spoor gen --seed 1 --hosts 12 --rate 20 --labels " + data + "/demo-fleet.labels.ndjson | bin/spoor ingest --data " + data + " -",
+		"$ bin/spoor diff --host ",
 	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("the demo's output lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("the demo's output lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(errOut.String(), "skipped") || strings.Contains(out.String(), "../shared") {
-		t.Errorf("the demo skipped a step or read ../shared:\n%s\n%s", errOut.String(), out.String())
+	if strings.Contains(out, "../shared") {
+		t.Errorf("the demo read ../shared:\n%s", out)
+	}
+	if strings.Contains(out, "$ spoor ") || strings.Contains(out, "level=") {
+		t.Errorf("a command not naming bin/spoor, or a log line, on the terminal:\n%s", out)
+	}
+	// The last lines are the token and the commands to try.
+	i := strings.LastIndex(out, "\nServing the demo fleet on http://127.0.0.1:")
+	if i < 0 {
+		t.Fatalf("no serving block:\n%s", out)
+	}
+	last := out[i:]
+	for _, want := range []string{"export SPOOR_SERVER=http://127.0.0.1:", " SPOOR_TOKEN=spoor_", "\n  bin/spoor search '", "\n  bin/spoor alerts list\n", "\n  curl -s "} {
+		if !strings.Contains(last, want) {
+			t.Errorf("the last block lacks %q:\n%s", want, last)
+		}
+	}
+	if strings.Count(out[i:], "\n") != strings.Count(demoNextSteps("bin/spoor", "u", "t", "l"), "\n") {
+		t.Errorf("output after the serving block:\n%s", last)
+	}
+	if b, err := os.ReadFile(filepath.Join(data, "serve.log")); err != nil || !strings.Contains(string(b), "rules loaded") {
+		t.Errorf("the server's log file: %v\n%s", err, b)
+	}
+	entries, _ := os.ReadDir(data)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), "fleet") && !strings.HasSuffix(e.Name(), ".labels.ndjson") {
+			t.Errorf("the fleet was written to disk: %s", e.Name())
+		}
 	}
 	// A folder named with --datasets that is not there is an error, not a
 	// silently shorter demo.
 	o.real = filepath.Join(t.TempDir(), "absent")
-	if err := runDemo(context.Background(), o, &out, &errOut); err == nil || !strings.Contains(err.Error(), "absent") {
+	if err := runDemo(context.Background(), o, term, term); err == nil || !strings.Contains(err.Error(), "absent") {
 		t.Errorf("--datasets of a missing folder: %v", err)
+	}
+}
+
+// terminal gathers what a command writes to stdout and stderr, in order,
+// and calls stop once the text holds last.
+type terminal struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	last string
+	stop func()
+}
+
+func (t *terminal) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf.Write(p)
+	if t.last != "" && strings.Contains(t.buf.String(), t.last) {
+		t.stop()
+	}
+	return len(p), nil
+}
+
+func (t *terminal) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.buf.String()
+}
+
+// The commands the demo suggests name the binary as the user can run it
+// again from where they are.
+func TestCommandName(t *testing.T) {
+	for _, c := range []struct{ arg0, cwd, onPath, want string }{
+		{"spoor", "/home/u", "/usr/local/bin/spoor", "spoor"},                       // found on PATH
+		{"bin/spoor", "/home/u/spoor", "", "bin/spoor"},                             // from a clone
+		{"./bin/spoor", "/home/u/spoor", "", "bin/spoor"},                           // the same, cleaned
+		{"./spoor", "/home/u", "", "./spoor"},                                       // not "spoor": that is a PATH lookup
+		{"/home/u/spoor/bin/spoor", "/home/u/spoor", "", "bin/spoor"},               // absolute, under cwd
+		{"/home/u/spoor/bin/spoor", "/home/u/spoor/bin", "", "./spoor"},             // absolute, in cwd
+		{"../spoor/bin/spoor", "/home/u/x", "", "../spoor/bin/spoor"},               // relative as typed
+		{"/usr/local/bin/spoor", "/home/u", "/usr/local/bin/spoor", "spoor"},        // absolute, and PATH finds it
+		{"/opt/spoor/spoor", "/home/u", "/usr/local/bin/spoor", "/opt/spoor/spoor"}, // PATH finds another
+		{"/tmp/go-build123/b001/exe/spoor", "/home/u/spoor", "", "spoor"},           // go run: gone after
+		{"", "/home/u", "", "spoor"},
+	} {
+		if got := commandName(c.arg0, c.cwd, c.onPath); got != c.want {
+			t.Errorf("commandName(%q, %q, %q) = %q, want %q", c.arg0, c.cwd, c.onPath, got, c.want)
+		}
 	}
 }
 

@@ -45,7 +45,7 @@ func TestIngestAuditdNeedsHost(t *testing.T) {
 	if err := runIngest(context.Background(), ingestOptions{data: dataFlags{Dir: data}, format: "auto", host: "web01"}, []string{log}, &out, &out); err != nil {
 		t.Fatalf("--host: %v\n%s", err, out.String())
 	}
-	if s := out.String(); !strings.Contains(s, "auditd:      7 records → 3 events") || strings.Contains(s, " 0 lines") {
+	if s := out.String(); !strings.Contains(s, "auditd:      7 lines, 7 records → 3 events") || strings.Contains(s, " 0 lines") {
 		t.Errorf("summary does not count auditd's records and events:\n%s", s)
 	}
 	rows := sqlRows(t, data, `SELECT hostname, agent_id, type, command, arguments, exe FROM events ORDER BY event_time`)

@@ -91,6 +91,11 @@ type IngestAnswer struct {
 	Reasons    map[string]int64   `json:"reasons"`
 	Counts     map[string]int64   `json:"counts"`
 	Errors     []string           `json:"errors"`
+	// Per format: inputs, lines (text formats), records and events.
+	Formats map[string]int64 `json:"formats"`
+	Lines   map[string]int64 `json:"lines"`
+	Records map[string]int64 `json:"records"`
+	Events  map[string]int64 `json:"events"`
 }
 
 // JSON calls an endpoint with an optional JSON body and decodes the JSON
@@ -133,7 +138,7 @@ const batchBytes = 4 << 20
 // ingest. format and host are as for a local ingest.
 func (c *Client) Ingest(ctx context.Context, paths []string, format, host string) (ingest.Summary, error) {
 	sum := ingest.Summary{ByReason: map[string]int64{}, Counts: map[string]int64{}, Formats: map[string]int64{},
-		Records: map[string]int64{}, Events: map[string]int64{}}
+		Records: map[string]int64{}, Events: map[string]int64{}, LinesBy: map[string]int64{}}
 	forced, err := formats.ByName(format)
 	if err != nil {
 		return sum, err
@@ -147,11 +152,16 @@ func (c *Client) Ingest(ctx context.Context, paths []string, format, host string
 			sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: %v", p, err))
 			continue
 		}
-		br := bufio.NewReaderSize(rc, 64<<10)
+		// The bytes read are the file's as it is on disk, as a local
+		// ingest counts them.
+		cr := &countingReader{r: rc}
+		br := bufio.NewReaderSize(cr, 64<<10)
 		f := forced
+		head, what := sniff(br)
 		if f.Name == "" {
-			var what string
-			if f, what = sniff(br); what != "" {
+			var ok bool
+			f, ok = formats.Detect(head)
+			if !ok && what != "" {
 				rc.Close()
 				sum.Files++
 				if src.Found {
@@ -163,17 +173,21 @@ func (c *Client) Ingest(ctx context.Context, paths []string, format, host string
 				continue
 			}
 		}
-		if f.Kind == formats.Lines {
+		if f.Kind == formats.Lines && ingest.LineShaped(head) {
 			sum.Formats[f.Name]++
 			lines, evs := sum.Lines, sum.Stored+sum.Duplicates
 			err = c.ingestFile(ctx, p, br, &sum)
+			sum.LinesBy[f.Name] += sum.Lines - lines
 			sum.Records[f.Name] += sum.Lines - lines
 			sum.Events[f.Name] += sum.Stored + sum.Duplicates - evs
 		} else {
+			// Other formats, and Threat Stack events that are not one a
+			// line, go whole to the server's readers.
 			err = c.ingestWhole(ctx, p, br, forced.Name, host, &sum)
 		}
 		rc.Close()
 		sum.Files++
+		sum.Bytes += cr.n
 		if err != nil {
 			return sum, err
 		}
@@ -181,23 +195,35 @@ func (c *Client) Ingest(ctx context.Context, paths []string, format, host string
 	return sum, nil
 }
 
-// sniff detects a file's format from its first bytes, decompressed; zips
-// and what cannot be looked into go whole to the server, which says. What
-// is recognisably not telemetry (a notebook, a README) is described in
-// what instead.
-func sniff(br *bufio.Reader) (f formats.Format, what string) {
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// sniff returns the first bytes of a file, decompressed, to detect its
+// format from; zips and what cannot be looked into go whole to the server,
+// which says. What is recognisably not telemetry (a notebook, a README) is
+// described in what.
+func sniff(br *bufio.Reader) (head []byte, what string) {
 	raw, _ := br.Peek(64 << 10)
 	rd, release, err := ingest.Decompress(bytes.NewReader(raw))
 	if err != nil {
-		return formats.Format{}, ""
+		return raw, ""
 	}
 	defer release()
-	head, _ := io.ReadAll(io.LimitReader(rd, 64<<10))
-	f, ok := formats.Detect(head)
+	head, _ = io.ReadAll(io.LimitReader(rd, 64<<10))
+	_, ok := formats.Detect(head)
 	if ok || len(bytes.TrimSpace(head)) == 0 || bytes.HasPrefix(head, []byte("PK")) {
-		return f, ""
+		return head, ""
 	}
-	return f, formats.Describe(head)
+	return head, formats.Describe(head)
 }
 
 // ingestWhole sends one file in one request.
@@ -211,7 +237,6 @@ func (c *Client) ingestWhole(ctx context.Context, name string, r io.Reader, form
 		sum.FileErrors = append(sum.FileErrors, fmt.Sprintf("%s: over %d MiB in a format sent whole: ingest it where the data lives (--data), or split it", name, maxFileBody>>20))
 		return nil
 	}
-	sum.Bytes += int64(len(b))
 	q := url.Values{}
 	if format != "" && format != formats.Auto {
 		q.Set("format", format)
@@ -224,10 +249,23 @@ func (c *Client) ingestWhole(ctx context.Context, name string, r io.Reader, form
 		return err
 	}
 	ans.addTo(sum, name, 0)
+	addCounts(sum.Formats, ans.Formats)
+	addCounts(sum.Records, ans.Records)
+	addCounts(sum.Events, ans.Events)
+	sum.Lines += addCounts(sum.LinesBy, ans.Lines)
 	for _, e := range ans.Errors {
 		sum.FileErrors = append(sum.FileErrors, strings.Replace(e, "body", name, 1))
 	}
 	return nil
+}
+
+// addCounts adds src's counts to dst's and returns their sum.
+func addCounts(dst, src map[string]int64) (total int64) {
+	for k, v := range src {
+		dst[k] += v
+		total += v
+	}
+	return total
 }
 
 // addTo adds an answer to a file's summary; rejections are renamed after
@@ -295,7 +333,6 @@ func (c *Client) ingestFile(ctx context.Context, name string, r io.Reader, sum *
 		if len(l) > 0 {
 			line++
 			sum.Lines++
-			sum.Bytes += int64(len(l))
 			batch.Write(l)
 			if l[len(l)-1] != '\n' {
 				batch.WriteByte('\n')

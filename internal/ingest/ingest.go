@@ -40,7 +40,8 @@ type Options struct {
 	ChunkBytes int
 	// MaxSamples is how many rejections are kept with their details (default 50).
 	MaxSamples int
-	// Progress, when set, is called about every chunk with the running totals.
+	// Progress, when set, is called about every chunk with the running
+	// totals; BytesRead reaches the inputs' total size at the end.
 	Progress func(Progress)
 	Now      func() int64
 	// Format names the input format; "" or "auto" detects it per file.
@@ -52,11 +53,13 @@ type Options struct {
 	// HostFlag is how the caller names Host, for the message that refuses
 	// an input without a host (default "--host").
 	HostFlag string
+	// Stdin is what the path "-" reads (default os.Stdin).
+	Stdin io.Reader
 }
 
 // Progress is the running state of a run.
 type Progress struct {
-	BytesRead int64 // input bytes read (compressed bytes for compressed files)
+	BytesRead int64 // input bytes read, as on disk (compressed bytes for compressed files)
 	Events    int64 // events handed to the sink
 }
 
@@ -90,9 +93,13 @@ func (r Rejection) String() string {
 // Summary is what a run did.
 type Summary struct {
 	Files int
-	// Lines counts the lines of formats read by lines (Threat Stack
-	// events); Records and Events count per format.
-	Lines      int64
+	// Lines counts the lines of text inputs (every format but EVTX), as
+	// wc -l does plus an unterminated last line; LinesBy, Records and
+	// Events count per format.
+	Lines int64
+	// Bytes counts the bytes of the inputs read in a format, as they are
+	// on disk (a .gz file's compressed bytes, a zip's whole size); files
+	// skipped as not telemetry count nothing.
 	Bytes      int64
 	Stored     int64
 	Duplicates int64
@@ -102,11 +109,13 @@ type Summary struct {
 	FileErrors []string    // files that could not be read to their end
 	// Formats counts the inputs read in each format (a zip's entries one by one).
 	Formats map[string]int64
-	// Records counts per format the lines or records read (auditd
-	// records, EVTX records, JSON records, lines), Events the events that
-	// came of them and went to the sink (new or duplicates).
+	// Records counts per format the records read (auditd records, EVTX
+	// records, JSON records; a line each for Threat Stack lines), Events
+	// the events that came of them and went to the sink (new or
+	// duplicates), LinesBy the lines of text formats.
 	Records map[string]int64
 	Events  map[string]int64
+	LinesBy map[string]int64
 	// Counts holds what decoders tally besides events (auditd sequence gaps).
 	Counts map[string]int64
 	// Skipped counts files found in directories or zips that are not in
@@ -150,6 +159,11 @@ type recRef struct {
 // bad records are reported in the summary.
 func Run(ctx context.Context, paths []string, sink AppendFunc, opts Options) (Summary, error) {
 	srcs, errs := expand(paths)
+	for i, s := range srcs {
+		if s.Name == "-" && opts.Stdin != nil {
+			srcs[i] = ReaderSource("-", opts.Stdin)
+		}
+	}
 	sum, err := RunSources(ctx, srcs, sink, opts)
 	sum.FileErrors = append(errs, sum.FileErrors...)
 	return sum, err
@@ -200,7 +214,7 @@ func RunSources(ctx context.Context, srcs []Source, sink AppendFunc, opts Option
 	var (
 		mu  sync.Mutex
 		sum = Summary{ByReason: map[string]int64{}, Formats: map[string]int64{}, Counts: map[string]int64{},
-			Records: map[string]int64{}, Events: map[string]int64{}}
+			Records: map[string]int64{}, Events: map[string]int64{}, LinesBy: map[string]int64{}}
 		sinkErr error
 		bytesIn atomic.Int64
 		events  atomic.Int64
@@ -295,9 +309,10 @@ func RunSources(ctx context.Context, srcs []Source, sink AppendFunc, opts Option
 			if format != "" {
 				sum.Formats[format]++
 				sum.Records[format] += records
-			}
-			if f, _ := formats.ByName(format); f.Kind == formats.Lines {
-				sum.Lines += lines
+				if f, _ := formats.ByName(format); !f.Binary {
+					sum.LinesBy[format] += lines
+					sum.Lines += lines
+				}
 			}
 			if err != nil && !errors.Is(err, context.Canceled) {
 				if lines > 0 {

@@ -58,7 +58,10 @@ type reader struct {
 	host, hostFlag string
 }
 
-// source reads one source and returns how many bytes it read of it.
+// source reads one source and returns the bytes of it read in a format,
+// as they are on disk (a zip file's whole size); none when it is not
+// telemetry. Progress counts every byte looked at, and a file's whole size
+// once it is done, so it ends at the inputs' total size.
 func (rd *reader) source(s Source) int64 {
 	f, err := s.Open()
 	if err != nil {
@@ -66,26 +69,40 @@ func (rd *reader) source(s Source) int64 {
 		return 0
 	}
 	defer f.Close()
-	cr := &countingReader{r: f, n: rd.bytesIn}
+	file, _ := f.(*os.File)
+	n, looked := rd.content(s, file, &countingReader{r: f, n: rd.bytesIn})
+	if file != nil {
+		if st, err := file.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > looked {
+			rd.bytesIn.Add(st.Size() - looked)
+		}
+	}
+	return n
+}
+
+// content reads a source through cr: n is the bytes read in a format,
+// looked all the bytes progress has counted.
+func (rd *reader) content(s Source, file *os.File, cr *countingReader) (n, looked int64) {
 	r, release, err := decompress(cr)
 	if err != nil {
 		rd.done(s.Name, "", 0, 0, err)
-		return cr.t
+		return 0, cr.t
 	}
 	defer release()
 	// decompress hands back its own bufio.Reader when the input is plain.
 	_, plain := r.(*bufio.Reader)
 	br := bufio.NewReaderSize(r, sniffBytes)
 	if isZip(br) {
-		if file, ok := f.(*os.File); ok && plain {
-			rd.zipFile(s.Name, file, 1)
-		} else {
-			rd.zipStream(s.Name, br, 1)
+		if file != nil && plain {
+			size, entries := rd.zipFile(s.Name, file, 1, cr.t)
+			return size, cr.t + entries
 		}
-		return cr.t
+		rd.zipStream(s.Name, br, 1)
+		return cr.t, cr.t
 	}
-	rd.stream(s.Name, br, s.Found)
-	return cr.t
+	if rd.stream(s.Name, br, s.Found) == "" {
+		return 0, cr.t
+	}
+	return cr.t, cr.t
 }
 
 func isZip(br *bufio.Reader) bool {
@@ -93,19 +110,43 @@ func isZip(br *bufio.Reader) bool {
 	return bytes.Equal(b, []byte("PK\x03\x04")) || bytes.Equal(b, []byte("PK\x05\x06"))
 }
 
-// zipFile reads the entries of a zip on disk.
-func (rd *reader) zipFile(name string, f *os.File, depth int) {
+// zipFile reads the entries of a zip on disk, of which progress counted
+// looked bytes already. It returns the zip's size and the bytes its
+// entries added to progress as they were read.
+func (rd *reader) zipFile(name string, f *os.File, depth int, looked int64) (size, read int64) {
 	st, err := f.Stat()
 	if err != nil {
 		rd.done(name, "", 0, 0, err)
-		return
+		return 0, 0
 	}
-	zr, err := zip.NewReader(f, st.Size())
+	ra := &countingReaderAt{r: f}
+	zr, err := zip.NewReader(ra, st.Size())
 	if err != nil {
 		rd.done(name, "", 0, 0, fmt.Errorf("zip: %w", err))
-		return
+		return st.Size(), 0
 	}
+	// The directory is read above; from here on the entries count, up to
+	// the zip's size.
+	ra.n, ra.budget = rd.bytesIn, st.Size()-looked
 	rd.zipEntries(name, zr, depth)
+	return st.Size(), ra.t
+}
+
+// countingReaderAt adds the bytes read through it to n, once n is set,
+// up to budget in all.
+type countingReaderAt struct {
+	r         io.ReaderAt
+	n         *atomic.Int64
+	t, budget int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	k, err := c.r.ReadAt(p, off)
+	if add := min(int64(k), c.budget-c.t); c.n != nil && add > 0 {
+		c.n.Add(add)
+		c.t += add
+	}
+	return k, err
 }
 
 // zipStream reads a zip that is not a plain file, held in memory.
@@ -168,51 +209,58 @@ func (rd *reader) zipEntries(name string, zr *zip.Reader, depth int) {
 	}
 }
 
-// stream reads one decompressed input in its format. found says it was
-// found in a directory or a zip: then it is skipped, not an error, when it
-// is not in a format spoor reads.
-func (rd *reader) stream(name string, br *bufio.Reader, found bool) {
+// stream reads one decompressed input in its format and returns the
+// format's name, "" when it read none. found says it was found in a
+// directory or a zip: then it is skipped, not an error, when it is not in
+// a format spoor reads.
+func (rd *reader) stream(name string, br *bufio.Reader, found bool) string {
 	f := rd.forced
 	if f.Name == "" {
 		head, _ := br.Peek(sniffBytes)
 		if len(bytes.TrimSpace(head)) == 0 {
 			rd.done(name, "", 0, 0, nil) // empty: nothing to read
-			return
+			return ""
 		}
 		var ok bool
 		if f, ok = formats.Detect(head); !ok {
 			if found {
 				rd.skipped(Skip{File: name, What: formats.Describe(head)})
 				rd.done(name, "", 0, 0, nil)
-				return
+				return ""
 			}
 			rd.done(name, "", 0, 0, fmt.Errorf("unrecognised format: %s (first bytes %q); name one with --format", formats.Describe(head), firstLine(head)))
-			return
+			return ""
 		}
 	}
 	var (
 		lines, records int64
 		err            error
 	)
+	// Text is counted in lines as it is read, whatever reads it.
+	lc := &lineCounter{r: br}
+	in := io.Reader(lc)
+	if f.Binary {
+		in = br
+	}
 	switch f.Kind {
 	case formats.Lines:
-		if head, _ := br.Peek(sniffBytes); !lineShaped(head) {
+		if head, _ := br.Peek(sniffBytes); !LineShaped(head) {
 			// A top-level array or pretty-printed objects: split into
 			// records as the other JSON formats are, one event each.
-			lines, records, err = rd.records(name, f.Name, br, nil)
+			records, err = rd.records(name, f.Name, in, nil)
 			break
 		}
 		lines, err = readLines(rd.ctx, name, f.Name, br, rd.chunkBytes, rd.out, rd.reject)
 		records = lines
 	case formats.Records:
-		lines, records, err = rd.records(name, f.Name, br, f.Convert)
+		records, err = rd.records(name, f.Name, in, f.Convert)
 	case formats.Stream:
 		out := &decoded{rd: rd, name: name, format: f.Name}
 		dec := f.New()
 		if h, ok := dec.(hostNeeder); ok {
 			h.NeedHost(rd.host)
 		}
-		err = dec.Decode(rd.ctx, br, out)
+		err = dec.Decode(rd.ctx, in, out)
 		if err == nil {
 			err = out.send()
 		} else {
@@ -223,16 +271,45 @@ func (rd *reader) stream(name string, br *bufio.Reader, found bool) {
 		if errors.As(err, &nh) {
 			rd.refused(fmt.Sprintf("%s in %s has no %s field: name its host with %s", nh.Format, name, nh.Field, rd.hostFlag))
 			rd.done(name, "", 0, 0, nil)
-			return
+			return ""
 		}
 	}
+	if lc.bytes > 0 {
+		lines = lc.lines()
+	}
 	rd.done(name, f.Name, lines, records, err)
+	return f.Name
 }
 
-// lineShaped reports whether Threat Stack input is one JSON object a line
+// lineCounter counts the lines read through it: newlines, and a last
+// line without one, as wc -l counts them plus that last line.
+type lineCounter struct {
+	r         io.Reader
+	bytes, nl int64
+	endsInNL  bool
+}
+
+func (c *lineCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.bytes += int64(n)
+		c.nl += int64(bytes.Count(p[:n], []byte{'\n'}))
+		c.endsInNL = p[n-1] == '\n'
+	}
+	return n, err
+}
+
+func (c *lineCounter) lines() int64 {
+	if c.bytes > 0 && !c.endsInNL {
+		return c.nl + 1
+	}
+	return c.nl
+}
+
+// LineShaped reports whether Threat Stack input is one JSON object a line
 // (read line by line, the fast path), judging by its first record: not when
 // it opens an array, or when its first object spans lines.
-func lineShaped(head []byte) bool {
+func LineShaped(head []byte) bool {
 	b := bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf")
 	if len(b) == 0 || b[0] == '[' {
 		return len(b) == 0
@@ -263,8 +340,8 @@ func firstLine(b []byte) []byte {
 }
 
 // records splits JSON input into chunks of records for conv. It returns
-// the lines and the records read.
-func (rd *reader) records(name, format string, r io.Reader, conv parse.Converter) (int64, int64, error) {
+// the records read.
+func (rd *reader) records(name, format string, r io.Reader, conv parse.Converter) (int64, error) {
 	jr := jsonrec.NewReader(r, event.MaxEventBytes)
 	c := chunk{file: name, format: format, conv: conv}
 	var n int64
@@ -293,18 +370,18 @@ func (rd *reader) records(name, format string, r io.Reader, conv parse.Converter
 		}
 		if err != nil {
 			send()
-			return jr.Line(), n, err
+			return n, err
 		}
 		n++
 		off := len(c.data)
 		c.data = append(c.data, rec.Data...)
 		c.recs = append(c.recs, recRef{off: off, end: len(c.data), line: rec.Line, index: rec.Index})
 		if len(c.data) >= rd.chunkBytes && !send() {
-			return jr.Line(), n, rd.ctx.Err()
+			return n, rd.ctx.Err()
 		}
 	}
 	send()
-	return jr.Line(), n, nil
+	return n, nil
 }
 
 // recReason maps the splitter's reasons onto the normaliser's, so one

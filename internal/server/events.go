@@ -30,6 +30,14 @@ type ingestAnswer struct {
 	Counts map[string]int64 `json:"counts,omitempty"`
 	// Errors name parts of the body that could not be read (a zip entry).
 	Errors []string `json:"errors,omitempty"`
+	// Formats counts the inputs read in each format (a zip's entries one
+	// by one); Lines (text formats), Records and Events count per format
+	// what was read and the events that came of it, as spoor ingest's
+	// summary says them.
+	Formats map[string]int64 `json:"formats,omitempty"`
+	Lines   map[string]int64 `json:"lines,omitempty"`
+	Records map[string]int64 `json:"records,omitempty"`
+	Events  map[string]int64 `json:"events,omitempty"`
 }
 
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
@@ -50,11 +58,19 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error(), "")
 		return
 	}
+	b := bytes.TrimLeft(body, " \t\r\n")
 	if f.Name != "" && f.Kind != formats.Lines {
 		s.storeFormatted(w, r, f, body)
 		return
 	}
-	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] == '[' {
+	if len(b) > 0 && b[0] != '[' && !ingest.LineShaped(b[:min(len(b), 64<<10)]) {
+		// Pretty-printed objects: split into records as spoor ingest does.
+		ts, _ := formats.ByName("threatstack")
+		s.storeFormatted(w, r, ts, body)
+		return
+	}
+	lines := lineCount(body)
+	if len(b) > 0 && b[0] == '[' {
 		if body, err = arrayToLines(b); err != nil {
 			writeError(w, http.StatusBadRequest, "JSON array body: "+err.Error(), "")
 			return
@@ -72,7 +88,22 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "store unavailable, retry the batch: "+err.Error(), "")
 		return
 	}
+	const ts = "threatstack"
+	ans.Formats = map[string]int64{ts: 1}
+	ans.Lines = map[string]int64{ts: lines}
+	ans.Records = map[string]int64{ts: ans.Accepted + ans.Duplicates + ans.Rejected}
+	ans.Events = map[string]int64{ts: ans.Accepted + ans.Duplicates}
 	writeJSON(w, http.StatusOK, ans)
+}
+
+// lineCount counts lines as spoor ingest does: newlines, and a last line
+// without one.
+func lineCount(b []byte) int64 {
+	n := int64(bytes.Count(b, []byte{'\n'}))
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		n++
+	}
+	return n
 }
 
 // store normalises a body of NDJSON into org and appends it durably.
@@ -211,7 +242,8 @@ func (s *Server) readFormatted(r *http.Request, f formats.Format, body []byte) (
 	if len(sum.FileErrors) > 0 && sum.Stored+sum.Duplicates == 0 && sum.Rejected == 0 {
 		return ingestAnswer{}, badBody(strings.Join(sum.FileErrors, "; "))
 	}
-	ans := ingestAnswer{Accepted: stored, Duplicates: dups, Rejected: sum.Rejected, Rejections: sum.Samples, Reasons: sum.ByReason, Counts: sum.Counts, Errors: sum.FileErrors}
+	ans := ingestAnswer{Accepted: stored, Duplicates: dups, Rejected: sum.Rejected, Rejections: sum.Samples, Reasons: sum.ByReason, Counts: sum.Counts, Errors: sum.FileErrors,
+		Formats: sum.Formats, Lines: sum.LinesBy, Records: sum.Records, Events: sum.Events}
 	s.metrics.counted(org, ans.Accepted, ans.Duplicates, ans.Reasons)
 	return ans, nil
 }

@@ -32,8 +32,10 @@ const (
 
 // Format is one input format.
 type Format struct {
-	Name    string
-	Kind    Kind
+	Name string
+	Kind Kind
+	// Binary formats have no lines to count (EVTX).
+	Binary  bool
 	Convert parse.Converter      // Records
 	New     func() parse.Decoder // Stream
 	About   string
@@ -45,7 +47,7 @@ const Auto = "auto"
 var all = []Format{
 	{Name: "threatstack", Kind: Lines, About: "Threat Stack (or spoor) events, JSON lines"},
 	{Name: "auditd", Kind: Stream, New: func() parse.Decoder { return auditd.New() }, About: "raw Linux audit.log lines, also behind a syslog prefix"},
-	{Name: "evtx", Kind: Stream, New: func() parse.Decoder { return &winevent.Decoder{} }, About: "Windows event log files (.evtx)"},
+	{Name: "evtx", Kind: Stream, Binary: true, New: func() parse.Decoder { return &winevent.Decoder{} }, About: "Windows event log files (.evtx)"},
 	{Name: "windows", Kind: Records, Convert: winevent.Convert, About: "Windows events as JSON: NXLog, evtx-dump, Winlogbeat"},
 	{Name: "cloudtrail", Kind: Records, Convert: cloudtrail.Convert, About: "AWS CloudTrail delivery files ({\"Records\":[...]}) and JSON lines"},
 	{Name: "kubernetes", Kind: Records, Convert: k8saudit.Convert, About: "Kubernetes audit events (audit.k8s.io/v1), JSON lines or an array, as the API server and EKS write them"},
