@@ -92,7 +92,7 @@ FROM seen s LEFT JOIN health h USING (k) LEFT JOIN meta m USING (k)
 ORDER BY s.hostname NULLS LAST, s.agent_id`
 
 // Agents lists org's agents and hosts, silent ones first, then by host
-// name. Times are UTC time.Time; losses is a map of reason to count.
+// name. Times are UTC time.Time; losses maps a reason to its count.
 func Agents(ctx context.Context, db *datadir.DB, org string, opts Options) (hunt.Table, error) {
 	if opts.SilentAfter <= 0 {
 		opts.SilentAfter = DefaultSilentAfter
@@ -148,9 +148,14 @@ func losses(v any) any {
 	if !ok || s == "" {
 		return nil
 	}
-	var m map[string]int64
+	var m map[string]any // counts, as render prints a map[string]any as JSON
 	if json.Unmarshal([]byte(s), &m) != nil {
 		return nil
+	}
+	for k, v := range m {
+		if f, ok := v.(float64); ok && f == float64(int64(f)) {
+			m[k] = int64(f)
+		}
 	}
 	return m
 }
