@@ -16,11 +16,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/spoor-dev/spoor/internal/agent/losses"
 	"github.com/spoor-dev/spoor/internal/agent/source"
 )
 
@@ -76,8 +76,7 @@ type Source struct {
 	cfg Config
 	log *slog.Logger
 
-	mu     sync.Mutex
-	losses map[string]int64
+	losses losses.Counter
 
 	// rescan asks Run for a full rescan (tests force one with it).
 	rescan chan struct{}
@@ -105,7 +104,7 @@ func New(cfg Config) *Source {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Source{cfg: cfg, log: cfg.Logger.With("source", "fim"), losses: map[string]int64{},
+	return &Source{cfg: cfg, log: cfg.Logger.With("source", "fim"),
 		rescan: make(chan struct{}, 1)}
 }
 
@@ -113,21 +112,9 @@ func New(cfg Config) *Source {
 func (s *Source) Name() string { return "fim" }
 
 // Losses implements source.Lossy.
-func (s *Source) Losses() map[string]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int64, len(s.losses))
-	for k, v := range s.losses {
-		out[k] = v
-	}
-	return out
-}
+func (s *Source) Losses() map[string]int64 { return s.losses.Snapshot() }
 
-func (s *Source) lose(reason string, n int64) {
-	s.mu.Lock()
-	s.losses[reason] += n
-	s.mu.Unlock()
-}
+func (s *Source) lose(reason string, n int64) { s.losses.Add(reason, n) }
 
 // Run implements source.Source: it builds or checks the baseline, then
 // follows inotify until ctx ends.

@@ -18,8 +18,8 @@ import (
 // harness runs a Source on a temporary tree with real inotify.
 type harness struct {
 	t      *testing.T
-	root   string
-	state  string
+	root   string // where settled() writes its markers: watched
+	cfg    Config
 	src    *Source
 	r      *run
 	events chan source.Event
@@ -30,7 +30,20 @@ type harness struct {
 
 func newHarness(t *testing.T, root, state string) *harness {
 	t.Helper()
-	h := &harness{t: t, root: root, state: state, events: make(chan source.Event, 1024)}
+	return startHarness(t, root, Config{Paths: []string{root}, StateDir: state})
+}
+
+// startHarness runs a Source of cfg (a short settle, no periodic rescan
+// unless cfg says otherwise).
+func startHarness(t *testing.T, root string, cfg Config) *harness {
+	t.Helper()
+	if cfg.Settle == 0 {
+		cfg.Settle = 40 * time.Millisecond
+	}
+	if cfg.Rescan == 0 {
+		cfg.Rescan = -1
+	}
+	h := &harness{t: t, root: root, cfg: cfg, events: make(chan source.Event, 1024)}
 	h.start()
 	t.Cleanup(h.stop)
 	return h
@@ -38,7 +51,7 @@ func newHarness(t *testing.T, root, state string) *harness {
 
 func (h *harness) start() {
 	h.t.Helper()
-	h.src = New(Config{Paths: []string{h.root}, StateDir: h.state, Settle: 40 * time.Millisecond, Rescan: -1})
+	h.src = New(h.cfg)
 	h.src.scanned = make(chan *run, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
@@ -308,25 +321,15 @@ func TestOverflowRescan(t *testing.T) {
 
 func TestHashLimit(t *testing.T) {
 	root := t.TempDir()
-	src := New(Config{Paths: []string{root}, StateDir: t.TempDir(), MaxHashBytes: 4, Settle: 40 * time.Millisecond, Rescan: -1})
-	src.scanned = make(chan *run, 4)
-	events := make(chan source.Event, 16)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- src.Run(ctx, func(e source.Event) { events <- e }) }()
-	defer func() { cancel(); <-done }()
-	<-src.scanned
+	h := startHarness(t, root, Config{Paths: []string{root}, StateDir: t.TempDir(), MaxHashBytes: 4})
 	big := filepath.Join(root, "big")
 	write(t, big, "more than four bytes", 0o644)
-	select {
-	case e := <-events:
-		check(t, e, map[string]any{"action": "create", "path": big, "hash_skipped": "size_limit", "size": int64(20)})
-		if _, ok := e["sha256"]; ok {
-			t.Errorf("a file over the limit was hashed: %v", e)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("no event")
+	e := h.next()
+	check(t, e, map[string]any{"action": "create", "path": big, "hash_skipped": "size_limit", "size": int64(20)})
+	if _, ok := e["sha256"]; ok {
+		t.Errorf("a file over the limit was hashed: %v", e)
 	}
+	h.settled()
 }
 
 func TestIDIsDeterministic(t *testing.T) {
@@ -352,34 +355,24 @@ func TestIDIsDeterministic(t *testing.T) {
 // is reported when it appears, not silently taken as the baseline.
 func TestPathAppearingLaterIsReported(t *testing.T) {
 	root := t.TempDir()
-	ssh := filepath.Join(root, "home", "*", ".ssh")
-	src := New(Config{Paths: []string{root + "/watched", ssh}, StateDir: t.TempDir(), Settle: 40 * time.Millisecond, Rescan: -1})
-	if err := os.Mkdir(filepath.Join(root, "watched"), 0o755); err != nil {
+	watched := filepath.Join(root, "watched")
+	if err := os.Mkdir(watched, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	src.scanned = make(chan *run, 4)
-	events := make(chan source.Event, 16)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- src.Run(ctx, func(e source.Event) { events <- e }) }()
-	defer func() { cancel(); <-done }()
-	<-src.scanned
+	h := startHarness(t, watched, Config{Paths: []string{watched, filepath.Join(root, "home", "*", ".ssh")}, StateDir: t.TempDir()})
 	keys := filepath.Join(root, "home", "bob", ".ssh", "authorized_keys")
 	if err := os.MkdirAll(filepath.Dir(keys), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	write(t, keys, "ssh-ed25519 AAAA attacker", 0o600)
-	src.rescan <- struct{}{}
+	h.src.rescan <- struct{}{}
 	got := map[string]string{}
 	for len(got) < 2 {
-		select {
-		case e := <-events:
-			got[pathOf(e)] = e["action"].(string) + " " + e["detected_by"].(string)
-		case <-time.After(20 * time.Second):
-			t.Fatalf("events so far %v", got)
-		}
+		e := h.next()
+		got[pathOf(e)] = e["action"].(string) + " " + e["detected_by"].(string)
 	}
 	if got[keys] != "create rescan" || got[filepath.Dir(keys)] != "create rescan" {
 		t.Errorf("events %v", got)
 	}
+	h.settled()
 }

@@ -19,9 +19,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/spoor-dev/spoor/internal/agent/losses"
 	"github.com/spoor-dev/spoor/internal/agent/source"
 	"github.com/spoor-dev/spoor/internal/parse"
 )
@@ -60,8 +60,7 @@ type Config struct {
 type Source struct {
 	cfg    Config
 	log    *slog.Logger
-	mu     sync.Mutex
-	losses map[string]int64
+	losses losses.Counter
 }
 
 // New returns a login source with cfg's defaults filled in.
@@ -81,31 +80,16 @@ func New(cfg Config) *Source {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Source{cfg: cfg, log: cfg.Logger.With("source", "logins"), losses: map[string]int64{}}
+	return &Source{cfg: cfg, log: cfg.Logger.With("source", "logins")}
 }
 
 // Name implements source.Source.
 func (s *Source) Name() string { return "logins" }
 
 // Losses implements source.Lossy.
-func (s *Source) Losses() map[string]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int64, len(s.losses))
-	for k, v := range s.losses {
-		out[k] = v
-	}
-	return out
-}
+func (s *Source) Losses() map[string]int64 { return s.losses.Snapshot() }
 
-func (s *Source) lose(reason string, n int64) {
-	if n == 0 {
-		return
-	}
-	s.mu.Lock()
-	s.losses[reason] += n
-	s.mu.Unlock()
-}
+func (s *Source) lose(reason string, n int64) { s.losses.Add(reason, n) }
 
 // Run implements source.Source.
 func (s *Source) Run(ctx context.Context, emit source.Emit) error {
