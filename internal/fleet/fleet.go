@@ -41,52 +41,52 @@ var Columns = []string{"agent_id", "hostname", "status", "last_seen", "last_even
 	"lost_total", "losses", "os_version", "kernel", "instance_id", "instance_type", "cloud_provider",
 	"account_id", "region", "private_ip", "public_ip"}
 
+// keyedSQL selects the events of agents and hosts, keyed by agent_id, or
+// by host name for events without one. Each use below scans events
+// itself, so only health and metadata events carry their raw text along
+// (a CTE used three times would be materialized with raw for every event).
+const keyedSQL = `SELECT CASE WHEN nullif(agent_id, '') IS NULL THEN 'host:' || hostname ELSE agent_id END AS k,
+		nullif(agent_id, '') AS agent_id, nullif(hostname, '') AS hostname, event_time, _insert_time, raw,
+		os_version, kernel, instance_id, cloud_provider, account_id, private_ip, public_ip
+	FROM events
+	WHERE (nullif(agent_id, '') IS NOT NULL OR nullif(hostname, '') IS NOT NULL)`
+
 // agentsSQL gathers, per agent (or per host name for events without an
 // agent_id), the last arrival and event time, the last health event and
 // the last host metadata. last_seen is the server's clock (_insert_time),
 // so an agent with a wrong clock is not taken for silent or alive.
 const agentsSQL = `
-WITH ev AS (
-	SELECT coalesce(nullif(agent_id, ''), '') AS agent_id, nullif(hostname, '') AS hostname,
-		event_time, _insert_time, event_type, type, raw,
-		os_version, kernel, instance_id, cloud_provider, account_id, private_ip, public_ip
-	FROM events
-	WHERE nullif(agent_id, '') IS NOT NULL OR nullif(hostname, '') IS NOT NULL
-), keyed AS (
-	SELECT *, CASE WHEN agent_id = '' THEN 'host:' || hostname ELSE agent_id END AS k FROM ev
-), seen AS (
+WITH seen AS (
 	SELECT k, any_value(agent_id) AS agent_id,
 		arg_max(hostname, event_time) FILTER (WHERE hostname IS NOT NULL) AS hostname,
 		epoch_ms(max(_insert_time)) AS last_seen, epoch_ms(max(event_time)) AS last_event,
 		count(*) AS events,
-		-- hosts from files: what their own events say of them
-		arg_max(os_version, event_time) FILTER (WHERE os_version IS NOT NULL) AS os_version,
-		arg_max(kernel, event_time) FILTER (WHERE kernel IS NOT NULL) AS kernel,
-		arg_max(instance_id, event_time) FILTER (WHERE instance_id IS NOT NULL) AS instance_id,
-		arg_max(cloud_provider, event_time) FILTER (WHERE cloud_provider IS NOT NULL) AS cloud_provider,
-		arg_max(account_id, event_time) FILTER (WHERE account_id IS NOT NULL) AS account_id,
-		arg_max(private_ip, event_time) FILTER (WHERE private_ip IS NOT NULL) AS private_ip,
-		arg_max(public_ip, event_time) FILTER (WHERE public_ip IS NOT NULL) AS public_ip
-	FROM keyed GROUP BY k
+		-- hosts from files: what their latest event with host fields says
+		arg_max({'os_version': os_version, 'kernel': kernel, 'instance_id': instance_id,
+			'cloud_provider': cloud_provider, 'account_id': account_id, 'private_ip': private_ip,
+			'public_ip': public_ip}, event_time)
+			FILTER (WHERE os_version IS NOT NULL OR kernel IS NOT NULL OR instance_id IS NOT NULL
+				OR cloud_provider IS NOT NULL OR account_id IS NOT NULL OR private_ip IS NOT NULL OR public_ip IS NOT NULL) AS c
+	FROM (` + keyedSQL + `) GROUP BY k
 ), health AS (
 	SELECT k, arg_max(CAST(raw AS VARCHAR), event_time) AS h, epoch_ms(max(event_time)) AS t
-	FROM keyed WHERE event_type = 'host' AND type = 'agent_health' GROUP BY k
+	FROM (` + keyedSQL + ` AND event_type = 'host' AND type = 'agent_health') GROUP BY k
 ), meta AS (
 	SELECT k, arg_max(CAST(raw AS VARCHAR), event_time) AS m,
 		arg_max({'os_version': os_version, 'kernel': kernel, 'instance_id': instance_id,
 			'cloud_provider': cloud_provider, 'account_id': account_id, 'private_ip': private_ip,
 			'public_ip': public_ip}, event_time) AS c
-	FROM keyed WHERE event_type = 'host' AND type = 'host_metadata' GROUP BY k
+	FROM (` + keyedSQL + ` AND event_type = 'host' AND type = 'host_metadata') GROUP BY k
 )
 SELECT s.agent_id, s.hostname, s.last_seen, s.last_event, s.events,
 	h.h ->> 'agent_version', TRY_CAST(h.h ->> 'started_at' AS BIGINT), h.t,
 	TRY_CAST(h.h ->> 'lag_ms' AS BIGINT), TRY_CAST(h.h ->> 'spool_bytes' AS BIGINT),
 	TRY_CAST(h.h ->> 'spool_events' AS BIGINT), TRY_CAST(h.h ->> 'last_send' AS BIGINT),
 	TRY_CAST(h.h ->> 'lost_total' AS BIGINT), CAST(h.h -> 'losses' AS VARCHAR),
-	coalesce(m.c.os_version, s.os_version), coalesce(m.c.kernel, s.kernel),
-	coalesce(m.c.instance_id, s.instance_id), m.m ->> 'instance_type',
-	coalesce(m.c.cloud_provider, s.cloud_provider), coalesce(m.c.account_id, s.account_id),
-	m.m ->> 'region', coalesce(m.c.private_ip, s.private_ip), coalesce(m.c.public_ip, s.public_ip),
+	coalesce(m.c.os_version, s.c.os_version), coalesce(m.c.kernel, s.c.kernel),
+	coalesce(m.c.instance_id, s.c.instance_id), m.m ->> 'instance_type',
+	coalesce(m.c.cloud_provider, s.c.cloud_provider), coalesce(m.c.account_id, s.c.account_id),
+	m.m ->> 'region', coalesce(m.c.private_ip, s.c.private_ip), coalesce(m.c.public_ip, s.c.public_ip),
 	h.h IS NOT NULL AS has_health
 FROM seen s LEFT JOIN health h USING (k) LEFT JOIN meta m USING (k)
 ORDER BY s.hostname NULLS LAST, s.agent_id`
