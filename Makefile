@@ -48,6 +48,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzGate -fuzztime=$(FUZZTIME) ./internal/engine/
 	$(GO) test -run='^$$' -fuzz=FuzzFailMarker -fuzztime=$(FUZZTIME) ./internal/render/
 	$(GO) test -run='^$$' -fuzz=FuzzAnswer -fuzztime=$(FUZZTIME) ./internal/client/
+	$(GO) test -run='^$$' -fuzz=FuzzRecord -fuzztime=$(FUZZTIME) ./internal/agent/fim/
+	$(GO) test -run='^$$' -fuzz=FuzzWtmp -fuzztime=$(FUZZTIME) ./internal/agent/logins/
 	$(GO) test -run='^$$' -fuzz=FuzzTokenFile -fuzztime=$(FUZZTIME) ./internal/auth/
 
 # Regenerate BENCHMARKS.md (needs ~25 GB of free disk and a quiet machine);

@@ -180,6 +180,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/sql", s.authed(auth.Role.CanRead, s.querySlot(s.metrics.timed("sql", s.sql))))
 	s.routeDetection(mux)
 	s.routeHunt(mux)
+	s.routeAgents(mux)
 	return writeDeadlines(s.opts.WriteTimeout, mux)
 }
 
