@@ -13,7 +13,7 @@ import (
 
 	"github.com/spoor-dev/spoor/internal/datadir"
 	"github.com/spoor-dev/spoor/internal/hunt"
-	"github.com/spoor-dev/spoor/internal/timespec"
+	"github.com/spoor-dev/spoor/internal/event"
 )
 
 // DefaultSilentAfter is three of the agent's one-minute health intervals.
@@ -100,7 +100,7 @@ func Agents(ctx context.Context, db *datadir.DB, org string, opts Options) (hunt
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	t, err := hunt.Query(ctx, db, org, 0, timespec.Max, agentsSQL)
+	t, err := hunt.Query(ctx, db, org, 0, event.MaxTime, agentsSQL)
 	if err != nil {
 		return hunt.Table{}, fmt.Errorf("agents: %w", err)
 	}

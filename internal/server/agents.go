@@ -7,6 +7,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/fleet"
 	"github.com/spoor-dev/spoor/internal/render"
+	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/timespec"
 )
 
@@ -55,7 +56,7 @@ func (s *Server) agents(w http.ResponseWriter, r *http.Request) {
 		queryFailed(w, err, "")
 		return
 	}
-	s.warn(w, org, 0, timespec.Max)
+	s.warn(w, org, 0, event.MaxTime)
 	w.Header().Set("Content-Type", ctype)
 	out, _ := render.New(f, w)
 	t.Write(out)
