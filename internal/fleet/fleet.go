@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/datadir"
-	"github.com/spoor-dev/spoor/internal/hunt"
 	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/hunt"
 )
 
 // DefaultSilentAfter is three of the agent's one-minute health intervals.

@@ -5,10 +5,9 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/auth"
+	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/fleet"
 	"github.com/spoor-dev/spoor/internal/render"
-	"github.com/spoor-dev/spoor/internal/event"
-	"github.com/spoor-dev/spoor/internal/timespec"
 )
 
 // routeAgents adds GET /api/v1/agents: the caller's organization's agents
