@@ -152,6 +152,9 @@ func runHunt(ctx context.Context, name string, o huntOptions, out io.Writer) err
 	if err != nil {
 		return huntUsage(err)
 	}
+	if from, to, err := timeRange(o.req.Since, o.req.Until); err == nil {
+		warnUnknownFields(ctx, db, org, from, to, o.req.Query, os.Stderr)
+	}
 	if o.plot != "" {
 		f, err := os.Create(o.plot)
 		if err != nil {

@@ -139,6 +139,12 @@ func RunBacktest(ctx context.Context, db *datadir.DB, org string, r *rules.Rule,
 	for _, w := range rules.Lint(r) {
 		bt.Warnings = append(bt.Warnings, w.Message)
 	}
+	// A misspelt field in the filter matches nothing, and says so.
+	unknown, err := db.UnknownFields(ctx, org, from, to, r.Filter)
+	if err != nil {
+		return nil, err
+	}
+	bt.Warnings = append(bt.Warnings, unknown...)
 	if bt.Matched > 0 {
 		if w := rules.LintBroad(int(bt.Matched), int(bt.Suppressed), BroadShare); w != nil {
 			bt.Warnings = append(bt.Warnings, w.Message)

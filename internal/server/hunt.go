@@ -59,6 +59,7 @@ func (s *Server) hunt(w http.ResponseWriter, r *http.Request) {
 		from, to = 0, timespec.Max
 	}
 	s.warn(w, tokenOf(r).Org, from, to)
+	s.warnFields(w, r, from, to, req.Query)
 	if svg {
 		if name != "timeline" {
 			writeError(w, http.StatusBadRequest, "only the timeline draws as SVG", "")
