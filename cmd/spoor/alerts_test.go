@@ -36,14 +36,7 @@ func TestAlertsDismissSaysWhy(t *testing.T) {
 	if err := db.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := auth.Open(filepath.Join(data, "tokens.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, _, err := tokens.Create("o1", auth.Analyst, "ana")
-	if err != nil {
-		t.Fatal(err)
-	}
+	secret := analystToken(t, data, "o1")
 
 	check := func(where string, d dataFlags, id, by string) {
 		t.Helper()
@@ -69,4 +62,18 @@ func TestAlertsDismissSaysWhy(t *testing.T) {
 	check("data directory", dataFlags{Dir: data, Org: "o1"}, ids[0], "cli")
 	url := serveProcess(t, data)
 	check("server", dataFlags{Server: url, Token: secret}, ids[1], "ana")
+}
+
+// analystToken makes an analyst token of org, named ana, in data's tokens.
+func analystToken(t *testing.T, data, org string) string {
+	t.Helper()
+	tokens, err := auth.Open(filepath.Join(data, "tokens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := tokens.Create(org, auth.Analyst, "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/spoor-dev/spoor/internal/auth"
 )
 
 // A field that is neither a column nor in any searched event's raw object
@@ -31,14 +29,7 @@ func TestSearchWarnsOfUnknownFields(t *testing.T) {
 	}
 	data := filepath.Join(dir, "data")
 	ingestInto(t, data, file)
-	tokens, err := auth.Open(filepath.Join(data, "tokens.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, _, err := tokens.Create("o", auth.Analyst, "ana")
-	if err != nil {
-		t.Fatal(err)
-	}
+	secret := analystToken(t, data, "o")
 	cases := []struct{ q, want string }{
 		{`evnt_type = "sysmon"`, "did you mean event_type?"},
 		{`GrantedAcess = "0x1010"`, "did you mean GrantedAccess?"},
