@@ -34,9 +34,10 @@ func (e *Engine) Check(ctx context.Context, query string) error {
 	return err
 }
 
-// Statement is a user statement the gate passed, with what it reads.
+// Statement is a user statement the gate passed, with what it reads; only
+// Gate makes one.
 type Statement struct {
-	SQL   string
+	sql   string
 	reads reads
 }
 
@@ -67,7 +68,7 @@ func (e *Engine) Gate(ctx context.Context, query string) (Statement, error) {
 	if err != nil {
 		return Statement{}, err
 	}
-	st := Statement{SQL: query}
+	st := Statement{sql: query}
 	if err := gateSerialized(js, &st.reads); err != nil {
 		return Statement{}, err
 	}

@@ -113,7 +113,7 @@ func (e *Engine) UserQuery(ctx context.Context, s Scope, query string) (*Rows, e
 // the alerts view only when the statement reads it.
 func (e *Engine) QueryStatement(ctx context.Context, s Scope, st Statement) (*Rows, error) {
 	s.Alerts = st.ReadsAlerts()
-	return e.Query(ctx, s, st.SQL)
+	return e.Query(ctx, s, st.sql)
 }
 
 // NamesAlerts reports whether trusted SQL may read the alerts view: its
