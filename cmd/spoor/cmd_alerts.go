@@ -149,6 +149,9 @@ func runAlertsShow(ctx context.Context, o alertsOptions, id string, out io.Write
 		}
 	} else if err := withAlerts(ctx, o.data, func(st *alert.Store, org string) (err error) {
 		a, err = st.Get(org, id)
+		if errors.Is(err, alert.ErrNotFound) {
+			return fmt.Errorf("no alert %q in organization %s", id, org)
+		}
 		return err
 	}); err != nil {
 		return err

@@ -221,6 +221,11 @@ func runHunt(ctx context.Context, name string, o huntOptions, out io.Writer) err
 		}
 		f.Close()
 	}
+	// What the request lacks is said in flags, before a server (which
+	// names its API fields) or the data directory is asked.
+	if err := analysis.Check(name, o.req); err != nil {
+		return huntUsage(err)
+	}
 	if c, err := o.data.client(); err != nil {
 		return err
 	} else if c != nil {
@@ -239,12 +244,11 @@ func runHunt(ctx context.Context, name string, o huntOptions, out io.Writer) err
 		return err
 	}
 	t, err := analysis.Run(ctx, db, org, name, o.req)
-	var ue analysis.UsageError
-	if errors.As(err, &ue) {
-		return usageError{ue}
-	}
 	if err != nil {
-		return err
+		return huntUsage(err)
+	}
+	if from, to, err := timeRange(o.req.Since, o.req.Until); err == nil {
+		warnUnknownFields(ctx, db, org, from, to, o.req.Query, os.Stderr)
 	}
 	if o.plot != "" {
 		f, err := os.Create(o.plot)
@@ -265,4 +269,22 @@ func runHunt(ctx context.Context, name string, o huntOptions, out io.Writer) err
 		return usageError{err}
 	}
 	return t.Write(w)
+}
+
+// huntUsage makes an analysis's usage error the command line's, naming its
+// flags for the request's fields; other errors pass.
+func huntUsage(err error) error {
+	var ue analysis.UsageError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	return usageError{errors.New(ue.Named(func(field string) string {
+		switch field {
+		case "iocs":
+			return "--ioc or an IoC file"
+		case "addr":
+			return "an ADDRESS"
+		}
+		return "--" + strings.ReplaceAll(field, "_", "-")
+	}))}
 }

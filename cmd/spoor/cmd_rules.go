@@ -191,6 +191,9 @@ func runRulesLint(o rulesOptions, out io.Writer) error {
 }
 
 func runRulesTest(ctx context.Context, o rulesOptions, file string, out io.Writer) error {
+	if o.format != "text" && o.format != "json" {
+		return usagef("unknown --format %q (want text or json)", o.format)
+	}
 	text, err := os.ReadFile(file)
 	if err != nil {
 		return usagef("%v", err)

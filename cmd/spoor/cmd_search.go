@@ -112,6 +112,7 @@ func runSearch(ctx context.Context, o searchOptions, q string, out io.Writer) er
 	if w := db.Warning(org, from, to); w != "" {
 		fmt.Fprintln(o.stderr, "spoor: warning:", w)
 	}
+	warnUnknownFields(ctx, db, org, from, to, q, o.stderr)
 	w, err := render.New(o.format, out)
 	if err != nil {
 		return usageError{err}
@@ -192,8 +193,8 @@ func remoteQuery(ctx context.Context, c *client.Client, path string, req any, fo
 		return err
 	}
 	defer ans.Close()
-	if ans.Warning != "" {
-		fmt.Fprintln(stderr, "spoor: warning:", ans.Warning)
+	for _, w := range ans.Warnings {
+		fmt.Fprintln(stderr, "spoor: warning:", w)
 	}
 	if format == "table" {
 		err = printTable(ans, out)
@@ -241,4 +242,17 @@ func printTable(body io.Reader, out io.Writer) error {
 		w.Row(vals)
 	}
 	return w.Close()
+}
+
+// warnUnknownFields says on stderr which fields of a filter-language query
+// no event searched has (datadir.UnknownFields): a misspelt name finds
+// nothing, and says so.
+func warnUnknownFields(ctx context.Context, db *datadir.DB, org string, from, to int64, q string, stderr io.Writer) {
+	warnings, err := db.UnknownFields(ctx, org, from, to, q)
+	if err != nil {
+		fmt.Fprintln(stderr, "spoor: warning: the query's fields could not be checked:", err)
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "spoor: warning:", w)
+	}
 }

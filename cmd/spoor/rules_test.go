@@ -60,3 +60,18 @@ func TestRulesListLintByOrg(t *testing.T) {
 		t.Errorf("an organization escaping the rules directory was listed")
 	}
 }
+
+// rules test takes --format text or json; anything else is bad usage
+// (exit 2) before any work, as every other command's --format.
+func TestRulesTestRejectsUnknownFormat(t *testing.T) {
+	data := t.TempDir()
+	rule := filepath.Join(t.TempDir(), "r.yml")
+	if err := os.WriteFile(rule, []byte("name: r\ntype: host\nseverity: 2\nfilter: exe = '/usr/bin/id'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for format, want := range map[string]int{"xml": 2, "JSON": 2, "json": 0, "text": 0} {
+		if code := run([]string{"rules", "test", "--data", data, "--format", format, rule}); code != want {
+			t.Errorf("rules test --format %s: exit %d, want %d", format, code, want)
+		}
+	}
+}

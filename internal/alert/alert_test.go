@@ -204,3 +204,42 @@ func TestDismissTwiceKeepsTheFirst(t *testing.T) {
 		t.Errorf("second dismissal: %+v, %v; want ErrDismissed and ana's reason kept", a, err)
 	}
 }
+
+// Opening the store reads no journal: a command that reads no alerts pays
+// nothing for a large one. An organization's journal is read at its first
+// use, and the webhook's resend after a restart reads them all.
+func TestJournalsReadAtFirstUse(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	opened, err := s.Observe("o", []Hit{hit("r", "a", 1, 0)})
+	if err != nil || len(opened) != 1 {
+		t.Fatalf("observe: %v %v", opened, err)
+	}
+	s.Close()
+	// Another organization's journal that cannot be read (a directory
+	// where the file should be) fails only what reads it.
+	bad := filepath.Join(dir, "alerts", "organization_id=bad", "alerts.ndjson")
+	if err := os.MkdirAll(bad, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	if err := s.Load("o"); err != nil {
+		t.Fatalf("load o: %v", err)
+	}
+	if a, err := s.Get("o", opened[0].ID); err != nil || a.Count != 1 {
+		t.Errorf("get after a lazy load: %+v %v", a, err)
+	}
+	if err := s.Load("bad"); err == nil {
+		t.Error("an unreadable journal loaded")
+	}
+	if un, err := s.Unnotified(); err == nil || len(un) != 1 {
+		t.Errorf("unnotified with an unreadable journal beside: %v, %v; want the readable one's alert and an error", un, err)
+	}
+	if err := os.Remove(bad); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	if un, err := s.Unnotified(); err != nil || len(un) != 1 || un[0].ID != opened[0].ID {
+		t.Errorf("unnotified after a restart: %v %v", un, err)
+	}
+}

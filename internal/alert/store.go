@@ -67,9 +67,11 @@ type line struct {
 	Window int64    `json:"window_ms,omitempty"`
 }
 
-// Open opens (creating) the alerts dataset under a lake directory, reading
-// every organization's journal, dropping alerts past the retention, and
-// rewriting a journal that holds many superseded versions.
+// Open opens (creating) the alerts dataset under a lake directory. An
+// organization's journal is read when the store first needs it (Load, and
+// every call naming the organization): a command that reads no alerts pays
+// nothing for a large journal. Reading it drops alerts past the retention
+// and rewrites a journal that holds many superseded versions.
 func Open(lakeDir string, now func() time.Time) (*Store, error) {
 	if now == nil {
 		now = time.Now
@@ -78,21 +80,36 @@ func Open(lakeDir string, now func() time.Time) (*Store, error) {
 	if err := os.MkdirAll(s.root, 0o755); err != nil {
 		return nil, err
 	}
+	return s, nil
+}
+
+// Load reads org's journal now, if it has not been read: what the store
+// keeps (retention applied, a torn last line cut) is then what the journal
+// file holds for its other readers, the alerts SQL view among them.
+func (s *Store) Load(org string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.org(org)
+	return err
+}
+
+// loadAll reads the journal of every organization (under the store's
+// lock); one that fails is named in the error, and the others are read.
+func (s *Store) loadAll() error {
 	ents, err := os.ReadDir(s.root)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	var errs []error
 	for _, d := range ents {
 		if !d.IsDir() || !strings.HasPrefix(d.Name(), orgPrefix) {
 			continue
 		}
-		org := lake.UnescapePathValue(strings.TrimPrefix(d.Name(), orgPrefix))
-		if _, err := s.org(org); err != nil {
-			s.Close()
-			return nil, err
+		if _, err := s.org(lake.UnescapePathValue(strings.TrimPrefix(d.Name(), orgPrefix))); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return s, nil
+	return errors.Join(errs...)
 }
 
 // Journals returns the journal files holding org's alerts under a lake
@@ -526,10 +543,12 @@ func (s *Store) update(org, id string, f func(*Alert) error) (Alert, error) {
 }
 
 // Unnotified returns every open alert the webhook does not have yet (to
-// send again after a restart).
-func (s *Store) Unnotified() []Alert {
+// send again after a restart), reading every organization's journal; the
+// error names those that could not be read.
+func (s *Store) Unnotified() ([]Alert, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	err := s.loadAll()
 	var out []Alert
 	for _, o := range s.orgs {
 		for _, st := range o.alerts {
@@ -538,7 +557,7 @@ func (s *Store) Unnotified() []Alert {
 			}
 		}
 	}
-	return out
+	return out, err
 }
 
 // Close makes the journals durable and closes them.

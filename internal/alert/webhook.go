@@ -50,7 +50,11 @@ func (w *Webhook) Send(alerts []Alert) {
 
 // Run delivers queued alerts, first those a previous run did not deliver.
 func (w *Webhook) Run(ctx context.Context) {
-	w.Send(w.Store.Unnotified())
+	pending, err := w.Store.Unnotified()
+	if err != nil {
+		w.Log.Error("alerts a previous run did not deliver: not read", "err", err)
+	}
+	w.Send(pending)
 	for {
 		select {
 		case <-ctx.Done():

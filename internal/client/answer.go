@@ -17,8 +17,9 @@ import (
 // the trailers did not come through (a proxy dropped them), so that a row
 // that looks like a marker is never taken for one.
 type Answer struct {
-	// Warning is the server's Spoor-Warning: events the answer lacks.
-	Warning string
+	// Warnings are the server's Spoor-Warning headers: events the answer
+	// lacks, fields of the query no event has.
+	Warnings []string
 
 	resp   *http.Response
 	format string
@@ -37,7 +38,7 @@ func newAnswer(resp *http.Response, format string) *Answer {
 	if format == "json" {
 		keep = 3 // "{row},", the marker, "]"
 	}
-	return &Answer{Warning: resp.Header.Get("Spoor-Warning"), resp: resp, format: format,
+	return &Answer{Warnings: resp.Header.Values("Spoor-Warning"), resp: resp, format: format,
 		br: bufio.NewReaderSize(resp.Body, 64<<10), keep: keep}
 }
 

@@ -127,14 +127,24 @@ func (d *DB) Close(ctx context.Context) error {
 }
 
 // Scope is what org may read in [from, to] (epoch ms): its parts in the
-// partitions of that range, and its head.
-func (d *DB) Scope(org string, from, to int64) (engine.Scope, error) {
+// partitions of that range, and its head; with alerts, its alerts too.
+func (d *DB) Scope(org string, from, to int64, alerts bool) (engine.Scope, error) {
 	files := d.Lake.Parts(org, from, to)
 	head, err := d.Lake.HeadFiles(org)
 	if err != nil {
 		return engine.Scope{}, fmt.Errorf("snapshot head: %w", err)
 	}
-	sc := engine.Scope{Org: org, Files: append(files, head...), CheckColumns: d.Lake.MaybeMixed(files), AlertFiles: alert.Journals(d.lakeDir, org)}
+	sc := engine.Scope{Org: org, Files: append(files, head...), CheckColumns: d.Lake.MaybeMixed(files), Alerts: alerts}
+	if alerts {
+		if d.Alerts != nil {
+			// The view reads the journal file: the store first applies
+			// what it keeps to it (retention, a torn last line).
+			if err := d.Alerts.Load(org); err != nil {
+				return engine.Scope{}, fmt.Errorf("alerts: %w", err)
+			}
+		}
+		sc.AlertFiles = alert.Journals(d.lakeDir, org)
+	}
 	if from > 0 || to < event.MaxTime {
 		sc.From, sc.To = from, min(to, event.MaxTime)
 	}
@@ -145,23 +155,29 @@ func (d *DB) Scope(org string, from, to int64) (engine.Scope, error) {
 // as a damaged file would make it, the parts are checked (see damaged); a part
 // that fails its own full read is moved to quarantine (and reported by the
 // lake) and the query runs again over the rest.
+//
+// The alerts view is bound when the SQL names alerts (engine.NamesAlerts).
 func (d *DB) Query(ctx context.Context, org string, from, to int64, query string, args ...any) (*engine.Rows, error) {
-	return d.run(ctx, org, from, to, func(s engine.Scope) (*engine.Rows, error) {
+	return d.run(ctx, org, from, to, engine.NamesAlerts(query), func(s engine.Scope) (*engine.Rows, error) {
 		return d.Engine.Query(ctx, s, query, args...)
 	})
 }
 
-// UserQuery checks and runs a user's SQL over org's events in [from, to].
+// UserQuery checks and runs a user's SQL over org's events in [from, to],
+// with its alerts when the gate saw the statement read them.
 func (d *DB) UserQuery(ctx context.Context, org string, from, to int64, query string) (*engine.Rows, error) {
-	if err := d.Engine.Check(ctx, query); err != nil {
+	st, err := d.Engine.Gate(ctx, query)
+	if err != nil {
 		return nil, err
 	}
-	return d.Query(ctx, org, from, to, query)
+	return d.run(ctx, org, from, to, st.ReadsAlerts(), func(s engine.Scope) (*engine.Rows, error) {
+		return d.Engine.QueryStatement(ctx, s, st)
+	})
 }
 
-func (d *DB) run(ctx context.Context, org string, from, to int64, q func(engine.Scope) (*engine.Rows, error)) (*engine.Rows, error) {
+func (d *DB) run(ctx context.Context, org string, from, to int64, alerts bool, q func(engine.Scope) (*engine.Rows, error)) (*engine.Rows, error) {
 	for attempt := 0; ; attempt++ {
-		s, err := d.Scope(org, from, to)
+		s, err := d.Scope(org, from, to, alerts)
 		if err != nil {
 			return nil, err
 		}

@@ -10,7 +10,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/event"
 )
 
-func fill(t *testing.T, db *DB, org string, hours int) {
+func fill(t testing.TB, db *DB, org string, hours int) {
 	t.Helper()
 	norm := event.Normalizer{Org: org}
 	var evs []*event.Event

@@ -25,9 +25,17 @@ type Backtest struct {
 	Alerts     int64            `json:"alerts"`     // alerts it would have raised
 	Hosts      []HostCount      `json:"hosts"`      // where, most first
 	Samples    []map[string]any `json:"samples"`    // events it would have alerted on
-	Hidden     []map[string]any `json:"suppressed_samples,omitempty"`
-	Warnings   []string         `json:"warnings,omitempty"`
+	Hidden     []map[string]any `json:"suppressed_samples"`
+	Warnings   []string         `json:"warnings"`
 	Took       time.Duration    `json:"took_ns"`
+}
+
+// newBacktest is a backtest of the rule called name over [from, to] (epoch
+// ms) with nothing found yet: its lists empty, not nil, so that its JSON
+// holds [] where it found nothing.
+func newBacktest(name string, from, to int64) *Backtest {
+	return &Backtest{Rule: name, From: time.UnixMilli(from).UTC(), To: time.UnixMilli(min(to, 253402300799000)).UTC(),
+		Hosts: []HostCount{}, Samples: []map[string]any{}, Hidden: []map[string]any{}, Warnings: []string{}}
 }
 
 // HostCount is one host's share of a backtest.
@@ -109,7 +117,7 @@ func RunBacktest(ctx context.Context, db *datadir.DB, org string, r *rules.Rule,
 		(SELECT CAST(to_json(list(x)) AS VARCHAR) FROM (SELECT m AS x FROM m WHERE hidden LIMIT 5))`,
 		supp, group, window.Milliseconds(), where, threshold)
 	all := append(append([]any{}, sargs...), args...)
-	bt := &Backtest{Rule: r.Name, From: time.UnixMilli(from).UTC(), To: time.UnixMilli(min(to, 253402300799000)).UTC()}
+	bt := newBacktest(r.Name, from, to)
 	var hosts, shown, hidden sql.NullString
 	if err := scanOne(ctx, db, org, from, to, q, all, &bt.Matched, &bt.Suppressed, &bt.Alerts, &hosts, &shown, &hidden); err != nil {
 		return nil, err
@@ -118,7 +126,7 @@ func RunBacktest(ctx context.Context, db *datadir.DB, org string, r *rules.Rule,
 		text sql.NullString
 		dst  any
 	}{{hosts, &bt.Hosts}, {shown, &bt.Samples}, {hidden, &bt.Hidden}} {
-		if x.text.Valid {
+		if x.text.Valid && x.text.String != "null" {
 			if err := json.Unmarshal([]byte(x.text.String), x.dst); err != nil {
 				return nil, fmt.Errorf("backtest answer: %w", err)
 			}
@@ -132,6 +140,12 @@ func RunBacktest(ctx context.Context, db *datadir.DB, org string, r *rules.Rule,
 	for _, w := range rules.Lint(r) {
 		bt.Warnings = append(bt.Warnings, w.Message)
 	}
+	// A misspelt field in the filter matches nothing, and says so.
+	unknown, err := db.UnknownFields(ctx, org, from, to, r.Filter)
+	if err != nil {
+		return nil, err
+	}
+	bt.Warnings = append(bt.Warnings, unknown...)
 	if bt.Matched > 0 {
 		if w := rules.LintBroad(int(bt.Matched), int(bt.Suppressed), BroadShare); w != nil {
 			bt.Warnings = append(bt.Warnings, w.Message)

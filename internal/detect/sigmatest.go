@@ -37,7 +37,7 @@ func RunSigmaBacktest(ctx context.Context, db *datadir.DB, org string, text []by
 		return nil, fmt.Errorf("the file holds no Sigma detection rule to backtest")
 	}
 	set := sigma.NewSet(compiled)
-	bt := &Backtest{Rule: sigmaName(compiled[0].Rule), From: time.UnixMilli(from).UTC(), To: time.UnixMilli(min(to, 253402300799000)).UTC()}
+	bt := newBacktest(sigmaName(compiled[0].Rule), from, to)
 	rows, err := db.Query(ctx, org, from, to, "SELECT * FROM events WHERE event_type IN ('sysmon', 'winsec', 'windows', 'audit', 'cloudtrail', 'login', 'logout', 'network', 'file')")
 	if err != nil {
 		return nil, err

@@ -157,3 +157,41 @@ func TestScopeFixesOrganization(t *testing.T) {
 		t.Errorf("empty scope: %q, %v", out, err)
 	}
 }
+
+// The alerts view is bound only for statements that read it: a statement
+// over events does not touch the alert journals (here a journal that is not
+// there, which binding would trip on), and a connection that bound one
+// organization's alerts for an earlier statement leaves no view behind for
+// the next.
+func TestAlertsViewOnlyWhenRead(t *testing.T) {
+	l := newTwoOrgLake(t)
+	e := openEngine(t, Options{AllowedDir: l.dir, Threads: 1})
+	ctx := context.Background()
+	gone := Scope{Org: "orgA", Files: []string{l.partA}, CheckColumns: true, AlertFiles: []string{filepath.Join(l.dir, "alerts", "gone.jsonl")}}
+	for _, q := range []string{"SELECT 1", "SELECT count(*) FROM events", "SELECT 'alerts' AS a FROM events LIMIT 1"} {
+		if _, err := readAll(ctx, e, gone, q); err != nil {
+			t.Errorf("%s: %v (a statement that reads no alerts bound their view)", q, err)
+		}
+	}
+	if _, err := readAll(ctx, e, gone, "SELECT count(*) FROM alerts"); err == nil {
+		t.Error("a statement over alerts ran without its journal")
+	}
+	for _, q := range []string{"SELECT count(*) FROM alerts", "WITH a AS (SELECT * FROM ALERTS) SELECT count(*) FROM a",
+		"SELECT (SELECT count(*) FROM alerts) FROM events LIMIT 1", "DESCRIBE SELECT * FROM alerts"} {
+		st, err := e.Gate(ctx, q)
+		if err != nil || !st.ReadsAlerts() {
+			t.Errorf("%s: reads alerts %v, %v", q, st.ReadsAlerts(), err)
+		}
+	}
+	// orgB's alerts on the engine's (only) connection, then orgA's trusted
+	// SQL naming alerts without binding them: no view of orgB is left.
+	sb := Scope{Org: "orgB", Files: []string{l.partB}, CheckColumns: true, AlertFiles: []string{l.journalB}}
+	if _, err := readAll(ctx, e, sb, "SELECT count(*) FROM alerts"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := e.Query(ctx, l.scopeA(), "SELECT count(*) FROM alerts")
+	if err == nil {
+		rows.Close()
+		t.Error("an unbound alerts view answered: a connection kept another scope's view")
+	}
+}

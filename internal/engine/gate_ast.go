@@ -67,8 +67,8 @@ var allowedQueryNodes = map[string]bool{
 	"SELECT_NODE": true, "SET_OPERATION_NODE": true, "RECURSIVE_CTE_NODE": true, "CTE_NODE": true,
 }
 
-// astGate checks one serialized statement.
-type astGate struct{}
+// astGate checks one serialized statement, noting in r what it reads.
+type astGate struct{ r *reads }
 
 // scope is the CTE names visible at a point of the statement, innermost
 // last; it is never modified in place, so nested scopes can share it.
@@ -226,6 +226,9 @@ func (g astGate) tableRef(v map[string]any, typ string, sc scope) error {
 		}
 		if !plainIdent(name) || !(sc.has(name) || userTables[asciiLower(name)]) {
 			return refused("table %q is not allowed: user SQL reads only the events and alerts views and its own CTEs", name)
+		}
+		if asciiLower(name) == "alerts" {
+			g.r.alerts = true
 		}
 	case "TABLE_FUNCTION":
 		f, _ := v["function"].(map[string]any)

@@ -123,6 +123,11 @@ func (s *sandbox) parse(ctx context.Context, query string) (string, error) {
 // check plans query in the sandbox and refuses it when the plan reads
 // anything but the sandbox's tables, CTEs and pure table functions.
 func (s *sandbox) check(ctx context.Context, query string) error {
+	return s.plan(ctx, query, &reads{})
+}
+
+// plan is check adding the tables the plan scans to r.
+func (s *sandbox) plan(ctx context.Context, query string, r *reads) error {
 	rows, err := s.db.QueryContext(ctx, "EXPLAIN (FORMAT json) "+query)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -141,7 +146,7 @@ func (s *sandbox) check(ctx context.Context, query string) error {
 			return fmt.Errorf("sql sandbox plan: %w", err)
 		}
 		for _, op := range ops {
-			if err := op.check(); err != nil {
+			if err := op.check(r); err != nil {
 				return err
 			}
 		}
@@ -175,7 +180,7 @@ type planOp struct {
 	ExtraInfo map[string]any `json:"extra_info"`
 }
 
-func (op planOp) check() error {
+func (op planOp) check(r *reads) error {
 	name := strings.TrimSpace(op.Name)
 	if f, ok := op.ExtraInfo["Function"].(string); ok {
 		if !sandboxFunctions[strings.ToUpper(strings.TrimSpace(f))] {
@@ -185,11 +190,14 @@ func (op planOp) check() error {
 		if !sandboxTables[t] {
 			return refused("the statement reads table %s: user SQL reads only the events and alerts views", t)
 		}
+		if t == "memory.main.alerts" {
+			r.alerts = true
+		}
 	} else if strings.Contains(name, "SCAN") && !harmlessScans[name] {
 		return refused("the statement's plan holds %s: user SQL reads only the events and alerts views", name)
 	}
 	for _, c := range op.Children {
-		if err := c.check(); err != nil {
+		if err := c.check(r); err != nil {
 			return err
 		}
 	}

@@ -30,28 +30,59 @@ func (e *SQLError) Error() string { return e.Msg }
 // The engine's own settings (no external access outside the lake, a locked
 // configuration) stay as a third line behind both.
 func (e *Engine) Check(ctx context.Context, query string) error {
+	_, err := e.Gate(ctx, query)
+	return err
+}
+
+// Statement is a user statement the gate passed, with what it reads; only
+// Gate makes one.
+type Statement struct {
+	sql   string
+	reads reads
+}
+
+// ReadsAlerts reports whether the statement may read the alerts view: only
+// then is the view bound for it (binding reads the alert journals).
+func (st Statement) ReadsAlerts() bool { return st.reads.alerts }
+
+// reads is what the gate saw a statement read of the user views. Both
+// layers add to it, so it errs towards reading: the parser layer counts
+// every table reference named alerts (a CTE of that name too), the binder
+// layer every scan of the alerts table.
+type reads struct{ alerts bool }
+
+// Gate is Check returning the statement with what it reads (for
+// QueryStatement), so that the statement is parsed only once.
+func (e *Engine) Gate(ctx context.Context, query string) (Statement, error) {
 	if strings.TrimSpace(query) == "" {
-		return &SQLError{"empty SQL statement"}
+		return Statement{}, &SQLError{"empty SQL statement"}
 	}
 	if !utf8.ValidString(query) {
-		return &SQLError{"the SQL statement is not valid UTF-8"}
+		return Statement{}, &SQLError{"the SQL statement is not valid UTF-8"}
 	}
 	sb, err := e.sandbox()
 	if err != nil {
-		return err
+		return Statement{}, err
 	}
 	js, err := sb.parse(ctx, query)
 	if err != nil {
-		return err
+		return Statement{}, err
 	}
-	if err := checkSerialized(js); err != nil {
-		return err
+	st := Statement{sql: query}
+	if err := gateSerialized(js, &st.reads); err != nil {
+		return Statement{}, err
 	}
-	return sb.check(ctx, query)
+	if err := sb.plan(ctx, query, &st.reads); err != nil {
+		return Statement{}, err
+	}
+	return st, nil
 }
 
 // checkSerialized is the first layer over json_serialize_sql's answer.
-func checkSerialized(js string) error {
+func checkSerialized(js string) error { return gateSerialized(js, &reads{}) }
+
+// gateSerialized is checkSerialized adding what the statement reads to r.
+func gateSerialized(js string, r *reads) error {
 	var tree struct {
 		Error      bool   `json:"error"`
 		Message    string `json:"error_message"`
@@ -69,5 +100,5 @@ func checkSerialized(js string) error {
 	if len(tree.Statements) != 1 {
 		return &SQLError{fmt.Sprintf("exactly one SELECT statement is allowed, got %d statements", len(tree.Statements))}
 	}
-	return astGate{}.walk(tree.Statements[0], nil)
+	return astGate{r}.walk(tree.Statements[0], nil)
 }

@@ -60,7 +60,7 @@ func (e *Engine) queryContext(ctx context.Context) (_ context.Context, done func
 }
 
 // Query runs trusted SQL, built by spoor itself with its values as args, over
-// the scope's events view.
+// the scope's events view (and its alerts view when s.Alerts).
 func (e *Engine) Query(ctx context.Context, s Scope, query string, args ...any) (*Rows, error) {
 	ctx, cancel := e.queryContext(ctx)
 	conn, err := e.db.Conn(ctx)
@@ -83,8 +83,14 @@ func (e *Engine) Query(ctx context.Context, s Scope, query string, args ...any) 
 		s.mixed = mixed
 	}
 	views := "CREATE OR REPLACE TEMP VIEW events AS " + eventsViewSQL(s, have) +
-		"; CREATE OR REPLACE TEMP VIEW events_full AS " + eventsFullViewSQL(s, have) +
-		"; CREATE OR REPLACE TEMP VIEW alerts AS " + alertsViewSQL(s)
+		"; CREATE OR REPLACE TEMP VIEW events_full AS " + eventsFullViewSQL(s, have)
+	if s.Alerts {
+		views += "; CREATE OR REPLACE TEMP VIEW alerts AS " + alertsViewSQL(s)
+	} else {
+		// The connection is pooled: a view an earlier statement bound
+		// for another scope must not answer this one.
+		views += "; DROP VIEW IF EXISTS alerts"
+	}
 	if _, err := conn.ExecContext(ctx, views); err != nil {
 		return fail(fmt.Errorf("create views: %w", err))
 	}
@@ -97,11 +103,24 @@ func (e *Engine) Query(ctx context.Context, s Scope, query string, args ...any) 
 
 // UserQuery checks a user's SQL (see Check) and runs it over the scope.
 func (e *Engine) UserQuery(ctx context.Context, s Scope, query string) (*Rows, error) {
-	if err := e.Check(ctx, query); err != nil {
+	st, err := e.Gate(ctx, query)
+	if err != nil {
 		return nil, err
 	}
-	return e.Query(ctx, s, query)
+	return e.QueryStatement(ctx, s, st)
 }
+
+// QueryStatement runs a statement the gate passed over the scope, binding
+// the alerts view only when the statement reads it.
+func (e *Engine) QueryStatement(ctx context.Context, s Scope, st Statement) (*Rows, error) {
+	s.Alerts = st.ReadsAlerts()
+	return e.Query(ctx, s, st.sql)
+}
+
+// NamesAlerts reports whether trusted SQL may read the alerts view: its
+// text names alerts, in any case. It errs towards yes (a string or column
+// of that name), which costs only a view bound for nothing.
+func NamesAlerts(query string) bool { return strings.Contains(strings.ToLower(query), "alerts") }
 
 // Probe reads every value of one Parquet file and reports whether DuckDB can.
 // It finds which part a failed query tripped on when DuckDB's error does not

@@ -16,6 +16,10 @@ type Scope struct {
 	// AlertFiles are the organization's alert journals (JSON lines of
 	// alert versions); the alerts view shows each alert's last version.
 	AlertFiles []string
+	// Alerts binds the alerts view, for a statement that reads it. Binding
+	// reads the journals, which grow large; without it the statement sees
+	// no alerts view at all (an error, never another scope's view).
+	Alerts bool
 	// From and To bound event_time (epoch ms, inclusive) when To > 0.
 	From, To int64
 

@@ -74,10 +74,6 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no alert %q in your organization", r.PathValue("id")), "")
 		return
 	}
-	if errors.Is(err, alert.ErrDismissed) {
-		writeError(w, http.StatusConflict, fmt.Sprintf("alert %s was dismissed already by %s: %q", a.ID, a.DismissedBy, a.Reason), "")
-		return
-	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error(), "")
 		return

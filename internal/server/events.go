@@ -24,7 +24,7 @@ type ingestAnswer struct {
 	Accepted   int64              `json:"accepted"`
 	Duplicates int64              `json:"duplicates"`
 	Rejected   int64              `json:"rejected"`
-	Rejections []ingest.Rejection `json:"rejections,omitempty"`
+	Rejections []ingest.Rejection `json:"rejections"` // [] when none
 	Reasons    map[string]int64   `json:"reasons,omitempty"`
 	// Counts are a decoder's tallies (auditd sequence gaps, say).
 	Counts map[string]int64 `json:"counts,omitempty"`
@@ -111,7 +111,7 @@ func (s *Server) store(ctx context.Context, org string, body []byte) (ingestAnsw
 	norm := s.norms.Get().(*event.Normalizer)
 	defer s.norms.Put(norm)
 	norm.Org = org
-	ans := ingestAnswer{Reasons: map[string]int64{}}
+	ans := ingestAnswer{Reasons: map[string]int64{}, Rejections: []ingest.Rejection{}}
 	var line int64 // lines before the batch
 	reject := func(rj ingest.Rejection) {
 		rj.Line += line
@@ -242,7 +242,7 @@ func (s *Server) readFormatted(r *http.Request, f formats.Format, body []byte) (
 	if len(sum.FileErrors) > 0 && sum.Stored+sum.Duplicates == 0 && sum.Rejected == 0 {
 		return ingestAnswer{}, badBody(strings.Join(sum.FileErrors, "; "))
 	}
-	ans := ingestAnswer{Accepted: stored, Duplicates: dups, Rejected: sum.Rejected, Rejections: sum.Samples, Reasons: sum.ByReason, Counts: sum.Counts, Errors: sum.FileErrors,
+	ans := ingestAnswer{Accepted: stored, Duplicates: dups, Rejected: sum.Rejected, Rejections: nonNil(sum.Samples), Reasons: sum.ByReason, Counts: sum.Counts, Errors: sum.FileErrors,
 		Formats: sum.Formats, Lines: sum.LinesBy, Records: sum.Records, Events: sum.Events}
 	s.metrics.counted(org, ans.Accepted, ans.Duplicates, ans.Reasons)
 	return ans, nil

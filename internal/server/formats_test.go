@@ -186,7 +186,7 @@ func TestHuntAPI(t *testing.T) {
 	if code != 200 || !strings.HasPrefix(strings.TrimSpace(string(b)), "<") || !strings.Contains(string(b), "<svg") {
 		t.Errorf("timeline svg: %d %.200s", code, b)
 	}
-	if code, b := call(t, "POST", f.url+"/api/v1/hunt/nope", f.analystA, []byte(`{}`)); code != 400 || !strings.Contains(string(b), "unknown analysis") {
+	if code, b := call(t, "POST", f.url+"/api/v1/hunt/nope", f.analystA, []byte(`{}`)); code != 404 || !strings.Contains(string(b), `no analysis \"nope\"`) {
 		t.Errorf("unknown analysis: %d %s", code, b)
 	}
 	if code, _ := call(t, "POST", f.url+"/api/v1/hunt/diff", f.ingestA, req); code != 403 {

@@ -2,7 +2,10 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/auth"
@@ -22,11 +25,15 @@ func (s *Server) routeHunt(mux *http.ServeMux) {
 }
 
 func (s *Server) hunt(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("analysis")
+	if !slices.Contains(analysis.Names(), name) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no analysis %q (one of %s)", name, strings.Join(analysis.Names(), ", ")), "")
+		return
+	}
 	var req analysis.Request
 	if !decodeBody(w, r, 1<<20, &req) {
 		return
 	}
-	name := r.PathValue("analysis")
 	svg := r.URL.Query().Get("format") == "svg"
 	f, ctype := "json", "application/json"
 	if !svg {
@@ -53,6 +60,7 @@ func (s *Server) hunt(w http.ResponseWriter, r *http.Request) {
 		from, to = 0, event.MaxTime
 	}
 	s.warn(w, tokenOf(r).Org, from, to)
+	s.warnFields(w, r, from, to, req.Query)
 	if svg {
 		if name != "timeline" {
 			writeError(w, http.StatusBadRequest, "only the timeline draws as SVG", "")

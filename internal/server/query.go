@@ -172,6 +172,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	sreq := datadir.SearchRequest{Query: req.Query, From: from, To: to, Fields: req.Fields, Limit: req.Limit, Desc: req.Desc, After: req.Cursor}
 	if f == "parquet" {
 		s.warn(w, tokenOf(r).Org, from, to)
+		s.warnFields(w, r, from, to, req.Query)
 		path, err := s.db.ExportSearch(r.Context(), tokenOf(r).Org, sreq)
 		s.sendFile(w, path, ctype, err, req.Query)
 		return
@@ -183,6 +184,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	defer sr.Close()
 	s.warn(w, tokenOf(r).Org, from, to)
+	s.warnFields(w, r, from, to, req.Query)
 	st := beginStream(w, f, ctype, sr.Columns, hdrError+", "+hdrTruncated+", "+hdrCursor)
 	st.end(s.searchRows(st, sr))
 	if c := sr.NextCursor(); c != "" {

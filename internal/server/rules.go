@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/detect"
@@ -73,30 +75,62 @@ func (s *Server) reloaded(dir *rules.Dir) {
 	}
 }
 
-// ruleView is a rule as the API shows it: its origin and its file within
-// its rules directory, never a server path.
+// ruleView is a rule as the API shows it: its fields named as in its YAML,
+// its origin and its file within its rules directory, never a server path.
+// Lists are [] when empty.
 type ruleView struct {
-	Name         string   `json:"name"`
-	Title        string   `json:"title,omitempty"`
-	Type         string   `json:"type"`
-	Severity     int      `json:"severity"`
-	Description  string   `json:"description,omitempty"`
-	Technique    string   `json:"technique,omitempty"`
-	Filter       string   `json:"filter"`
-	Suppressions []string `json:"suppressions,omitempty"`
-	Aggregate    []string `json:"aggregate,omitempty"`
-	Window       string   `json:"window"`
-	Threshold    int      `json:"threshold"`
-	Enabled      bool     `json:"enabled"`
-	Kind         string   `json:"kind"`
-	Origin       string   `json:"origin"`
-	File         string   `json:"file,omitempty"`
+	Name         string     `json:"name"`
+	Title        string     `json:"title,omitempty"`
+	Type         string     `json:"type"`
+	Severity     int        `json:"severity"`
+	Description  string     `json:"description,omitempty"`
+	Technique    string     `json:"technique,omitempty"`
+	Filter       string     `json:"filter"`
+	Suppressions []string   `json:"suppressions"`
+	Aggregate    []string   `json:"aggregate"`
+	Window       string     `json:"window"` // as YAML writes it: "1h", "15m"
+	Threshold    int        `json:"threshold"`
+	After        *afterView `json:"after,omitempty"` // a sequence rule's
+	Enabled      bool       `json:"enabled"`
+	Kind         string     `json:"kind"`
+	Origin       string     `json:"origin"`
+	File         string     `json:"file,omitempty"`
+}
+
+type afterView struct {
+	Filter    string `json:"filter"`
+	Threshold int    `json:"threshold"`
 }
 
 func viewOf(r *rules.Rule) ruleView {
-	return ruleView{Name: r.Name, Title: r.Title, Type: r.Type, Severity: r.Severity, Description: r.Description,
-		Technique: r.Technique, Filter: r.Filter, Suppressions: r.Suppressions, Aggregate: r.Aggregate, Window: r.Window.String(),
-		Threshold: r.Threshold, Enabled: r.Enabled, Kind: r.Kind, Origin: r.Origin, File: r.Source}
+	v := ruleView{Name: r.Name, Title: r.Title, Type: r.Type, Severity: r.Severity, Description: r.Description,
+		Technique: r.Technique, Filter: r.Filter, Suppressions: nonNil(r.Suppressions), Aggregate: nonNil(r.Aggregate),
+		Window: durationText(r.Window), Threshold: r.Threshold, Enabled: r.Enabled, Kind: r.Kind, Origin: r.Origin, File: r.Source}
+	if r.After != nil {
+		v.After = &afterView{Filter: r.After.Filter, Threshold: r.After.Threshold}
+	}
+	return v
+}
+
+// durationText writes a duration as a rule's YAML does: 1h, 15m, 1h30m
+// (Go's 1h0m0s without its zero units).
+func durationText(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// nonNil is l, or an empty list where l is nil: answers hold [], not null.
+func nonNil[T any](l []T) []T {
+	if l == nil {
+		return []T{}
+	}
+	return l
 }
 
 // ruleList is the answer of GET /api/v1/rules.
@@ -194,7 +228,12 @@ func (s *Server) putRule(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error(), "")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rule": viewOf(stored), "warnings": rules.Lint(rule)})
+	// Warnings are sentences, as a backtest's.
+	warnings := []string{}
+	for _, lw := range rules.Lint(rule) {
+		warnings = append(warnings, lw.String())
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rule": viewOf(stored), "warnings": warnings})
 }
 
 func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) {

@@ -181,7 +181,52 @@ func (s *Server) Handler() http.Handler {
 	s.routeDetection(mux)
 	s.routeHunt(mux)
 	s.routeAgents(mux)
-	return writeDeadlines(s.opts.WriteTimeout, mux)
+	return writeDeadlines(s.opts.WriteTimeout, jsonRouteErrors(mux))
+}
+
+// jsonRouteErrors answers what the mux itself refuses, a path no route
+// has (404) or a method the path's routes do not take (405), with the JSON
+// error every other answer has.
+func jsonRouteErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		// The mux's own answer, for its status and Allow header only.
+		rec := &statusRecorder{header: http.Header{}, code: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		switch rec.code {
+		case http.StatusNotFound:
+			writeError(w, rec.code, fmt.Sprintf("no such endpoint: %s %s (docs/api.md lists them)", r.Method, r.URL.Path), "")
+		case http.StatusMethodNotAllowed:
+			allow := rec.header.Get("Allow")
+			w.Header().Set("Allow", allow)
+			writeError(w, rec.code, fmt.Sprintf("%s %s: the method is not allowed here (allowed: %s)", r.Method, r.URL.Path, allow), "")
+		default: // a redirect to the canonical path, say
+			mux.ServeHTTP(w, r)
+		}
+	})
+}
+
+// statusRecorder keeps the status and headers of an answer, dropping its
+// body.
+type statusRecorder struct {
+	header http.Header
+	code   int
+}
+
+func (s *statusRecorder) Header() http.Header         { return s.header }
+func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusRecorder) WriteHeader(code int)        { s.code = code }
+
+// article is "a" or "an" before word, as it is said.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 type ctxKey struct{}
@@ -200,7 +245,7 @@ func (s *Server) authed(allow func(auth.Role) bool, h http.HandlerFunc) http.Han
 			return
 		}
 		if !allow(tok.Role) {
-			writeError(w, http.StatusForbidden, fmt.Sprintf("a %s token may not do this", tok.Role), "")
+			writeError(w, http.StatusForbidden, fmt.Sprintf("%s %s token may not do this", article(string(tok.Role)), tok.Role), "")
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok)))

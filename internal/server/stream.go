@@ -18,10 +18,24 @@ const (
 	// cut the answer; a search says where to go on in Spoor-Next-Cursor.
 	hdrTruncated = "Spoor-Truncated"
 	hdrCursor    = "Spoor-Next-Cursor"
-	// hdrWarning (header): the answer lacks events, those of the
-	// organization's parts in quarantine within its time range.
+	// hdrWarning (header, one per warning): the answer lacks events, those
+	// of the organization's parts in quarantine within its time range; or
+	// a field of the filter-language query is in no event searched.
 	hdrWarning = "Spoor-Warning"
 )
+
+// warnFields adds a Spoor-Warning for each field of the filter-language
+// query q that no event of org in [from, to] has (datadir.UnknownFields).
+// Call it before the answer's first bytes.
+func (s *Server) warnFields(w http.ResponseWriter, r *http.Request, from, to int64, q string) {
+	warnings, err := s.db.UnknownFields(r.Context(), tokenOf(r).Org, from, to, q)
+	if err != nil {
+		s.opts.Logger.Warn("check the query's fields", "err", err)
+	}
+	for _, msg := range warnings {
+		w.Header().Add(hdrWarning, msg)
+	}
+}
 
 // warn sets the Spoor-Warning header of an answer over org's events in
 // [from, to]. Call it before the answer's first bytes.

@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,12 +44,60 @@ type Request struct {
 }
 
 // UsageError is a request an analysis cannot run: the caller's mistake.
-type UsageError struct{ Err error }
+type UsageError struct {
+	Err error
+	// need, for a request that lacks parameters, says what the analysis
+	// needs, each parameter by its Request JSON name in braces:
+	// "diff needs {host} and {window}".
+	need string
+}
 
+// Error names the parameters as the API's request fields ("host").
 func (e UsageError) Error() string { return e.Err.Error() }
 func (e UsageError) Unwrap() error { return e.Err }
 
-func usage(format string, a ...any) error { return UsageError{fmt.Errorf(format, a...)} }
+// Named is the message with each missing parameter named by name(field),
+// so the command line can name its flags ("--host") where the API names
+// its fields.
+func (e UsageError) Named(name func(field string) string) string {
+	if e.need == "" {
+		return e.Err.Error()
+	}
+	return fieldRef.ReplaceAllStringFunc(e.need, func(ref string) string { return name(ref[1 : len(ref)-1]) })
+}
+
+var fieldRef = regexp.MustCompile(`\{[a-z_]+\}`)
+
+func usage(format string, a ...any) error { return UsageError{Err: fmt.Errorf(format, a...)} }
+
+// needs is the UsageError of a request that lacks parameters (see
+// UsageError.need).
+func needs(text string) error {
+	e := UsageError{need: text}
+	e.Err = errors.New(e.Named(strconv.Quote))
+	return e
+}
+
+// Check reports what a request lacks for the analysis called name, before
+// anything is read.
+func Check(name string, r Request) error {
+	if _, ok := analyses[name]; !ok {
+		return usage("unknown analysis %q (one of %s)", name, strings.Join(Names(), ", "))
+	}
+	switch {
+	case name == "diff" && (r.Host == "" || r.Window == "" || (r.Baseline == "" && r.AgainstHost == "")):
+		return needs("diff needs {host}, {window} and {baseline} or {against_host}")
+	case name == "sweep" && len(r.IoCs) == 0:
+		return needs("sweep needs {iocs}")
+	case (name == "sessions" || name == "connections") && r.Host == "":
+		return needs(name + " needs {host}")
+	case name == "tree" && (r.Host == "" || (r.Session == 0 && r.PID == 0)):
+		return needs("tree needs {host} and {session} or {pid}")
+	case name == "talkers" && r.Addr == "":
+		return needs("talkers needs {addr}")
+	}
+	return nil
+}
 
 type runner func(ctx context.Context, db *datadir.DB, org string, r Request, now time.Time) (hunt.Table, error)
 
@@ -75,11 +125,10 @@ func Names() []string {
 
 // Run runs the analysis called name over org's events.
 func Run(ctx context.Context, db *datadir.DB, org, name string, r Request) (hunt.Table, error) {
-	f, ok := analyses[name]
-	if !ok {
-		return hunt.Table{}, usage("unknown analysis %q (one of %s)", name, strings.Join(Names(), ", "))
+	if err := Check(name, r); err != nil {
+		return hunt.Table{}, err
 	}
-	return f(ctx, db, org, r, time.Now())
+	return analyses[name](ctx, db, org, r, time.Now())
 }
 
 // span reads "T1..T2" (either side may be empty).
@@ -90,7 +139,7 @@ func span(s string, now time.Time) (from, to int64, err error) {
 	}
 	from, to, err = timespec.Range(strings.TrimSpace(a), strings.TrimSpace(b), now)
 	if err != nil {
-		return 0, 0, UsageError{err}
+		return 0, 0, UsageError{Err: err}
 	}
 	return from, to, nil
 }
@@ -98,15 +147,12 @@ func span(s string, now time.Time) (from, to int64, err error) {
 func rangeOf(r Request, now time.Time) (int64, int64, error) {
 	from, to, err := timespec.Range(r.Since, r.Until, now)
 	if err != nil {
-		return 0, 0, UsageError{err}
+		return 0, 0, UsageError{Err: err}
 	}
 	return from, to, nil
 }
 
 func runDiff(ctx context.Context, db *datadir.DB, org string, r Request, now time.Time) (hunt.Table, error) {
-	if r.Host == "" || r.Window == "" || (r.Baseline == "" && r.AgainstHost == "") {
-		return hunt.Table{}, usage("diff needs --host, --window and --baseline or --against-host")
-	}
 	o := diff.Options{Host: r.Host, AgainstHost: r.AgainstHost, Categories: r.Categories, Disappeared: r.Disappeared}
 	var err error
 	if o.WindowFrom, o.WindowTo, err = span(r.Window, now); err != nil {
@@ -123,10 +169,10 @@ func runDiff(ctx context.Context, db *datadir.DB, org string, r Request, now tim
 func runSweep(ctx context.Context, db *datadir.DB, org string, r Request, now time.Time) (hunt.Table, error) {
 	iocs, errs := sweep.ParseIoCs(strings.NewReader(strings.Join(r.IoCs, "\n")))
 	if len(errs) > 0 {
-		return hunt.Table{}, UsageError{errors.Join(errs...)}
+		return hunt.Table{}, UsageError{Err: errors.Join(errs...)}
 	}
-	if len(iocs) == 0 {
-		return hunt.Table{}, usage("sweep needs IoCs (a file, or --ioc)")
+	if len(iocs) == 0 { // lines, but blank ones
+		return hunt.Table{}, needs("sweep needs {iocs}")
 	}
 	from, to, err := rangeOf(r, now)
 	if err != nil {
@@ -136,9 +182,6 @@ func runSweep(ctx context.Context, db *datadir.DB, org string, r Request, now ti
 }
 
 func runSessions(ctx context.Context, db *datadir.DB, org string, r Request, now time.Time) (hunt.Table, error) {
-	if r.Host == "" {
-		return hunt.Table{}, usage("sessions needs --host")
-	}
 	from, to, err := rangeOf(r, now)
 	if err != nil {
 		return hunt.Table{}, err
@@ -147,9 +190,6 @@ func runSessions(ctx context.Context, db *datadir.DB, org string, r Request, now
 }
 
 func runTree(ctx context.Context, db *datadir.DB, org string, r Request, now time.Time) (hunt.Table, error) {
-	if r.Host == "" || (r.Session == 0 && r.PID == 0) {
-		return hunt.Table{}, usage("tree needs --host and --session or --pid")
-	}
 	from, to, err := rangeOf(r, now)
 	if err != nil {
 		return hunt.Table{}, err
@@ -173,16 +213,13 @@ func runTimeline(ctx context.Context, db *datadir.DB, org string, r Request, now
 	var bucket time.Duration
 	if r.Bucket != "" {
 		if bucket, err = timespec.Duration(r.Bucket); err != nil {
-			return hunt.Table{}, UsageError{err}
+			return hunt.Table{}, UsageError{Err: err}
 		}
 	}
 	return timeline.Run(ctx, db, org, r.Query, from, to, bucket)
 }
 
 func runTalkers(ctx context.Context, db *datadir.DB, org string, r Request, now time.Time) (hunt.Table, error) {
-	if r.Addr == "" {
-		return hunt.Table{}, usage("talkers needs an address")
-	}
 	from, to, err := rangeOf(r, now)
 	if err != nil {
 		return hunt.Table{}, err
@@ -191,9 +228,6 @@ func runTalkers(ctx context.Context, db *datadir.DB, org string, r Request, now 
 }
 
 func runConnections(ctx context.Context, db *datadir.DB, org string, r Request, now time.Time) (hunt.Table, error) {
-	if r.Host == "" {
-		return hunt.Table{}, usage("connections needs --host")
-	}
 	from, to, err := rangeOf(r, now)
 	if err != nil {
 		return hunt.Table{}, err
