@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"regexp/syntax"
 	"sync"
 	"sync/atomic"
 )
@@ -396,4 +397,37 @@ func allHit(hits []uint64, ms []litMask) bool {
 		}
 	}
 	return true
+}
+
+// requiredLiteral returns, lowercased, the longest literal that every match
+// of the regular expression contains ("" when it finds none).
+func requiredLiteral(expr string) string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	re = re.Simplify()
+	best := ""
+	consider := func(r *syntax.Regexp) {
+		if r.Op == syntax.OpLiteral {
+			if l := string(r.Rune); len(l) > len(best) {
+				best = l
+			}
+		}
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		consider(re)
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			consider(sub)
+		}
+	case syntax.OpCapture:
+		if len(re.Sub) == 1 && re.Sub[0].Op == syntax.OpConcat {
+			for _, sub := range re.Sub[0].Sub {
+				consider(sub)
+			}
+		}
+	}
+	return toLower(best)
 }

@@ -1,0 +1,160 @@
+package lake
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/spoor-dev/spoor/internal/event"
+)
+
+// AppendResult counts what an Append did.
+type AppendResult struct {
+	Stored     int // new events, now durable
+	Duplicates int // events whose _id was already stored
+}
+
+// idsFor returns the dedupe set of a partition, loading it from the
+// partition's parts on first use. s.mu is held.
+func (s *Store) idsFor(k partKey) idSet {
+	set, ok := s.ids[k]
+	if ok {
+		return set
+	}
+	set = idSet{}
+	for _, p := range slices.Clone(s.parts[k]) {
+		if err := readIDs(p.Path, set); err != nil {
+			s.quarantineLocked(k, p.Path, err.Error())
+		}
+	}
+	// Events not in parts yet count too (the set is rebuilt after a
+	// compaction while the head may hold events of the partition).
+	for _, evs := range [][]*event.Event{s.head[k], s.flushing[k]} {
+		for _, e := range evs {
+			set[hashID(e.Str[event.ID])] = struct{}{}
+		}
+	}
+	s.ids[k] = set
+	return set
+}
+
+// Append makes events durable and visible. It returns once the new ones are
+// fsynced in the WAL; events whose _id the store holds already are counted
+// as duplicates and dropped. Events must be normalised (see event.Normalizer).
+func (s *Store) Append(ctx context.Context, evs []*event.Event) (AppendResult, error) {
+	return s.add(ctx, evs, true)
+}
+
+// Load adds events for a bulk load from files that stay on disk: like Append
+// but without the WAL, so the events are durable only once Flush returns. A
+// crash before that loses nothing that was acknowledged; loading the same
+// files again stores what is missing, once (dedupe on _id).
+func (s *Store) Load(ctx context.Context, evs []*event.Event) (AppendResult, error) {
+	return s.add(ctx, evs, false)
+}
+
+func (s *Store) add(ctx context.Context, evs []*event.Event, logged bool) (AppendResult, error) {
+	var res AppendResult
+	if s.readOnly {
+		return res, ErrReadOnly
+	}
+	fresh := make([]*event.Event, 0, len(evs))
+	hashes := make([]uint64, 0, len(evs))
+	s.mu.Lock()
+	for _, e := range evs {
+		k := partKey{e.Str[event.OrganizationID], e.Str[event.DateKey]}
+		set := s.idsFor(k)
+		h := hashID(e.Str[event.ID])
+		if _, dup := set[h]; dup {
+			res.Duplicates++
+			continue
+		}
+		set[h] = struct{}{}
+		fresh = append(fresh, e)
+		hashes = append(hashes, h)
+	}
+	s.mu.Unlock()
+	if len(fresh) == 0 {
+		return res, nil
+	}
+	s.appendMu.RLock()
+	var err error
+	if logged {
+		err = s.log.append(ctx, encodeBatch(nil, fresh))
+	}
+	if err != nil {
+		s.appendMu.RUnlock()
+		s.mu.Lock()
+		for i, e := range fresh {
+			delete(s.ids[partKey{e.Str[event.OrganizationID], e.Str[event.DateKey]}], hashes[i])
+		}
+		s.mu.Unlock()
+		return res, fmt.Errorf("append to wal: %w", err)
+	}
+	s.mu.Lock()
+	s.addToHead(fresh)
+	full := s.headN >= s.opts.HeadMaxEvents
+	s.mu.Unlock()
+	s.appendMu.RUnlock()
+	res.Stored = len(fresh)
+	if full && s.opts.FlushWanted != nil {
+		s.opts.FlushWanted()
+		full = false
+	}
+	if full {
+		// A partial flush cannot trim the WAL; a full one does, once the
+		// WAL has grown past its bound.
+		all := s.log.size() > walFullFlushBytes
+		if err := s.flush(ctx, all); err != nil {
+			if logged {
+				return res, fmt.Errorf("flush head (the events are safe in the wal): %w", err)
+			}
+			return res, fmt.Errorf("flush head: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// addToHead files events into their head partitions. s.mu is held.
+func (s *Store) addToHead(evs []*event.Event) {
+	for _, e := range evs {
+		k := partKey{e.Str[event.OrganizationID], e.Str[event.DateKey]}
+		s.head[k] = append(s.head[k], e)
+	}
+	s.headN += len(evs)
+	s.headGen++
+}
+
+// replay loads the WAL's events that are not in parts yet into the head.
+func (s *Store) replay(ctx context.Context) error {
+	n := 0
+	err := s.log.replay(ctx, func(rec []byte) error {
+		evs, err := decodeBatch(rec)
+		if err != nil {
+			s.problems = append(s.problems, Problem{What: "wal", Path: s.log.dir, Msg: "skipped a record: " + err.Error()})
+			return nil
+		}
+		var fresh []*event.Event
+		for i := range evs {
+			e := &evs[i]
+			k := partKey{e.Str[event.OrganizationID], e.Str[event.DateKey]}
+			set := s.idsFor(k)
+			h := hashID(e.Str[event.ID])
+			if _, dup := set[h]; dup {
+				continue
+			}
+			set[h] = struct{}{}
+			fresh = append(fresh, e)
+		}
+		s.addToHead(fresh)
+		n += len(fresh)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replay wal: %w", err)
+	}
+	if n > 0 {
+		s.opts.Logger.Info("replayed wal into head", "events", n)
+	}
+	return nil
+}
