@@ -176,3 +176,21 @@ func TestRun(t *testing.T) {
 		t.Error("the background server still answers after the run")
 	}
 }
+
+func TestIgnored(t *testing.T) {
+	gi := "# comment\n/bin/\n/spoor-data/\n*.test\n/timeline.svg\nnode_modules/\n!keep.test\n"
+	f := func(name string, dir, want bool) {
+		t.Helper()
+		if got := Ignored(gi, name, dir); got != want {
+			t.Errorf("Ignored(%q, dir=%v) = %v, want %v", name, dir, got, want)
+		}
+	}
+	f("bin", true, true)
+	f("bin", false, false) // a directory pattern
+	f("spoor-data", true, true)
+	f("x.test", false, true)
+	f("timeline.svg", false, true)
+	f("node_modules", true, true)
+	f("lsass", true, false)
+	f("fleet.ndjson.gz", false, false)
+}

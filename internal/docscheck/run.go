@@ -27,6 +27,9 @@ type Config struct {
 	Env     []string      // the shell's whole environment
 	Listen  string        // the loopback address that stands for DocListen
 	Timeout time.Duration // for one command; a server put in the background gets as long to answer
+	// Log, when set, hears of each command that took over a second, so
+	// the slow examples are easy to find (the check runs in make test).
+	Log func(format string, args ...any)
 }
 
 // Failure is a command that failed or whose output no longer matches.
@@ -87,7 +90,12 @@ func Run(ctx context.Context, cfg Config, blocks []Block) (Stats, []Failure, err
 			}
 			text := strings.ReplaceAll(c.Text, DocListen, cfg.Listen)
 			outFile := filepath.Join(outDir, strconv.Itoa(n))
+			began := time.Now()
 			status, err := sh.run(ctx, text, outFile, cfg.Timeout)
+			if d := time.Since(began); cfg.Log != nil && d > time.Second {
+				first, _, _ := strings.Cut(c.Text, "\n")
+				cfg.Log("%s:%d: %v: %s", b.File, c.Line, d.Round(time.Millisecond), first)
+			}
 			raw, _ := os.ReadFile(outFile)
 			out := strings.ReplaceAll(string(raw), cfg.Listen, DocListen)
 			if err != nil {
