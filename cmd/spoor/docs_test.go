@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/docscheck"
+	"github.com/spoor-dev/spoor/internal/testenv"
 )
 
 // TestDocs runs the shell examples of README.md and docs/*.md exactly as
@@ -32,6 +34,12 @@ import (
 func TestDocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every example of the docs (about a minute)")
+	}
+	// What the examples call besides spoor, as a reader's machine has it.
+	for _, tool := range []string{"bash", "curl", "jq", "gzip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testenv.Missing(t, "the docs' examples need %s", tool)
+		}
 	}
 	repo, err := filepath.Abs("../..")
 	if err != nil {

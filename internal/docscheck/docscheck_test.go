@@ -3,12 +3,27 @@ package docscheck
 import (
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 )
+
+// serveEnv makes the test binary a server of /healthz on the address it
+// holds: the background server of TestRun, with nothing to install.
+const serveEnv = "DOCSCHECK_TEST_SERVE"
+
+func TestMain(m *testing.M) {
+	if addr := os.Getenv(serveEnv); addr != "" {
+		http.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+		if err := http.ListenAndServe(addr, nil); err != nil {
+			os.Exit(1)
+		}
+	}
+	os.Exit(m.Run())
+}
 
 func TestComplete(t *testing.T) {
 	f := func(s string, want bool) {
@@ -149,20 +164,24 @@ func TestRun(t *testing.T) {
 	md := "```sh\nX=hello\necho \"$X 127.0.0.1:7878\"\n#> hello 127.0.0.1:7878\n```\n" +
 		"<!-- docs-check: skip would fail -->\n```sh\nfalse\n```\n" +
 		"```sh\necho $X; echo two >&2\n#> hello\n#> two\nfalse\necho changed\n#> unchanged\n" +
-		"mkdir www && echo ok > www/healthz\n" +
-		"python3 -m http.server -d www --bind 127.0.0.1 " + strings.Split(addr, ":")[1] + " &\n" +
+		"\"$TEST_SERVER\" &\n" +
 		"curl -s http://127.0.0.1:7878/healthz\n#> ok\n```\n"
 	blocks, err := Parse("t.md", md)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Dir: dir, Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, Listen: addr, Timeout: 20 * time.Second}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TEST_SERVER=" + exe, serveEnv + "=" + addr}
+	cfg := Config{Dir: dir, Env: env, Listen: addr, Timeout: 20 * time.Second}
 	st, fails, err := Run(context.Background(), cfg, blocks)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Commands != 8 || st.Checked != 4 || st.SkippedBlocks != 1 {
-		t.Errorf("stats %+v, want 8 commands, 4 checked, 1 skipped block", st)
+	if st.Commands != 7 || st.Checked != 4 || st.SkippedBlocks != 1 {
+		t.Errorf("stats %+v, want 7 commands, 4 checked, 1 skipped block", st)
 	}
 	var got []string
 	for _, f := range fails {
