@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/spoor
 DATA    ?= ./spoor-data
 
-.PHONY: build demo test test-race fuzz bench bench-formats bench-detect bench-hunt bench-gate clean
+.PHONY: build demo test docs-check test-race fuzz bench bench-formats bench-detect bench-hunt bench-gate clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spoor
@@ -22,6 +22,11 @@ test:
 	$(GO) test -timeout 45m ./...
 	@# The SigmaHQ regression share and rule-load counts, printed (the tests above assert them).
 	@$(GO) test -count=1 -run '^(TestRegression|TestRulesLoad)$$' -v ./internal/sigma/ | grep -E 'fire on their own|rules: .* compile|regression tests:|SKIP' || true
+
+# Run the shell examples of README.md and docs/*.md as written and check the
+# output they show (docs/docs-check.md); make test runs them too.
+docs-check:
+	$(GO) test -count=1 -run '^TestDocs$$' -v ./cmd/spoor/
 
 # The packages that run goroutines, under the race detector (a few minutes).
 test-race:

@@ -63,8 +63,9 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the HTTP API over a data directory",
 		Long: `Serve API v1 over a data directory: POST /api/v1/events (durable ingest),
-POST /api/v1/search, POST /api/v1/sql, GET /healthz. Every call needs a token
-(spoor token create) and sees its organization only; GET /healthz needs none.
+Splunk HEC, search, SQL, hunts, alerts and rules under /api/v1, /metrics,
+GET /healthz (docs/api.md). Every call but GET /healthz needs a token (made
+on this host with spoor token create) and sees its organization only.
 Settings come from flags, then SPOOR_* variables, then --config.`,
 		Example: `  # On this machine, with a token to ingest and one to hunt with
   spoor token create --org acme --role ingest --name agents
