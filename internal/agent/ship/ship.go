@@ -91,7 +91,9 @@ type RefusedError struct {
 	Msg    string
 }
 
-func (e *RefusedError) Error() string { return fmt.Sprintf("server refused the batch: %d %s", e.Status, e.Msg) }
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("server refused the batch: %d %s", e.Status, e.Msg)
+}
 
 // errSplit is a batch too large for the server: sent again in halves.
 var errSplit = errors.New("batch too large")
