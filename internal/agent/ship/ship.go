@@ -117,6 +117,8 @@ type Shipper struct {
 	opts Options
 	rng  *rand.Rand
 
+	pend []spool.Record // the batch in hand; owned by Run and Drain
+
 	mu    sync.Mutex
 	stats Stats
 }
@@ -145,7 +147,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 		if !s.waitBatch(ctx) {
 			return nil
 		}
-		if err := s.shipOne(ctx); err != nil {
+		if _, err := s.shipOne(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -157,9 +159,13 @@ func (s *Shipper) Run(ctx context.Context) error {
 // Drain ships what the spool holds, without waiting for batches to fill,
 // until it is empty or ctx ends; it is how the agent stops.
 func (s *Shipper) Drain(ctx context.Context) error {
-	for ctx.Err() == nil && s.sp.Stats().Events > 0 {
-		if err := s.shipOne(ctx); err != nil {
+	for ctx.Err() == nil && (s.pend != nil || s.sp.Stats().Events > 0) {
+		more, err := s.shipOne(ctx)
+		if err != nil {
 			return err
+		}
+		if !more {
+			break
 		}
 	}
 	return ctx.Err()
@@ -190,21 +196,28 @@ func (s *Shipper) waitBatch(ctx context.Context) bool {
 	}
 }
 
-// shipOne reads one batch and delivers it, retrying until it is taken,
-// refused, or ctx ends.
-func (s *Shipper) shipOne(ctx context.Context) error {
-	recs, err := s.sp.Read(s.opts.BatchEvents, s.opts.BatchBytes)
-	if err != nil || len(recs) == 0 {
-		return err
+// shipOne delivers the batch in hand, or reads the next one, retrying until
+// it is taken, refused, or ctx ends; a batch not delivered when ctx ends is
+// kept for the next call (the spool is acknowledged in order). It reports
+// whether there was a batch.
+func (s *Shipper) shipOne(ctx context.Context) (bool, error) {
+	if s.pend == nil {
+		recs, err := s.sp.Read(s.opts.BatchEvents, s.opts.BatchBytes)
+		if err != nil || len(recs) == 0 {
+			return false, err
+		}
+		s.pend = recs
 	}
-	lines := make([][]byte, len(recs))
-	for i, r := range recs {
+	lines := make([][]byte, len(s.pend))
+	for i, r := range s.pend {
 		lines[i] = r.Data
 	}
 	if err := s.deliver(ctx, lines); err != nil {
-		return err
+		return true, err
 	}
-	return s.sp.Ack(recs[len(recs)-1].Pos, len(recs))
+	last, n := s.pend[len(s.pend)-1].Pos, len(s.pend)
+	s.pend = nil
+	return true, s.sp.Ack(last, n)
 }
 
 // deliver sends lines until the sink takes or refuses them; it returns an

@@ -350,3 +350,39 @@ func TestClassify(t *testing.T) {
 		t.Errorf("rejections lost: %+v", res)
 	}
 }
+
+// A batch in hand when Run stops is the first Drain sends: the spool is
+// acknowledged in order, so a batch skipped would be a batch lost.
+func TestShipDrainSendsTheBatchRunWasRetrying(t *testing.T) {
+	var down sync.Mutex
+	failing := true
+	f := &fakeServer{ids: map[string]int{}, t: t, fail: func(int, []string) int {
+		down.Lock()
+		defer down.Unlock()
+		if failing {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	}}
+	ts := httptest.NewServer(f)
+	defer ts.Close()
+	sp := newSpool(t, 25)
+	sh := New(sp, sink(t, ts.URL, HTTPOptions{}), fast)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- sh.Run(ctx) }()
+	for sh.Stats().Retries < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	down.Lock()
+	failing = false
+	down.Unlock()
+	drain(t, sh)
+	if ids, _ := f.count(); ids != 25 {
+		t.Fatalf("server got %d of 25 events", ids)
+	}
+}
