@@ -126,6 +126,10 @@ func New(o Options) (*Agent, error) {
 	return a, nil
 }
 
+// AddSources adds collectors before Run (those made after the agent, to
+// call its Flush).
+func (a *Agent) AddSources(s ...source.Source) { a.opts.Sources = append(a.opts.Sources, s...) }
+
 // Run runs the sources, the spool writer and the shipper until ctx ends,
 // then stops them in order: sources first (they save their read
 // positions once the spool holds what they read), then the writer, then a
