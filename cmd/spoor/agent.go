@@ -42,6 +42,7 @@ type agentOptions struct {
 	batchEvents    int
 	batchAge       time.Duration
 	healthEvery    time.Duration
+	statusEvery    time.Duration
 	poll           time.Duration
 	maxBackoff     time.Duration
 }
@@ -89,9 +90,10 @@ the agent reports its health, with every event it lost and why.`,
 	f.IntVar(&o.batchEvents, "batch-events", ship.DefaultBatchEvents, "events in a batch")
 	f.DurationVar(&o.batchAge, "batch-age", ship.DefaultBatchAge, "how long an event waits for its batch to fill")
 	f.DurationVar(&o.healthEvery, "health-every", agent.DefaultHealthEvery, "how often the agent reports its health")
+	f.DurationVar(&o.statusEvery, "status-every", agent.DefaultStatusEvery, "how often the status file is written")
 	f.DurationVar(&o.poll, "poll", audit.DefaultPoll, "how often the audit log is looked at")
 	f.DurationVar(&o.maxBackoff, "max-backoff", ship.DefaultMaxBackoff, "longest wait between retries of a batch")
-	for _, hidden := range []string{"poll", "max-backoff"} {
+	for _, hidden := range []string{"poll", "max-backoff", "status-every"} {
 		f.MarkHidden(hidden)
 	}
 	cmd.AddCommand(newAgentStatusCmd())
@@ -134,7 +136,7 @@ func runAgent(ctx context.Context, o agentOptions, stderr io.Writer) error {
 	opts := agent.Options{StateDir: o.state, Identity: id, Version: agentVersion(), Sink: sink, Server: o.server,
 		Spool:       spool.Options{MaxBytes: spoolBytes},
 		Ship:        ship.Options{BatchEvents: o.batchEvents, BatchAge: o.batchAge, MaxBackoff: o.maxBackoff},
-		HealthEvery: o.healthEvery, Logger: log}
+		HealthEvery: o.healthEvery, StatusEvery: o.statusEvery, Logger: log}
 	// MERGE (helper B): opts.CloudInfo = an adapter of hostmeta.Cloud unless
 	// o.noIMDS; opts.ContainerOf = hostmeta.ContainerOf.
 	a, err := agent.New(opts)

@@ -273,9 +273,14 @@ func TestShipTLSWithCAAndClientCertificate(t *testing.T) {
 	// Without the CA the server's certificate is not trusted: retried, never sent.
 	sp2 := newSpool(t, 1)
 	sh2 := New(sp2, sink(t, ts.URL, HTTPOptions{Cert: certFile, Key: keyFile}), fast)
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	if err := sh2.Drain(ctx); err == nil || !strings.Contains(sh2.Stats().LastError, "certificate") {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- sh2.Drain(ctx) }()
+	for sh2.Stats().Retries == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err == nil || !strings.Contains(sh2.Stats().LastError, "certificate") || sh2.Stats().Sent != 0 {
 		t.Fatalf("sent to an untrusted server: %v, %+v", err, sh2.Stats())
 	}
 }
