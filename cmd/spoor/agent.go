@@ -159,8 +159,8 @@ func runAgent(ctx context.Context, o agentOptions, stderr io.Writer) error {
 	return a.Run(ctx)
 }
 
-// agentSources makes the collectors: audit (the log named by --audit-log,
-// else the kernel's audit socket, else auditd's log).
+// agentSources makes the collectors: audit from the log named by
+// --audit-log, else from the kernel's audit socket, else from auditd's log.
 func agentSources(o agentOptions, id hostmeta.Identity, a *agent.Agent, log *slog.Logger) ([]source.Source, error) {
 	follow := func(path string) source.Source {
 		return audit.NewFollower(audit.FollowConfig{Path: path, Host: id.Hostname, Flushed: a.Flush, Poll: o.poll,
@@ -168,13 +168,47 @@ func agentSources(o agentOptions, id hostmeta.Identity, a *agent.Agent, log *slo
 	}
 	var srcs []source.Source
 	if o.auditLog != "" {
+		if o.auditRules != "" {
+			log.Warn("--audit-rules applies to the audit socket, not to --audit-log: auditd installs its own rules")
+		}
 		srcs = append(srcs, follow(o.auditLog))
 	} else {
-		srcs = append(srcs, follow(audit.DefaultLogPath))
+		rules, err := auditRules(o)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		nl, err := audit.OpenNetlink(audit.NetlinkConfig{Host: id.Hostname, Rules: rules, Logger: log})
+		if err != nil {
+			log.Warn("audit socket unavailable: following auditd's log instead", "err", err, "path", audit.DefaultLogPath)
+			srcs = append(srcs, follow(audit.DefaultLogPath))
+		} else {
+			log.Info("audit: reading the kernel's audit socket", "multicast", nl.Multicast(), "rules", len(rules))
+			srcs = append(srcs, nl)
+		}
 	}
 	// MERGE (helper B): the fim source on o.fim (default paths when empty)
 	// and the logins source go here.
 	return srcs, nil
+}
+
+// auditRules are the default rules (unless --no-default-rules) and those
+// of --audit-rules, checked before anything is installed.
+func auditRules(o agentOptions) ([]string, error) {
+	var rules []string
+	if !o.noDefaultRules {
+		rules = append(rules, audit.DefaultRules...)
+	}
+	if o.auditRules != "" {
+		b, err := os.ReadFile(o.auditRules)
+		if err != nil {
+			return nil, fmt.Errorf("--audit-rules: %w", err)
+		}
+		rules = append(rules, strings.Split(string(b), "\n")...)
+	}
+	if _, err := audit.ParseRules(rules); err != nil {
+		return nil, fmt.Errorf("--audit-rules %s: %w", o.auditRules, err)
+	}
+	return rules, nil
 }
 
 // capResources applies --max-procs and --memory-limit unless the Go
