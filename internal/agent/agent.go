@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	json "github.com/goccy/go-json"
-
 	"github.com/spoor-dev/spoor/internal/agent/hostmeta"
 	"github.com/spoor-dev/spoor/internal/agent/ship"
 	"github.com/spoor-dev/spoor/internal/agent/source"
@@ -215,7 +213,7 @@ func (a *Agent) Emit(ev source.Event) {
 	}
 	a.container(ev)
 	if _, ok := ev["_id"]; !ok {
-		b, err := json.Marshal(ev)
+		b, err := encode(nil, ev)
 		if err != nil {
 			a.lose("unencodable")
 			return
@@ -223,7 +221,7 @@ func (a *Agent) Emit(ev source.Event) {
 		sum := sha256.Sum256(b)
 		ev["_id"] = hex.EncodeToString(sum[:16])
 	}
-	line, err := json.Marshal(ev)
+	line, err := encode(nil, ev)
 	if err != nil {
 		a.lose("unencodable")
 		return

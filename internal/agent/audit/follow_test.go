@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -225,5 +226,36 @@ func TestFollowerCountsSequenceGaps(t *testing.T) {
 	// serials 1-3, 10-11 and a late 5: 4 and 6-9 never came
 	if got := h.f.Losses()["reassembly_gaps"]; got != 5 {
 		t.Fatalf("gaps = %d, want 5", got)
+	}
+}
+
+// members splits the decoder's Raw as a JSON parser does.
+func TestMembersAgreesWithParser(t *testing.T) {
+	f := func(obj string) {
+		t.Helper()
+		got := map[string]string{}
+		ok := members([]byte(obj), func(k string, v []byte) { got[k] = string(v) })
+		var want map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(obj), &want); err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			t.Fatalf("%s: not split", obj)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d members, want %d", obj, len(got), len(want))
+		}
+		for k, v := range want {
+			if got[k] != string(v) {
+				t.Fatalf("%s: %s = %s, want %s", obj, k, got[k], v)
+			}
+		}
+	}
+	f(`{}`)
+	f(`{"a":1}`)
+	f(`{"a":"x,}\"]","b":[1,{"c":"]"}],"d":{"e":[]},"f":true,"g":null,"h":-1.5e3}`)
+	f(`{"records":["type=SYSCALL msg=audit(1.1:1): comm=\"x\" a0=\"{\"","b"]}`)
+	if members([]byte(`{"a\"b":1}`), func(string, []byte) {}) {
+		t.Fatal("an escaped key was split without being decoded")
 	}
 }
