@@ -3,35 +3,15 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// copyExe copies an executable under a name of its own, so what it does is
-// told apart from the rest of the host.
-func copyExe(t *testing.T, src, dir, name string) string {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Skipf("no %s to run: %v", src, err)
-	}
-	defer in.Close()
-	path := filepath.Join(dir, name)
-	out, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	out.Close()
-	return path
-}
+	"github.com/spoor-dev/spoor/internal/agent/audit/audittest"
+)
 
 // The agent on the kernel's audit socket (as root with the audit
 // capabilities, as in CI): a marker binary's execution and a connection to
@@ -45,8 +25,8 @@ func TestAgentNetlinkEndToEnd(t *testing.T) {
 	r := newFleetRig(t)
 	r.serve()
 	bin := t.TempDir()
-	marker := copyExe(t, "/bin/true", bin, fmt.Sprintf("spoor-marker-%d", os.Getpid()))
-	dialer := copyExe(t, "/bin/bash", bin, fmt.Sprintf("spoor-dialer-%d", os.Getpid()))
+	marker := audittest.CopyExe(t, "/bin/true", bin, fmt.Sprintf("spoor-marker-%d", os.Getpid()))
+	dialer := audittest.CopyExe(t, "/bin/bash", bin, fmt.Sprintf("spoor-dialer-%d", os.Getpid()))
 	rules := filepath.Join(r.dir, "audit.rules")
 	os.WriteFile(rules, []byte(fmt.Sprintf("# only what the test does\n"+
 		"-a always,exit -F arch=b64 -S execve -F ppid=%d -k spoor_test\n"+

@@ -3,16 +3,16 @@ package audit
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	libaudit "github.com/elastic/go-libaudit/v2"
+
+	"github.com/spoor-dev/spoor/internal/agent/audit/audittest"
 
 	"github.com/spoor-dev/spoor/internal/agent/source"
 )
@@ -28,27 +28,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-// Marker makes a uniquely named copy of /bin/true to run, so its execution
-// is told apart from everything else the host runs.
-func Marker(t testing.TB) string {
-	t.Helper()
-	src, err := os.Open("/bin/true")
-	if err != nil {
-		t.Skipf("no /bin/true to run: %v", err)
-	}
-	defer src.Close()
-	path := filepath.Join(t.TempDir(), fmt.Sprintf("spoor-marker-%d", time.Now().UnixNano()))
-	dst, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	dst.Close()
-	return path
 }
 
 // The kernel's own audit events of what the test does (it runs a marker
@@ -74,7 +53,7 @@ func TestNetlinkSeesExecAndConnect(t *testing.T) {
 	go func() {
 		done <- n.Run(ctx, func(e source.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
 	}()
-	marker := Marker(t)
+	marker := audittest.CopyExe(t, "/bin/true", t.TempDir(), fmt.Sprintf("spoor-marker-%d", time.Now().UnixNano()))
 	if err := exec.Command(marker, "--spoor-test").Run(); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,4 +94,20 @@ func Log(evs [][]string, seq, sec int64, n int) string {
 		}
 	}
 	return sb.String()
+}
+
+// CopyExe copies the executable src to dir/name, so that what the copy
+// does (its executions, its connections) is told apart from the rest of
+// the host's activity; it skips tb where src is absent.
+func CopyExe(tb testing.TB, src, dir, name string) string {
+	tb.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		tb.Skipf("no %s to run: %v", src, err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, b, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	return path
 }
