@@ -45,6 +45,7 @@ func TestNetlinkSeesExecAndConnect(t *testing.T) {
 	if err != nil {
 		t.Skipf("the kernel refuses audit netlink here (%v): run as root with CAP_AUDIT_CONTROL and CAP_AUDIT_READ", err)
 	}
+	t.Cleanup(func() { n.Close() }) // the rules go even if the test fails (a no-op after Run's)
 	t.Logf("audit netlink open, multicast=%v", n.Multicast())
 	var mu sync.Mutex
 	var events []source.Event
