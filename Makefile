@@ -30,7 +30,7 @@ docs-check:
 
 # The packages that run goroutines, under the race detector (a few minutes).
 test-race:
-	$(GO) test -race -timeout 30m ./internal/wal/ ./internal/lake/ ./internal/server/ ./internal/sigma/ ./internal/parse/winevent/ ./internal/engine/ ./internal/auth/ ./internal/detect/
+	$(GO) test -race -timeout 30m ./internal/wal/ ./internal/lake/ ./internal/server/ ./internal/sigma/ ./internal/parse/winevent/ ./internal/engine/ ./internal/auth/ ./internal/detect/ ./internal/agent/...
 
 # Run each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
@@ -43,6 +43,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzNext -fuzztime=$(FUZZTIME) ./internal/parse/jsonrec/
 	$(GO) test -run='^$$' -fuzz=FuzzDetect -fuzztime=$(FUZZTIME) ./internal/parse/formats/
 	$(GO) test -run='^$$' -fuzz=FuzzConvert -fuzztime=$(FUZZTIME) ./internal/parse/cloudtrail/
+	$(GO) test -run='^$$' -fuzz=FuzzSpool -fuzztime=$(FUZZTIME) ./internal/agent/spool/
+	$(GO) test -run='^$$' -fuzz=FuzzFollower -fuzztime=$(FUZZTIME) ./internal/agent/audit/
 	$(GO) test -run='^$$' -fuzz=FuzzConvert -fuzztime=$(FUZZTIME) ./internal/parse/k8saudit/
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./internal/parse/auditd/
 	$(GO) test -run='^$$' -fuzz=FuzzConvert -fuzztime=$(FUZZTIME) ./internal/parse/winevent/

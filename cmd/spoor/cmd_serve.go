@@ -196,8 +196,14 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 		if f.Changed || os.Getenv(env) != "" {
 			continue
 		}
-		if err := fs.Set(name, fmt.Sprint(v)); err != nil {
-			return fmt.Errorf("--config %s: %s: %w", path, key, err)
+		vals := []any{v}
+		if list, ok := v.([]any); ok { // a repeatable flag: each item
+			vals = list
+		}
+		for _, v := range vals {
+			if err := fs.Set(name, fmt.Sprint(v)); err != nil {
+				return fmt.Errorf("--config %s: %s: %w", path, key, err)
+			}
 		}
 	}
 	return nil
