@@ -115,7 +115,7 @@ func kill9(t *testing.T, c *exec.Cmd) {
 func (r *fleetRig) agent(state, log string, extra ...string) *exec.Cmd {
 	args := append([]string{"agent", "--server", "http://" + r.addr, "--token", r.ingest, "--audit-log", log, "--state", state,
 		"--batch-events", "25", "--batch-age", "20ms", "--poll", "20ms", "--max-backoff", "100ms", "--status-every", "50ms",
-		"--health-every", "1h", "--no-imds"}, extra...)
+		"--health-every", "1h", "--no-imds", "--fim", filepath.Join(r.dir, "fim")}, extra...)
 	return r.start("agent "+filepath.Base(state), args...)
 }
 

@@ -33,7 +33,7 @@ func TestAgentNetlinkEndToEnd(t *testing.T) {
 		"-a always,exit -F arch=b64 -S connect -F exe=%s -k spoor_test\n", os.Getpid(), dialer)), 0o600)
 	state := filepath.Join(r.dir, "agent-nl")
 	r.start("agent netlink", "agent", "--server", "http://"+r.addr, "--token", r.ingest, "--state", state,
-		"--no-default-rules", "--audit-rules", rules, "--batch-age", "20ms", "--max-backoff", "100ms", "--no-imds")
+		"--no-default-rules", "--audit-rules", rules, "--batch-age", "20ms", "--max-backoff", "100ms", "--no-imds", "--no-fim")
 	var opened bool
 	r.waitFor("the agent to choose its audit source", func() bool {
 		r.mu.Lock()

@@ -16,7 +16,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spoor-dev/spoor/internal/agent"
 	"github.com/spoor-dev/spoor/internal/agent/audit"
+	"github.com/spoor-dev/spoor/internal/agent/fim"
 	"github.com/spoor-dev/spoor/internal/agent/hostmeta"
+	"github.com/spoor-dev/spoor/internal/agent/logins"
 	"github.com/spoor-dev/spoor/internal/agent/ship"
 	"github.com/spoor-dev/spoor/internal/agent/source"
 	"github.com/spoor-dev/spoor/internal/agent/spool"
@@ -35,6 +37,7 @@ type agentOptions struct {
 	out            string
 	ca, cert, key  string
 	noIMDS         bool
+	noFIM          bool
 	metrics        string
 	spoolSize      string
 	memory         string
@@ -82,6 +85,7 @@ the agent reports its health, with every event it lost and why.`,
 	f.StringVar(&o.ca, "ca", os.Getenv("SPOOR_CA"), "PEM file of the CA certificates the server's certificate is checked against (default: the system's)")
 	f.StringVar(&o.cert, "cert", os.Getenv("SPOOR_CERT"), "client certificate (PEM), with --key")
 	f.StringVar(&o.key, "key", os.Getenv("SPOOR_KEY"), "client certificate's key (PEM)")
+	f.BoolVar(&o.noFIM, "no-fim", false, "watch no files (audit, logins and host metadata only)")
 	f.BoolVar(&o.noIMDS, "no-imds", false, "do not ask the cloud's instance metadata service who this host is")
 	f.StringVar(&o.metrics, "metrics", os.Getenv("SPOOR_METRICS"), "serve Prometheus /metrics on this local address, e.g. 127.0.0.1:9101")
 	f.StringVar(&o.spoolSize, "spool-size", envOr("SPOOR_SPOOL_SIZE", "1GiB"), "disk the spool may use; past it the oldest unsent events are dropped and counted")
@@ -137,8 +141,20 @@ func runAgent(ctx context.Context, o agentOptions, stderr io.Writer) error {
 		Spool:       spool.Options{MaxBytes: spoolBytes},
 		Ship:        ship.Options{BatchEvents: o.batchEvents, BatchAge: o.batchAge, MaxBackoff: o.maxBackoff},
 		HealthEvery: o.healthEvery, StatusEvery: o.statusEvery, Logger: log}
-	// MERGE (helper B): opts.CloudInfo = an adapter of hostmeta.Cloud unless
-	// o.noIMDS; opts.ContainerOf = hostmeta.ContainerOf.
+	opts.ContainerOf = hostmeta.ContainerOf
+	if !o.noIMDS {
+		opts.CloudInfo = func(ctx context.Context) (map[string]string, error) {
+			info, err := hostmeta.Cloud(ctx, hostmeta.CloudOptions{})
+			if err != nil {
+				return nil, err
+			}
+			out := map[string]string{}
+			for k, v := range info.Fields() {
+				out[k] = fmt.Sprint(v)
+			}
+			return out, nil
+		}
+	}
 	a, err := agent.New(opts)
 	if err != nil {
 		return err
@@ -186,9 +202,33 @@ func agentSources(o agentOptions, id hostmeta.Identity, a *agent.Agent, log *slo
 			srcs = append(srcs, nl)
 		}
 	}
-	// MERGE (helper B): the fim source on o.fim (default paths when empty)
-	// and the logins source go here.
+	if !o.noFIM {
+		srcs = append(srcs, fim.New(fim.Config{Paths: o.fim, StateDir: o.state, Flushed: a.Flush, Logger: log}))
+	}
+	// Logins come from audit (USER_LOGIN, USER_START, USER_END) where the
+	// agent reads it; from auth.log or journald only where it does not.
+	// wtmp's history is read either way.
+	lc := logins.Config{StateDir: o.state, Flushed: a.Flush, Logger: log}
+	if auditSeen(o, srcs) {
+		lc.AuthLog, lc.Journalctl = logins.Off, logins.Off
+	}
+	srcs = append(srcs, logins.New(lc))
 	return srcs, nil
+}
+
+// auditSeen reports whether the agent reads audit records: the kernel's
+// socket, a named --audit-log, or auditd's own log where it exists.
+func auditSeen(o agentOptions, srcs []source.Source) bool {
+	if o.auditLog != "" {
+		return true
+	}
+	for _, s := range srcs {
+		if s.Name() == "audit-netlink" {
+			return true
+		}
+	}
+	_, err := os.Stat(audit.DefaultLogPath)
+	return err == nil
 }
 
 // auditRules are the default rules (unless --no-default-rules) and those

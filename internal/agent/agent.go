@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -212,7 +213,14 @@ func (a *Agent) Emit(ev source.Event) {
 		ev["hostname"] = id.Hostname
 	}
 	a.container(ev)
-	if _, ok := ev["_id"]; !ok {
+	if sid, ok := ev["_id"].(string); ok && !strings.HasPrefix(sid, id.AgentID) {
+		// A source's _id names the observation on its host (a file's
+		// change, a line's place in a log); hosts cloned from one image
+		// make the same observations, so the host's identity is part of
+		// the id the server dedupes by.
+		sum := sha256.Sum256([]byte(id.AgentID + "\x00" + sid))
+		ev["_id"] = hex.EncodeToString(sum[:16])
+	} else if !ok {
 		b, err := encode(nil, ev)
 		if err != nil {
 			a.lose("unencodable")

@@ -67,8 +67,13 @@ type Config struct {
 	// Settle is how long a path must be quiet before it is examined, so a
 	// file being written gives one event, not one per write. 0: DefaultSettle.
 	Settle time.Duration
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Flushed, when set, returns once every event emitted so far is durable
+	// (the agent's spool): the baseline takes a change only after its event
+	// is kept, so a crash between the two reports the change again rather
+	// than never.
+	Flushed func(context.Context) error
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Source is the FIM collector; it implements source.Source and source.Lossy.

@@ -173,6 +173,12 @@ func (r *run) reconcile(ctx context.Context, paths []string, ops map[string]fsno
 		r.emit(ev)
 		changes = append(changes, change{path: g.path, delete: true})
 	}
+	if r.cfg.Flushed != nil && len(changes) > 0 {
+		if err := r.cfg.Flushed(ctx); err != nil {
+			r.log.Warn("fim: events not durable, baseline left as it was", "err", err)
+			return
+		}
+	}
 	if err := r.base.apply(changes, nil); err != nil {
 		r.log.Warn("fim baseline", "err", err)
 	}

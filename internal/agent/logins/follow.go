@@ -27,13 +27,16 @@ type position struct {
 // state file so a restart neither skips nor repeats lines.
 //
 // It is small on purpose: the agent's audit.log follower (internal/agent,
-// helper A's) does the same job and the two are to become one.
+// internal/agent/audit) does the same job for audit.log; the two are to
+// become one.
 type follower struct {
 	path    string
 	posFile string
 	pos     position
-	loaded  bool
-	skipped int64 // lines over maxLine
+	// beforeSave, when set, makes what was read durable downstream first.
+	beforeSave func() error
+	loaded     bool
+	skipped    int64 // lines over maxLine
 }
 
 // maxLine bounds a line; longer ones are skipped (and counted).
@@ -56,6 +59,11 @@ func (f *follower) load() {
 }
 
 func (f *follower) save() error {
+	if f.beforeSave != nil {
+		if err := f.beforeSave(); err != nil {
+			return fmt.Errorf("save position of %s: events not durable: %w", f.path, err)
+		}
+	}
 	b, _ := json.Marshal(f.pos)
 	if _, err := atomicfile.Write(f.posFile, b, 0o600); err != nil {
 		return fmt.Errorf("save position of %s: %w", f.path, err)

@@ -52,8 +52,11 @@ type Config struct {
 	Poll time.Duration
 	// Location dates auth.log's traditional timestamps (no zone). nil: time.Local.
 	Location *time.Location
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Flushed, when set, returns once every event emitted so far is durable
+	// (the agent's spool); a read position is saved only after it.
+	Flushed func(context.Context) error
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Source is the login collector; it implements source.Source and source.Lossy.
@@ -149,6 +152,9 @@ func (s *Source) journalctl() string {
 // followAuthLog polls the auth log until ctx ends.
 func (s *Source) followAuthLog(ctx context.Context, path string, emit source.Emit) error {
 	f := &follower{path: path, posFile: filepath.Join(s.cfg.StateDir, "logins-authlog.pos")}
+	if s.cfg.Flushed != nil {
+		f.beforeSave = func() error { return s.cfg.Flushed(ctx) }
+	}
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
 	for {
