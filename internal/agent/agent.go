@@ -53,10 +53,10 @@ type Options struct {
 
 	// CloudInfo returns the cloud instance's metadata (instance_id,
 	// instance_type, region, account_id, cloud_provider, public_ip, ...);
-	// nil leaves it out (--no-imds). MERGE: wired to hostmeta.Cloud.
+	// nil leaves it out (--no-imds); spoor agent wires it to hostmeta.Cloud.
 	CloudInfo func(ctx context.Context) (map[string]string, error)
 	// ContainerOf names the container of a process, for events with a
-	// pid. MERGE: wired to hostmeta.ContainerOf.
+	// pid; spoor agent wires it to hostmeta.ContainerOf.
 	ContainerOf func(procRoot string, pid int) (id, runtime string, ok bool)
 
 	Logger *slog.Logger
