@@ -13,6 +13,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/parse/winevent"
 	"github.com/spoor-dev/spoor/internal/rules"
+	"github.com/spoor-dev/spoor/internal/rules/rulestest"
 )
 
 const sigmaBase = `title: Whoami run
@@ -134,31 +135,54 @@ func TestNativeSigmaAndCorrelationAlerts(t *testing.T) {
 	}
 }
 
-// A rule written into the directory is live at once: the watcher looks
-// every 250 ms (the latency is logged, not asserted: a busy machine must
-// not fail the test).
+// A rule written into the directory is live at the watch's next look, and
+// the watch looks every reloadEvery, under a second. The test steps the
+// watch's looks itself, so a busy machine cannot fail it.
 func TestReloadWithinASecond(t *testing.T) {
+	if reloadEvery <= 0 || reloadEvery >= time.Second {
+		t.Fatalf("the watch looks every %v: a written rule would not be live within a second", reloadEvery)
+	}
 	dir, st := rulesAndAlerts(t)
 	d := New(dir, st, nil, nil)
+	polls := rulestest.New(t)
+	d.polls = polls.Next
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go d.Watch(ctx)
-	time.Sleep(300 * time.Millisecond) // the watcher's first look
-	written := time.Now()
-	os.WriteFile(filepath.Join(dir.Path(), "notepad.yml"), []byte(strings.ReplaceAll(strings.ReplaceAll(sigmaBase, "whoami", "notepad"), "11111111", "aaaaaaaa")), 0o644)
-	for time.Since(written) < 5*time.Second {
-		if _, sg, _ := d.Set().Stats(); sg == 3 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	polls.Ready()
+	notepad := strings.ReplaceAll(strings.ReplaceAll(sigmaBase, "whoami", "notepad"), "11111111", "aaaaaaaa")
+	if err := os.WriteFile(filepath.Join(dir.Path(), "notepad.yml"), []byte(notepad), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if _, sg, _ := d.Set().Stats(); sg != 3 {
-		t.Fatalf("the new rule was not loaded: %d Sigma rules", sg)
+	if _, sg, _ := d.Set().Stats(); sg != 2 {
+		t.Fatalf("%d Sigma rules before the watch looked, want the 2 built in", sg)
 	}
-	t.Logf("the new rule was live %v after its file was written", time.Since(written).Round(time.Millisecond))
-	d.Process(ctx, []*event.Event{sysmon1(t, "ws1", `C:\Windows\notepad.exe`, 1, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))})
-	if l, _ := st.List("o"); len(l) != 1 || l[0].Rule != "notepad_run" {
-		t.Errorf("alerts after the reload: %+v", l)
+	polls.Step()
+	if _, sg, p := d.Set().Stats(); sg != 3 {
+		t.Fatalf("the new rule was not live after the watch's next look: %d Sigma rules (problems %v)", sg, p)
+	}
+	if err := d.Process(ctx, []*event.Event{sysmon1(t, "ws1", `C:\Windows\notepad.exe`, 1, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := st.List("o"); err != nil || len(l) != 1 || l[0].Rule != "notepad_run" {
+		t.Errorf("alerts after the reload: %+v, %v", l, err)
+	}
+	// An organization's own rule is live at the next look too.
+	b, err := dir.Org("orgB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(b.Path(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.Path(), "own.yml"), []byte(strings.ReplaceAll(notepad, "notepad_run", "own_run")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	polls.Step()
+	if own := d.OrgSet("orgB"); own == nil {
+		t.Fatalf("orgB's own rule was not live after the watch's next look")
+	} else if _, sg, p := own.Stats(); sg != 1 {
+		t.Errorf("orgB's own set: %d Sigma rules, problems %v; want its one", sg, p)
 	}
 }
 
