@@ -108,7 +108,9 @@ func startWith(t *testing.T, dopts datadir.Options, opts Options) fixture {
 		if err := f.stop(); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
-		db.Close(context.Background())
+		if err := db.Close(context.Background()); err != nil {
+			t.Errorf("close the data directory: %v", err)
+		}
 	})
 	return f
 }
@@ -136,9 +138,11 @@ func TestIngestThenSearchScopedToOrg(t *testing.T) {
 	f := start(t, Options{})
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
-	zw.Write(events(50, "orgB")) // claims orgB: lands in the token's orgA
+	zw.Write(events(50, "orgB")) // claims orgB: lands in the token's orgA (a bytes.Buffer takes every write)
 	zw.Write([]byte("{not json\n"))
-	zw.Close()
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, gz.Bytes(), "Content-Encoding", "gzip")
 	if code != 200 {
 		t.Fatalf("ingest: %d %s", code, body)
@@ -236,9 +240,19 @@ func TestAuthAndRoles(t *testing.T) {
 func TestShutdownFlushesHead(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	db, _ := datadir.Open(ctx, dir, datadir.Options{})
-	tokens, _ := auth.Open(filepath.Join(dir, "tokens.json"))
-	tok, _, _ := tokens.Create("o", auth.Admin, "t")
+	defer cancel()
+	db, err := datadir.Open(ctx, dir, datadir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := auth.Open(filepath.Join(dir, "tokens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := tokens.Create("o", auth.Admin, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := New(db, tokens, Options{Listen: "127.0.0.1:0", FlushEvery: time.Hour})
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
@@ -257,7 +271,9 @@ func TestShutdownFlushesHead(t *testing.T) {
 	if n := len(db.Lake.Parts("o", 0, 1<<62)); n == 0 {
 		t.Errorf("no parts after shutdown: the head was not flushed")
 	}
-	db.Close(context.Background())
+	if err := db.Close(context.Background()); err != nil {
+		t.Error(err)
+	}
 }
 
 // Every endpoint, with a token of each role of another organization, and of
@@ -347,15 +363,24 @@ func TestSearchCursorPaging(t *testing.T) {
 		var got []string
 		cursor := ""
 		for page := 0; ; page++ {
-			req, _ := json.Marshal(map[string]any{"query": `user = "root"`, "fields": []string{"_id"}, "limit": 10, "cursor": cursor, "desc": desc})
-			hreq, _ := http.NewRequest("POST", f.url+"/api/v1/search?format=csv", bytes.NewReader(req))
+			req, err := json.Marshal(map[string]any{"query": `user = "root"`, "fields": []string{"_id"}, "limit": 10, "cursor": cursor, "desc": desc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hreq, err := http.NewRequest("POST", f.url+"/api/v1/search?format=csv", bytes.NewReader(req))
+			if err != nil {
+				t.Fatal(err)
+			}
 			hreq.Header.Set("Authorization", "Bearer "+f.analystA)
 			resp, err := http.DefaultClient.Do(hreq)
 			if err != nil {
 				t.Fatal(err)
 			}
-			body, _ := io.ReadAll(resp.Body)
+			body, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
 			rows := strings.Split(strings.TrimSpace(string(body)), "\n")[1:]
 			got = append(got, rows...)
 			cursor = resp.Trailer.Get("Spoor-Next-Cursor")
