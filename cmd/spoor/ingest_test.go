@@ -37,7 +37,9 @@ func TestIngestRejectsBadLinesKeepsTheRest(t *testing.T) {
 		good(3),
 	}
 	path := filepath.Join(dir, "bad.ndjson")
-	os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	o := ingestOptions{data: dataFlags{Dir: filepath.Join(dir, "data")}, format: "auto"}
 	if err := runIngest(context.Background(), o, []string{path}, &out, &out); err != nil {
@@ -70,7 +72,9 @@ func TestIngestTruncatedGzipKeepsWhatWasRead(t *testing.T) {
 	zw := newGzip(&zb)
 	zw.Write(ev.Bytes())
 	zw.Close()
-	os.WriteFile(gz, zb.Bytes()[:zb.Len()*2/3], 0o644)
+	if err := os.WriteFile(gz, zb.Bytes()[:zb.Len()*2/3], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	err := runIngest(context.Background(), ingestOptions{data: dataFlags{Dir: filepath.Join(dir, "data")}, format: "auto"}, []string{gz}, &out, &out)
 	if err == nil || !strings.Contains(out.String(), "unreadable: "+gz) {

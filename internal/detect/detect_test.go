@@ -70,7 +70,9 @@ func TestNativeSigmaAndCorrelationAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir.Path(), "whoami.yml"), []byte(sigmaBase+"---\n"+sigmaCorr), 0o644)
+	if err := os.WriteFile(filepath.Join(dir.Path(), "whoami.yml"), []byte(sigmaBase+"---\n"+sigmaCorr), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	st, err := alert.Open(filepath.Join(root, "lake"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +107,10 @@ func TestNativeSigmaAndCorrelationAlerts(t *testing.T) {
 	if err := d.Process(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
-	list, _ := st.List("o")
+	list, err := st.List("o")
+	if err != nil {
+		t.Fatal(err)
+	}
 	byRule := map[string]int64{}
 	technique := map[string]string{}
 	for _, a := range list {
@@ -123,8 +128,13 @@ func TestNativeSigmaAndCorrelationAlerts(t *testing.T) {
 	// Sent again (after a crash, say): no event counts twice in a rule's
 	// alert. (A correlation may now take in the fourth run, which the
 	// first pass left pending: that is a new member, not a double count.)
-	d.Process(context.Background(), evs)
-	list2, _ := st.List("o")
+	if err := d.Process(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	list2, err := st.List("o")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, a := range list2 {
 		if want := map[string]int64{"ws1": 4, "ws2": 1}[a.Hostname]; a.Kind == "sigma" && a.Count != want {
 			t.Errorf("alert %s on %s counted %d after the resend, want %d", a.Rule, a.Hostname, a.Count, want)
@@ -190,11 +200,20 @@ func TestReloadWithinASecond(t *testing.T) {
 // shared rule is reported, not loaded: the shared rule keeps the name.
 func TestOrgRulesSeeTheirOrgOnly(t *testing.T) {
 	dir, st := rulesAndAlerts(t)
-	b, _ := dir.Org("orgB")
+	b, err := dir.Org("orgB")
+	if err != nil {
+		t.Fatal(err)
+	}
 	notepad := strings.ReplaceAll(strings.ReplaceAll(sigmaBase, "whoami", "notepad"), "11111111", "aaaaaaaa")
-	os.MkdirAll(b.Path(), 0o755)
-	os.WriteFile(filepath.Join(b.Path(), "notepad.yml"), []byte(notepad), 0o644)
-	os.WriteFile(filepath.Join(b.Path(), "tmp.yml"), []byte("name: tmp-binary-exec\ntype: host\nseverity: 3\nfilter: user = 'x'\n"), 0o644)
+	if err := os.MkdirAll(b.Path(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.Path(), "notepad.yml"), []byte(notepad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.Path(), "tmp.yml"), []byte("name: tmp-binary-exec\ntype: host\nseverity: 3\nfilter: user = 'x'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	d := New(dir, st, nil, nil)
 	own := d.OrgSet("orgB")
 	if own == nil || len(own.Problems) != 1 || own.Problems[0].File != "tmp.yml" || own.Problems[0].Origin != rules.OriginOrg {
@@ -209,11 +228,11 @@ func TestOrgRulesSeeTheirOrgOnly(t *testing.T) {
 	if err := d.Process(context.Background(), []*event.Event{evA, evB}); err != nil {
 		t.Fatal(err)
 	}
-	if l, _ := st.List("orgA"); len(l) != 0 {
-		t.Errorf("orgB's rule raised in orgA: %+v", l)
+	if l, err := st.List("orgA"); err != nil || len(l) != 0 {
+		t.Errorf("orgB's rule raised in orgA: %+v, %v", l, err)
 	}
-	if l, _ := st.List("orgB"); len(l) != 1 || l[0].Rule != "notepad_run" || l[0].Hostname != "ws2" {
-		t.Errorf("orgB's alerts: %+v", l)
+	if l, err := st.List("orgB"); err != nil || len(l) != 1 || l[0].Rule != "notepad_run" || l[0].Hostname != "ws2" {
+		t.Errorf("orgB's alerts: %+v, %v", l, err)
 	}
 }
 
