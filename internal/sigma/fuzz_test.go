@@ -13,6 +13,8 @@ var fuzzSeeds = []string{
 	"title: t\nlogsource: {product: linux, service: auditd}\ndetection: {sel: {a0|base64offset|contains: abc, a1|wide|base64: x, a2|windash: -x}, condition: (sel)}",
 	"correlation: {type: temporal_ordered, rules: [a, b], group-by: [x], timespan: 1h}\n---\ntitle: a\nname: a\nlogsource: {product: windows, service: system}\ndetection: {s: {EventID: 1}, condition: s}",
 	"title: t\nlogsource: {product: windows, category: process_creation}\ndetection: {s: {A: null, B|exists: true, C|fieldref: D, E|neq: [1, 2]}, condition: s}",
+	"title: t\nlogsource: {product: windows, category: process_creation}\ndetection: {s: {EventID: 1, Image|endswith: x.exe}, condition: s}",
+	"title: t\nlogsource: {product: windows, service: security}\ndetection: {s: {EventID: 4688}, f: {a0: x}, condition: s and not f}",
 }
 
 // FuzzParse: no rule text makes Parse panic.
