@@ -238,41 +238,18 @@ func TestAuthAndRoles(t *testing.T) {
 // Graceful shutdown flushes the head: events acknowledged just before are in
 // parts afterwards.
 func TestShutdownFlushesHead(t *testing.T) {
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	db, err := datadir.Open(ctx, dir, datadir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens, err := auth.Open(filepath.Join(dir, "tokens.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := tokens.Create("o", auth.Admin, "t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := New(db, tokens, Options{Listen: "127.0.0.1:0", FlushEvery: time.Hour})
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, func(a string) { addr <- a }) }()
-	url := "http://" + <-addr
-	if code, body := call(t, "POST", url+"/api/v1/events", tok, events(20, "o")); code != 200 {
+	f := start(t, Options{FlushEvery: time.Hour})
+	if code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, events(20, "x")); code != 200 {
 		t.Fatalf("%d %s", code, body)
 	}
-	if n := len(db.Lake.Parts("o", 0, 1<<62)); n != 0 {
+	if n := len(f.db.Lake.Parts("orgA", 0, 1<<62)); n != 0 {
 		t.Fatalf("%d parts before shutdown, want 0 (events in the head)", n)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := f.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(db.Lake.Parts("o", 0, 1<<62)); n == 0 {
+	if n := len(f.db.Lake.Parts("orgA", 0, 1<<62)); n == 0 {
 		t.Errorf("no parts after shutdown: the head was not flushed")
-	}
-	if err := db.Close(context.Background()); err != nil {
-		t.Error(err)
 	}
 }
 

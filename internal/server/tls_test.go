@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -14,11 +13,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
-
-	"github.com/spoor-dev/spoor/internal/auth"
-	"github.com/spoor-dev/spoor/internal/datadir"
 )
 
 // With a certificate and key the server speaks only TLS.
@@ -47,41 +44,8 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	db, err := datadir.Open(ctx, filepath.Join(dir, "data"), datadir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := db.Close(context.Background()); err != nil {
-			t.Errorf("close the data directory: %v", err)
-		}
-	}()
-	tokens, err := auth.Open(filepath.Join(dir, "tokens.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := tokens.Create("o", auth.Analyst, "t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := New(db, tokens, Options{Listen: "127.0.0.1:0", TLSCert: certFile, TLSKey: keyFile})
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, func(a string) { addr <- a }) }()
-	var a string
-	select {
-	case a = <-addr:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}()
+	f := start(t, Options{TLSCert: certFile, TLSKey: keyFile})
+	a := strings.TrimPrefix(f.url, "http://")
 
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
@@ -94,7 +58,7 @@ func TestTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Authorization", "Bearer "+f.analystA)
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("https: %v", err)
