@@ -151,30 +151,34 @@ func TestUnreadAnswersFreeTheirSlots(t *testing.T) {
 // A long query whose client hangs up is interrupted: the CPU goes idle and
 // the slot frees.
 func TestQueryOfGoneClientStops(t *testing.T) {
-	f := start(t, Options{MaxQueries: 1, MaxQueriesPerOrg: 1, QueueWait: 100 * time.Millisecond})
+	f := start(t, Options{MaxQueries: 1, MaxQueriesPerOrg: 1})
 	loadEvents(t, f, 3000)
 	long := sqlBody("SELECT count(*) AS n FROM events a, events b, events c WHERE a.pid + b.pid * c.pid = -1") // 2.7e10 rows
 	c := rawRequest(t, f.url, "POST", "/api/v1/sql", f.analystA, long)
-	// probeUntil sends orgA's short queries until one answers want; the
-	// bound only ends a wait that would never end.
-	probeUntil := func(want int, what string) {
-		t.Helper()
-		for start := time.Now(); ; {
-			code, body := call(t, "POST", f.url+"/api/v1/sql", f.analystA, []byte(sqlBody("SELECT count(*) AS n FROM events")))
-			if code == want {
-				return
-			}
-			if time.Since(start) > time.Minute {
-				t.Fatalf("%s: %d %s", what, code, body)
-			}
-		}
-	}
-	// The long query holds the only slot once a short one is refused (one
-	// sent before it took the slot is served).
-	probeUntil(http.StatusTooManyRequests, "the long query never took the slot")
+	waitHeld(t, f.srv.queries, "orgA", 1, "the long query never took the slot")
 	c.Close()
 	t.Logf("idle %v after the client left", waitIdle(t, 5*time.Second))
-	probeUntil(http.StatusOK, "the slot did not free")
+	waitHeld(t, f.srv.queries, "orgA", 0, "the slot of the query whose client left did not free")
+	if code, body := call(t, "POST", f.url+"/api/v1/sql", f.analystA, []byte(sqlBody("SELECT count(*) AS n FROM events"))); code != 200 {
+		t.Fatalf("after the slot freed: %d %s", code, body)
+	}
+}
+
+// waitHeld waits until org holds n of slots; the bound only ends a wait
+// that would never end.
+func waitHeld(t *testing.T, slots *fairSlots, org string, n int, what string) {
+	t.Helper()
+	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		slots.mu.Lock()
+		held := slots.held[org]
+		slots.mu.Unlock()
+		if held == n {
+			return
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatalf("%s: %s holds %d slots, want %d", what, org, held, n)
+		}
+	}
 }
 
 // A query past the engine's timeout stops using CPU, nested scalar

@@ -27,6 +27,7 @@ type fixture struct {
 	url                         string
 	dir                         string      // the data directory
 	db                          *datadir.DB // the server's, for flushes and checks
+	srv                         *Server     // for tests that watch its slots
 	ingestA, analystA, analystB string
 	adminA, adminB              string
 	// stop ends the server as SIGTERM does and returns what Run returned;
@@ -86,6 +87,7 @@ func startWith(t *testing.T, dopts datadir.Options, opts Options) fixture {
 	opts.Detector = detect.New(rulesDir, db.Alerts, hook, nil)
 	go opts.Detector.Watch(ctx) // as spoor serve does
 	srv := New(db, tokens, opts)
+	f.srv = srv
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx, func(a string) { addr <- a }) }()
