@@ -9,7 +9,9 @@ import (
 // Flags win over SPOOR_* variables, which win over the config file.
 func TestServeConfigPrecedence(t *testing.T) {
 	conf := filepath.Join(t.TempDir(), "spoor.yaml")
-	os.WriteFile(conf, []byte("listen: 127.0.0.1:9999\nmax_body: 1024\nmemory-limit: 1GB\ntimeout: 5s\n"), 0o644)
+	if err := os.WriteFile(conf, []byte("listen: 127.0.0.1:9999\nmax_body: 1024\nmemory-limit: 1GB\ntimeout: 5s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("SPOOR_MEMORY_LIMIT", "2GB")
 	cmd := newServeCmd()
 	cmd.Flags().Parse([]string{"--timeout", "7s"})
@@ -26,7 +28,9 @@ func TestServeConfigPrecedence(t *testing.T) {
 	if get("timeout") != "7s" {
 		t.Errorf("timeout %s: the flag should win over the file", get("timeout"))
 	}
-	os.WriteFile(conf, []byte("listne: x\n"), 0o644)
+	if err := os.WriteFile(conf, []byte("listne: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := applyConfig(newServeCmd().Flags(), conf); err == nil {
 		t.Errorf("a misspelt setting was accepted")
 	}

@@ -327,7 +327,7 @@ func TestRulesTestBacktests(t *testing.T) {
 		t.Errorf("Sigma backtest:\n%s", s)
 	}
 	native := filepath.Join(t.TempDir(), "lsass-any.yml")
-	os.WriteFile(native, []byte(`name: lsass-any
+	if err := os.WriteFile(native, []byte(`name: lsass-any
 title: LSASS access
 type: winsec
 severity: 2
@@ -336,7 +336,9 @@ suppressions:
   - exe = 'C:\windows\system32\svchost.exe'
 aggregate: [hostname, exe]
 window: 1h
-`), 0o644)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out.Reset()
 	if err := runRulesTest(context.Background(), o, native, &out); err != nil {
 		t.Fatal(err)

@@ -36,8 +36,12 @@ func TestSameComputerSameRecordNumbers(t *testing.T) {
 		// The clone: the same numbers, some in the same hour, some later.
 		fmt.Fprintln(&b, beatLine("LAB-WIN10", i, fmt.Sprintf("2024-03-05T%02d:%02d:30.000Z", 10+i%2, i), "bob"))
 	}
-	os.WriteFile(filepath.Join(in, "vm1.json"), []byte(a.String()), 0o644)
-	os.WriteFile(filepath.Join(in, "vm2.json"), []byte(b.String()), 0o644)
+	if err := os.WriteFile(filepath.Join(in, "vm1.json"), []byte(a.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(in, "vm2.json"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Join(t.TempDir(), "lab")
 	ingestInto(t, dir, in)
 	if n, ids := countRows(t, dir, `SELECT count(*) AS n, count(DISTINCT _id) AS ids FROM events`); n != 40 || ids != 40 {
@@ -52,10 +56,12 @@ func TestSameComputerSameRecordNumbers(t *testing.T) {
 // hosts' events; sent as A again, nothing new.
 func TestSameAuditLogTwoHosts(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "audit.log")
-	os.WriteFile(log, []byte(`type=SYSCALL msg=audit(1604994496.155:92733): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=8 items=1 ppid=29002 pid=1631 auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=104 comm="arp" exe="/usr/sbin/arp" key=(null)
+	if err := os.WriteFile(log, []byte(`type=SYSCALL msg=audit(1604994496.155:92733): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=8 items=1 ppid=29002 pid=1631 auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=104 comm="arp" exe="/usr/sbin/arp" key=(null)
 type=EXECVE msg=audit(1604994496.155:92733): argc=2 a0="arp" a1="-a"
 type=PROCTITLE msg=audit(1604994496.155:92733): proctitle=617270002D61
-`), 0o644)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Join(t.TempDir(), "hosts")
 	ingest := func(host string) string {
 		var out bytes.Buffer
@@ -100,7 +106,9 @@ func TestGUIDJoinAcrossFormats(t *testing.T) {
 	line := fmt.Sprintf(`{"EventTime":"2025-12-10 04:40:00","Hostname":%q,"EventID":11,"Channel":"Microsoft-Windows-Sysmon/Operational",`+
 		`"SourceName":"Microsoft-Windows-Sysmon","RecordNumber":99999,"ProcessGuid":%q,"Image":%q,"TargetFilename":"C:\\Users\\a\\bun.exe"}`,
 		dump.Event.System.Computer, guid, dump.Event.EventData.Image)
-	os.WriteFile(filepath.Join(in, "file.json"), []byte(line+"\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(in, "file.json"), []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Join(t.TempDir(), "join")
 	ingestInto(t, dir, evtx, in)
 	rows := sqlRows(t, dir, `SELECT p.raw->>'ProcessGuid' AS guid, f.raw->>'TargetFilename' AS file

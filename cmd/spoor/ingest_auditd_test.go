@@ -28,7 +28,9 @@ type=USER_CMD msg=audit(1604994497.000:92735): pid=1700 uid=1000 auid=1000 ses=1
 func TestIngestAuditdNeedsHost(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "audit.log")
-	os.WriteFile(log, []byte(auditLog), 0o644)
+	if err := os.WriteFile(log, []byte(auditLog), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	data := filepath.Join(dir, "data")
 	var out bytes.Buffer
 	err := runIngest(context.Background(), ingestOptions{data: dataFlags{Dir: data}, format: "auto"}, []string{log}, &out, &out)
@@ -66,11 +68,19 @@ func TestIngestAuditdNeedsHost(t *testing.T) {
 // read, the rest is skipped with one line each, and --strict passes.
 func TestIngestFolderWithNotebookStrict(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "case")
-	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, "hunt.ipynb"), []byte("{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n   \"metadata\": {},\n   \"outputs\": [],\n   \"source\": [\"import duckdb\\n\", \"duckdb.sql(\\\"SELECT * FROM events\\\")\"]\n  }\n ],\n \"metadata\": {},\n \"nbformat\": 4,\n \"nbformat_minor\": 5\n}\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "README"), []byte("Case 42: events from web01.\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "events.ndjson"), []byte(`{"_id":"a","event_time":1600362902289,"event_type":"audit","exe":"/bin/true","agent_id":"a"}`+"\n"+
-		`{"_id":"b","event_time":1600362902290,"event_type":"audit","exe":"/bin/false","agent_id":"a"}`+"\n"), 0o644)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hunt.ipynb"), []byte("{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n   \"metadata\": {},\n   \"outputs\": [],\n   \"source\": [\"import duckdb\\n\", \"duckdb.sql(\\\"SELECT * FROM events\\\")\"]\n  }\n ],\n \"metadata\": {},\n \"nbformat\": 4,\n \"nbformat_minor\": 5\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "README"), []byte("Case 42: events from web01.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "events.ndjson"), []byte(`{"_id":"a","event_time":1600362902289,"event_type":"audit","exe":"/bin/true","agent_id":"a"}`+"\n"+
+		`{"_id":"b","event_time":1600362902290,"event_type":"audit","exe":"/bin/false","agent_id":"a"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	o := ingestOptions{data: dataFlags{Dir: filepath.Join(t.TempDir(), "data")}, format: "auto", strict: true}
 	if err := runIngest(context.Background(), o, []string{dir}, &out, &out); err != nil {

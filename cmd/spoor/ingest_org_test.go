@@ -16,9 +16,11 @@ import (
 func TestIngestOrgFlagWins(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "fleet.ndjson")
-	os.WriteFile(file, []byte(`{"_id":"o1","organization_id":"other","agent_id":"a","event_time":1600362902289,"event_type":"audit"}
+	if err := os.WriteFile(file, []byte(`{"_id":"o1","organization_id":"other","agent_id":"a","event_time":1600362902289,"event_type":"audit"}
 {"_id":"o2","organization_id":"other","agent_id":"a","event_time":1600362902290,"event_type":"audit"}
-`), 0o644)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	data := filepath.Join(dir, "data")
 	var b bytes.Buffer
 	if err := runIngest(context.Background(), ingestOptions{data: dataFlags{Dir: data, Org: "acme"}, format: "auto"}, []string{file}, &b, &b); err != nil {

@@ -21,8 +21,12 @@ func TestRulesListLintByOrg(t *testing.T) {
 		"globex": "name: globex-id\ntype: host\nseverity: 2\nfilter: exe = '/usr/bin/id'\n",
 	} {
 		dir := filepath.Join(data, "rules", "org", org)
-		os.MkdirAll(dir, 0o755)
-		os.WriteFile(filepath.Join(dir, "r.yml"), []byte(text), 0o644)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "r.yml"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	o := rulesOptions{}
 	o.data.Dir, o.data.Org = data, "acme"
@@ -50,7 +54,9 @@ func TestRulesListLintByOrg(t *testing.T) {
 	if err := runRulesLint(o, &out); err != nil {
 		t.Errorf("lint of loadable rules: %v\n%s", err, out.String())
 	}
-	os.WriteFile(filepath.Join(data, "rules", "org", "acme", "bad.yml"), []byte("name: [\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(data, "rules", "org", "acme", "bad.yml"), []byte("name: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out.Reset()
 	if err := runRulesLint(o, &out); err == nil || !strings.Contains(out.String(), "org/acme/bad.yml") {
 		t.Errorf("lint with a broken file: %v\n%s", err, out.String())

@@ -19,7 +19,9 @@ func TestSearchSaysWhenTheLimitCuts(t *testing.T) {
 		fmt.Fprintf(&b, `{"_id":"s%d","agent_id":"a","event_time":%d,"event_type":"login","user":"u"}`+"\n", i, 1600362902289+int64(i))
 	}
 	file := filepath.Join(dir, "e.ndjson")
-	os.WriteFile(file, b.Bytes(), 0o644)
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	data := filepath.Join(dir, "data")
 	ingestInto(t, data, file)
 	for _, c := range []struct {

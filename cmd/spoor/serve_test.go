@@ -180,7 +180,9 @@ func TestCLIAgainstServer(t *testing.T) {
 		fmt.Fprintf(&b, `{"_id":"c%d","event_time":%d,"event_type":"login","user":"u%d","agent_id":"a"}`+"\n", i, 1600362902289+int64(i), i%3)
 	}
 	b.WriteString("{broken\n")
-	os.WriteFile(file, b.Bytes(), 0o644)
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	remote := dataFlags{Server: url, Token: token}
 	var out bytes.Buffer
 	if err := runIngest(context.Background(), ingestOptions{data: remote, format: "auto"}, []string{file}, &out, &out); err != nil {

@@ -43,7 +43,9 @@ func newGateLake(t *testing.T) gateLake {
 				org, i, org, host, host, 1600362902289+int64(i)*1000, exe, exe)
 		}
 		file := filepath.Join(dir, org+".ndjson")
-		os.WriteFile(file, b.Bytes(), 0o644)
+		if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		var out bytes.Buffer
 		if err := runIngest(context.Background(), ingestOptions{data: dataFlags{Dir: data, Org: org}, format: "auto"}, []string{file}, &out, &out); err != nil {
 			t.Fatalf("ingest %s: %v\n%s", org, err, out.String())

@@ -155,7 +155,9 @@ func ingestLogins(t *testing.T, data dataFlags) {
 		fmt.Fprintf(&b, `{"_id":"t%d","event_time":%d,"event_type":"login","user":"u","agent_id":"a"}`+"\n", i, 1600300800000+int64(i)*300_000)
 	}
 	file := filepath.Join(t.TempDir(), "e.ndjson")
-	os.WriteFile(file, b.Bytes(), 0o644)
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	if err := runIngest(context.Background(), ingestOptions{data: data, format: "auto", noDetect: true}, []string{file}, &out, &out); err != nil {
 		t.Fatalf("ingest: %v\n%s", err, out.String())

@@ -57,8 +57,9 @@ type Store struct {
 	mu      sync.Mutex
 	tokens  []Token
 	byHash  map[string]int
-	stamp   stamp     // of the file tokens were read from
-	checked time.Time // when the file was last stat'ed
+	stamp   stamp            // of the file tokens were read from
+	checked time.Time        // when the file was last stat'ed
+	now     func() time.Time // time.Now; tests move it past RecheckEvery
 }
 
 // RecheckEvery bounds how long a Store trusts what it read: a Verify after
@@ -74,8 +75,8 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{path: path}
-	s.install(tokens, st, time.Now())
+	s := &Store{path: path, now: time.Now}
+	s.install(tokens, st, s.now())
 	return s, nil
 }
 
@@ -95,7 +96,7 @@ func (s *Store) install(tokens []Token, st stamp, now time.Time) {
 // reads but does not parse refuses every token until it is fixed, since
 // keeping the old set could keep a revoked token alive.
 func (s *Store) refresh() {
-	now := time.Now()
+	now := s.now()
 	if now.Sub(s.checked) < RecheckEvery {
 		return
 	}

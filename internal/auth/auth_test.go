@@ -26,12 +26,18 @@ func TestCreateVerifyRevokePersist(t *testing.T) {
 	if _, ok := s.Verify(secret + "x"); ok {
 		t.Errorf("a wrong secret verified")
 	}
-	b, _ := os.ReadFile(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if strings.Contains(string(b), secret) {
 		t.Errorf("the token file holds the secret")
 	}
-	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
-		t.Errorf("token file mode %v, want 0600", st.Mode().Perm())
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("token file: %v, want mode 0600", err)
+		if err == nil {
+			t.Errorf("token file mode %v, want 0600", st.Mode().Perm())
+		}
 	}
 	s2, err := Open(path)
 	if err != nil {
@@ -43,7 +49,7 @@ func TestCreateVerifyRevokePersist(t *testing.T) {
 	if err := s2.Revoke(tok.ID); err != nil {
 		t.Fatal(err)
 	}
-	s3, _ := Open(path)
+	s3 := mustOpen(t, path)
 	if _, ok := s3.Verify(secret); ok {
 		t.Errorf("revoked token still verifies after reopen")
 	}
@@ -98,29 +104,39 @@ func TestConcurrentCreateLosesNone(t *testing.T) {
 	}
 }
 
-// A Store sees another Store's changes to the file without reopening.
+// A Store sees another Store's changes to the file without reopening, at
+// its first Verify once RecheckEvery has passed (on its own clock, which
+// the test moves).
 func TestVerifySeesOtherWriters(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tokens.json")
-	server, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
+	server := mustOpen(t, path)
+	now := time.Now()
+	server.now = func() time.Time { return now }
+	// sees checks that the server verifies secret as want at its first look
+	// after RecheckEvery (before, it may still trust what it read).
+	sees := func(secret string, want bool) {
+		t.Helper()
+		now = now.Add(RecheckEvery)
+		if _, ok := server.Verify(secret); ok != want {
+			t.Fatalf("Verify is %v at the first look after RecheckEvery, want %v", ok, want)
+		}
 	}
-	cli, _ := Open(path)
+	cli := mustOpen(t, path)
 	secret, tok, err := cli.Create("org1", Analyst, "late")
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitVerify(t, server, secret, true)
+	sees(secret, true)
 	if err := cli.Revoke(tok.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitVerify(t, server, secret, false)
+	sees(secret, false)
 	// The server's own Store, writing after the other, keeps the other's
 	// revoke: it re-reads the file under the lock.
 	if _, _, err := server.Create("org1", Admin, "x"); err != nil {
 		t.Fatal(err)
 	}
-	again, _ := Open(path)
+	again := mustOpen(t, path)
 	if _, ok := again.Verify(secret); ok {
 		t.Errorf("a write by a Store that had not seen the revoke undid it")
 	}
@@ -129,16 +145,11 @@ func TestVerifySeesOtherWriters(t *testing.T) {
 	}
 }
 
-func waitVerify(t *testing.T, s *Store, secret string, want bool) {
+func mustOpen(t *testing.T, path string) *Store {
 	t.Helper()
-	deadline := time.Now().Add(time.Second)
-	for {
-		if _, ok := s.Verify(secret); ok == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Verify still %v after 1s", !want)
-		}
-		time.Sleep(10 * time.Millisecond)
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return s
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/spoor-dev/spoor/internal/atomicfile"
 )
@@ -105,7 +104,7 @@ func (s *Store) update(change func([]Token) ([]Token, error)) error {
 		return fmt.Errorf("write tokens: %w", err)
 	}
 	s.mu.Lock()
-	s.install(tokens, stampOf(fi), time.Now())
+	s.install(tokens, stampOf(fi), s.now())
 	s.mu.Unlock()
 	return nil
 }

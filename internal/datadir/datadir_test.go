@@ -71,7 +71,9 @@ func TestTimeRangePrunesPartitionsBeforeOpening(t *testing.T) {
 	}
 	for _, p := range all {
 		if p != in[0] {
-			os.WriteFile(p, []byte("PAR1 garbage that is not parquet PAR1"), 0o644)
+			if err := os.WriteFile(p, []byte("PAR1 garbage that is not parquet PAR1"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	q := `user = "u2" AND event_time >= 1600007200000 AND event_time <= 1600007290000`
@@ -103,7 +105,9 @@ func TestUnreadablePartQuarantinedAndQueryRetried(t *testing.T) {
 	for i := 100; i < len(b)-100; i += 7 {
 		b[i] ^= 0x5a
 	}
-	os.WriteFile(parts[1], b, 0o644)
+	if err := os.WriteFile(parts[1], b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	rows, err := db.Query(ctx, "o1", 0, maxMS, `SELECT count(*) FROM events WHERE exe IS NOT NULL`)
 	if err != nil {
 		t.Fatalf("query over a corrupt part: %v", err)

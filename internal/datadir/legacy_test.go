@@ -29,7 +29,9 @@ func TestLegacyPartsWithFewerColumns(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	pdir := filepath.Join(dir, "lake", "events", "organization_id=o1", "date_key=2020-09-13-12")
-	os.MkdirAll(pdir, 0o755)
+	if err := os.MkdirAll(pdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	id := ulid.MustNew(ulid.Timestamp(time.Now().Add(-time.Hour)), nil)
 	f, err := os.Create(filepath.Join(pdir, "part-"+id.String()+".parquet"))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/parse/winevent"
 	"github.com/spoor-dev/spoor/internal/rules"
+	"github.com/spoor-dev/spoor/internal/rules/rulestest"
 )
 
 const sigmaBase = `title: Whoami run
@@ -69,7 +70,9 @@ func TestNativeSigmaAndCorrelationAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir.Path(), "whoami.yml"), []byte(sigmaBase+"---\n"+sigmaCorr), 0o644)
+	if err := os.WriteFile(filepath.Join(dir.Path(), "whoami.yml"), []byte(sigmaBase+"---\n"+sigmaCorr), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	st, err := alert.Open(filepath.Join(root, "lake"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +107,10 @@ func TestNativeSigmaAndCorrelationAlerts(t *testing.T) {
 	if err := d.Process(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
-	list, _ := st.List("o")
+	list, err := st.List("o")
+	if err != nil {
+		t.Fatal(err)
+	}
 	byRule := map[string]int64{}
 	technique := map[string]string{}
 	for _, a := range list {
@@ -122,8 +128,13 @@ func TestNativeSigmaAndCorrelationAlerts(t *testing.T) {
 	// Sent again (after a crash, say): no event counts twice in a rule's
 	// alert. (A correlation may now take in the fourth run, which the
 	// first pass left pending: that is a new member, not a double count.)
-	d.Process(context.Background(), evs)
-	list2, _ := st.List("o")
+	if err := d.Process(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	list2, err := st.List("o")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, a := range list2 {
 		if want := map[string]int64{"ws1": 4, "ws2": 1}[a.Hostname]; a.Kind == "sigma" && a.Count != want {
 			t.Errorf("alert %s on %s counted %d after the resend, want %d", a.Rule, a.Hostname, a.Count, want)
@@ -134,31 +145,54 @@ func TestNativeSigmaAndCorrelationAlerts(t *testing.T) {
 	}
 }
 
-// A rule written into the directory is live at once: the watcher looks
-// every 250 ms (the latency is logged, not asserted: a busy machine must
-// not fail the test).
+// A rule written into the directory is live at the watch's next look, and
+// the watch looks every reloadEvery, under a second. The test steps the
+// watch's looks itself, so a busy machine cannot fail it.
 func TestReloadWithinASecond(t *testing.T) {
+	if reloadEvery <= 0 || reloadEvery >= time.Second {
+		t.Fatalf("the watch looks every %v: a written rule would not be live within a second", reloadEvery)
+	}
 	dir, st := rulesAndAlerts(t)
 	d := New(dir, st, nil, nil)
+	polls := rulestest.New(t)
+	d.polls = polls.Next
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go d.Watch(ctx)
-	time.Sleep(300 * time.Millisecond) // the watcher's first look
-	written := time.Now()
-	os.WriteFile(filepath.Join(dir.Path(), "notepad.yml"), []byte(strings.ReplaceAll(strings.ReplaceAll(sigmaBase, "whoami", "notepad"), "11111111", "aaaaaaaa")), 0o644)
-	for time.Since(written) < 5*time.Second {
-		if _, sg, _ := d.Set().Stats(); sg == 3 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	polls.Ready()
+	notepad := strings.ReplaceAll(strings.ReplaceAll(sigmaBase, "whoami", "notepad"), "11111111", "aaaaaaaa")
+	if err := os.WriteFile(filepath.Join(dir.Path(), "notepad.yml"), []byte(notepad), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if _, sg, _ := d.Set().Stats(); sg != 3 {
-		t.Fatalf("the new rule was not loaded: %d Sigma rules", sg)
+	if _, sg, _ := d.Set().Stats(); sg != 2 {
+		t.Fatalf("%d Sigma rules before the watch looked, want the 2 built in", sg)
 	}
-	t.Logf("the new rule was live %v after its file was written", time.Since(written).Round(time.Millisecond))
-	d.Process(ctx, []*event.Event{sysmon1(t, "ws1", `C:\Windows\notepad.exe`, 1, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))})
-	if l, _ := st.List("o"); len(l) != 1 || l[0].Rule != "notepad_run" {
-		t.Errorf("alerts after the reload: %+v", l)
+	polls.Step()
+	if _, sg, p := d.Set().Stats(); sg != 3 {
+		t.Fatalf("the new rule was not live after the watch's next look: %d Sigma rules (problems %v)", sg, p)
+	}
+	if err := d.Process(ctx, []*event.Event{sysmon1(t, "ws1", `C:\Windows\notepad.exe`, 1, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := st.List("o"); err != nil || len(l) != 1 || l[0].Rule != "notepad_run" {
+		t.Errorf("alerts after the reload: %+v, %v", l, err)
+	}
+	// An organization's own rule is live at the next look too.
+	b, err := dir.Org("orgB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(b.Path(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.Path(), "own.yml"), []byte(strings.ReplaceAll(notepad, "notepad_run", "own_run")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	polls.Step()
+	if own := d.OrgSet("orgB"); own == nil {
+		t.Fatalf("orgB's own rule was not live after the watch's next look")
+	} else if _, sg, p := own.Stats(); sg != 1 {
+		t.Errorf("orgB's own set: %d Sigma rules, problems %v; want its one", sg, p)
 	}
 }
 
@@ -166,11 +200,20 @@ func TestReloadWithinASecond(t *testing.T) {
 // shared rule is reported, not loaded: the shared rule keeps the name.
 func TestOrgRulesSeeTheirOrgOnly(t *testing.T) {
 	dir, st := rulesAndAlerts(t)
-	b, _ := dir.Org("orgB")
+	b, err := dir.Org("orgB")
+	if err != nil {
+		t.Fatal(err)
+	}
 	notepad := strings.ReplaceAll(strings.ReplaceAll(sigmaBase, "whoami", "notepad"), "11111111", "aaaaaaaa")
-	os.MkdirAll(b.Path(), 0o755)
-	os.WriteFile(filepath.Join(b.Path(), "notepad.yml"), []byte(notepad), 0o644)
-	os.WriteFile(filepath.Join(b.Path(), "tmp.yml"), []byte("name: tmp-binary-exec\ntype: host\nseverity: 3\nfilter: user = 'x'\n"), 0o644)
+	if err := os.MkdirAll(b.Path(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.Path(), "notepad.yml"), []byte(notepad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.Path(), "tmp.yml"), []byte("name: tmp-binary-exec\ntype: host\nseverity: 3\nfilter: user = 'x'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	d := New(dir, st, nil, nil)
 	own := d.OrgSet("orgB")
 	if own == nil || len(own.Problems) != 1 || own.Problems[0].File != "tmp.yml" || own.Problems[0].Origin != rules.OriginOrg {
@@ -185,11 +228,11 @@ func TestOrgRulesSeeTheirOrgOnly(t *testing.T) {
 	if err := d.Process(context.Background(), []*event.Event{evA, evB}); err != nil {
 		t.Fatal(err)
 	}
-	if l, _ := st.List("orgA"); len(l) != 0 {
-		t.Errorf("orgB's rule raised in orgA: %+v", l)
+	if l, err := st.List("orgA"); err != nil || len(l) != 0 {
+		t.Errorf("orgB's rule raised in orgA: %+v, %v", l, err)
 	}
-	if l, _ := st.List("orgB"); len(l) != 1 || l[0].Rule != "notepad_run" || l[0].Hostname != "ws2" {
-		t.Errorf("orgB's alerts: %+v", l)
+	if l, err := st.List("orgB"); err != nil || len(l) != 1 || l[0].Rule != "notepad_run" || l[0].Hostname != "ws2" {
+		t.Errorf("orgB's alerts: %+v, %v", l, err)
 	}
 }
 

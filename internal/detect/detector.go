@@ -28,6 +28,7 @@ type Detector struct {
 	webhook *alert.Webhook
 	log     *slog.Logger
 	docs    sync.Pool
+	polls   rules.Polls // paces Watch: rules.Every(reloadEvery); tests step it
 
 	hits, opened atomic.Int64
 }
@@ -43,7 +44,7 @@ func New(dir *rules.Dir, st *alert.Store, webhook *alert.Webhook, log *slog.Logg
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Detector{dir: dir, extra: extraSigma, alerts: st, webhook: webhook, log: log}
+	d := &Detector{dir: dir, extra: extraSigma, alerts: st, webhook: webhook, log: log, polls: rules.Every(reloadEvery)}
 	d.docs.New = func() any { return sigma.NewDoc(nil) }
 	d.orgs.Store(&map[string]*Set{})
 	d.Reload()
@@ -115,11 +116,15 @@ func (d *Detector) Set() *Set { return d.set.Load() }
 // OrgSet returns the live set of org's own rules, nil when it has none.
 func (d *Detector) OrgSet(org string) *Set { return (*d.orgs.Load())[org] }
 
+// reloadEvery is how often Watch looks at the rules directory: a rule
+// written is live at the next look, well within a second.
+const reloadEvery = 250 * time.Millisecond
+
 // Watch reloads the rules within a second of a change to the directory:
 // all of them when the shared rules change, else the organizations whose
 // own rules changed.
 func (d *Detector) Watch(ctx context.Context) {
-	err := d.dir.WatchScopes(ctx, 250*time.Millisecond, func(c rules.Change) {
+	err := d.dir.WatchScopes(ctx, d.polls, func(c rules.Change) {
 		if c.Shared {
 			d.Reload()
 			return

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,9 @@ func TestUserSQLLockdown(t *testing.T) {
 	e := openEngine(t, Options{})
 	ctx := context.Background()
 	secret := filepath.Join(t.TempDir(), "secret.csv")
-	os.WriteFile(secret, []byte("a,b\n1,2\n"), 0o644)
+	if err := os.WriteFile(secret, []byte("a,b\n1,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	refused := []string{
 		"SELECT * FROM read_csv('/etc/passwd')",
 		"SELECT * FROM read_csv_auto('" + secret + "')",
@@ -137,22 +140,56 @@ func TestMemoryLimit(t *testing.T) {
 	}
 }
 
-// Each scope sees only its own organization's name, whatever the files.
+// A scope answers exactly its organization's rows, with both
+// organizations' parts in the lake, directly and through CTEs; and its
+// organization_id is the scope's, never the path's.
 func TestScopeFixesOrganization(t *testing.T) {
 	l := newTwoOrgLake(t)
 	e := openEngine(t, Options{AllowedDir: l.dir})
-	// A scope's organization is its own, whatever the path of its files
-	// says (here orgB's part read under the name o'1): never the path's.
+	ctx := context.Background()
+	scopeB := Scope{Org: "orgB", Files: []string{l.partB}, CheckColumns: true}
+	// Every row of one organization's part: 20 ids, its host and exe.
+	want := func(host, exe string) string {
+		var b strings.Builder
+		for i := range 20 {
+			fmt.Fprintf(&b, "id-%d %s %s\n", i, host, exe)
+		}
+		return b.String()
+	}
+	wantA, wantB := want("a-host", "/usr/bin/a-own"), want("b-host", "/usr/bin/"+victimMarker)
+	for _, q := range []string{
+		"SELECT _id, hostname, exe FROM events ORDER BY event_time",
+		"WITH mine AS (SELECT * FROM events) SELECT _id, hostname, exe FROM mine ORDER BY event_time",
+		"WITH events AS (SELECT * FROM events) SELECT _id, hostname, exe FROM events ORDER BY event_time",
+		"WITH a AS (WITH b AS (SELECT * FROM events) SELECT * FROM b) SELECT _id, hostname, exe FROM a ORDER BY event_time",
+		"WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 1) SELECT _id, hostname, exe FROM events, r ORDER BY event_time",
+	} {
+		for _, c := range []struct {
+			s    Scope
+			want string
+		}{{l.scopeA(), wantA}, {scopeB, wantB}} {
+			out, err := readAll(ctx, e, c.s, q)
+			if err != nil {
+				t.Errorf("%s: %s: %v", c.s.Org, q, err)
+				continue
+			}
+			if body(out) != c.want {
+				t.Errorf("%s: %s:\n%s\nwant exactly its own 20 rows:\n%s", c.s.Org, q, body(out), c.want)
+			}
+		}
+	}
+	// orgB's part read under the name o'1: the rows say o'1, not orgB.
 	s := Scope{Org: "o'1", Files: []string{l.partB}, CheckColumns: true, AlertFiles: []string{l.journalB}}
-	out, err := readAll(context.Background(), e, s, "SELECT DISTINCT organization_id FROM events UNION ALL SELECT DISTINCT organization_id FROM alerts")
+	out, err := readAll(ctx, e, s, "SELECT DISTINCT organization_id FROM events UNION ALL SELECT DISTINCT organization_id FROM alerts")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if body(out) != "o'1\no'1\n" {
 		t.Errorf("organization_id of the scope's events and alerts: %q, want o'1 twice", body(out))
 	}
-	// An empty scope is empty, and well typed.
-	out, err = readAll(context.Background(), e, Scope{Org: "o"}, "SELECT organization_id FROM events UNION ALL SELECT organization_id FROM alerts")
+	// A scope without files is empty, and well typed, though the lake holds
+	// parts of its organization.
+	out, err = readAll(ctx, e, Scope{Org: "orgA"}, "SELECT organization_id FROM events UNION ALL SELECT organization_id FROM alerts")
 	if err != nil || body(out) != "" {
 		t.Errorf("empty scope: %q, %v", out, err)
 	}

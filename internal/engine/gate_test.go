@@ -35,7 +35,9 @@ func newTwoOrgLake(t testing.TB) twoOrgLake {
 	defer db.Close()
 	write := func(org, exe, host string) string {
 		p := filepath.Join(dir, "events", "organization_id="+org, "date_key=2020-09-17-17", "part-01.parquet")
-		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		q := fmt.Sprintf(`COPY (SELECT 'id-' || i AS _id, '%s-agent' AS agent_id, make_timestamp(1600362902289000 + i * 1000000) AS event_time,
 			'audit' AS event_type, '%s' AS hostname, '%s' AS exe, ['-c', '%s'] AS args, '{"Marker":"%s"}' AS raw, CAST(0 AS BIGINT) AS _lifted
 			FROM range(20) t(i)) TO '%s' (FORMAT parquet)`, host, host, exe, exe, exe, p)
@@ -47,8 +49,12 @@ func newTwoOrgLake(t testing.TB) twoOrgLake {
 	l.partA = write("orgA", "/usr/bin/a-own", "a-host")
 	l.partB = write("orgB", "/usr/bin/"+victimMarker, "b-host")
 	l.journalB = filepath.Join(dir, "alerts", "organization_id=orgB", "alerts.jsonl")
-	os.MkdirAll(filepath.Dir(l.journalB), 0o755)
-	os.WriteFile(l.journalB, []byte(`{"alert":{"alert_id":"x","title":"`+victimMarker+`","version":1}}`+"\n"), 0o644)
+	if err := os.MkdirAll(filepath.Dir(l.journalB), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(l.journalB, []byte(`{"alert":{"alert_id":"x","title":"`+victimMarker+`","version":1}}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return l
 }
 
@@ -67,7 +73,10 @@ func readAll(ctx context.Context, e *Engine, s Scope, q string) (string, error) 
 		return "", err
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", err
+	}
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
 	for i := range vals {

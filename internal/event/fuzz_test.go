@@ -2,6 +2,7 @@ package event
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -37,8 +38,8 @@ func FuzzNormalize(f *testing.F) {
 		if err := json.Unmarshal(orig, &out); err != nil {
 			t.Fatalf("original does not decode: %v", err)
 		}
-		if len(in) != len(out) {
-			t.Fatalf("original has %d keys, input %d:\n in %s\nout %s", len(out), len(in), line, orig)
+		if !reflect.DeepEqual(in, out) {
+			t.Fatalf("the original differs from the input:\n in %s\nout %s", line, orig)
 		}
 	})
 }

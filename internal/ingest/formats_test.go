@@ -44,8 +44,12 @@ func TestFormatsInContainers(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	io.WriteString(zw, `{"Records":[`+strings.ReplaceAll(ctRecord, "ID", "1")+","+strings.ReplaceAll(ctRecord, "ID", "2")+`]}`)
 	zw.Close()
-	os.MkdirAll(filepath.Join(dir, "in", "deep"), 0o755)
-	os.WriteFile(filepath.Join(dir, "in", "deep", "ct.log"), gz.Bytes(), 0o644)
+	if err := os.MkdirAll(filepath.Join(dir, "in", "deep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "in", "deep", "ct.log"), gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// A zip holding an audit log and a README.
 	var zb bytes.Buffer
 	z := zip.NewWriter(&zb)
@@ -54,8 +58,12 @@ func TestFormatsInContainers(t *testing.T) {
 	w, _ = z.Create("README.txt")
 	io.WriteString(w, "not telemetry\n")
 	z.Close()
-	os.WriteFile(filepath.Join(dir, "in", "logs.zip"), zb.Bytes(), 0o644)
-	os.WriteFile(filepath.Join(dir, "in", ".hidden.json"), []byte(`{"event_time":1,"_id":"h"}`+"\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "in", "logs.zip"), zb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "in", ".hidden.json"), []byte(`{"event_time":1,"_id":"h"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	sum, c := runFiles(t, Options{Host: "box1"}, filepath.Join(dir, "in"))
 	if sum.Formats["cloudtrail"] != 1 || sum.Formats["auditd"] != 1 || len(sum.Formats) != 2 {
@@ -69,7 +77,9 @@ func TestFormatsInContainers(t *testing.T) {
 	}
 
 	// A file named on the command line that is not telemetry is an error.
-	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("hello\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	sum, _ = runFiles(t, Options{}, filepath.Join(dir, "notes.txt"))
 	if len(sum.FileErrors) != 1 || !strings.Contains(sum.FileErrors[0], "unrecognised format") {
 		t.Errorf("errors %v", sum.FileErrors)
@@ -100,7 +110,9 @@ func TestZipBombRefused(t *testing.T) {
 	io.WriteString(w, ctRecord+"\n")
 	z.Close()
 	bomb := filepath.Join(dir, "bomb.zip")
-	os.WriteFile(bomb, zb.Bytes(), 0o644)
+	if err := os.WriteFile(bomb, zb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// A zip in a zip in a zip.
 	nest := zb.Bytes()
@@ -113,7 +125,9 @@ func TestZipBombRefused(t *testing.T) {
 		nest = b.Bytes()
 	}
 	nested := filepath.Join(dir, "nested.zip")
-	os.WriteFile(nested, nest, 0o644)
+	if err := os.WriteFile(nested, nest, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	var before runtime.MemStats
 	runtime.GC()

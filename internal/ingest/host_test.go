@@ -34,7 +34,9 @@ func (h *hostSink) sink(_ context.Context, evs []*event.Event) (int, int, error)
 func TestAuditdNeedsHost(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "audit.log")
-	os.WriteFile(p, []byte(auditLines), 0o644)
+	if err := os.WriteFile(p, []byte(auditLines), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	h := &hostSink{}
 	sum, err := Run(context.Background(), []string{p}, h.sink, Options{Org: "o"})
@@ -60,7 +62,9 @@ func TestAuditdNeedsHost(t *testing.T) {
 	}
 	// node= names the host: no flag needed, and it wins over --host.
 	node := filepath.Join(dir, "node.log")
-	os.WriteFile(node, []byte(strings.ReplaceAll(auditLines, "type=", "node=db7 type=")), 0o644)
+	if err := os.WriteFile(node, []byte(strings.ReplaceAll(auditLines, "type=", "node=db7 type=")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	h = &hostSink{}
 	sum, _ = Run(context.Background(), []string{node}, h.sink, Options{Org: "o", Host: "web01"})
 	if len(sum.Refused) != 0 || len(h.hosts) != 1 || h.hosts[0] != "db7" || h.agents[0] != parse.HostAgentID("db7") {
@@ -72,9 +76,15 @@ func TestAuditdNeedsHost(t *testing.T) {
 // the events that came of it.
 func TestSummaryPerFormat(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "a.log"), []byte(auditLines+strings.ReplaceAll(auditLines, ":92733)", ":92734)")), 0o644)
-	os.WriteFile(filepath.Join(dir, "b.ndjson"), lines(5, map[int]string{3: "not json"}), 0o644)
-	os.WriteFile(filepath.Join(dir, "c.json"), []byte(`{"Records":[`+strings.ReplaceAll(ctRecord, "ID", "1")+","+strings.ReplaceAll(ctRecord, "ID", "2")+`]}`), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "a.log"), []byte(auditLines+strings.ReplaceAll(auditLines, ":92733)", ":92734)")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "b.ndjson"), lines(5, map[int]string{3: "not json"}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "c.json"), []byte(`{"Records":[`+strings.ReplaceAll(ctRecord, "ID", "1")+","+strings.ReplaceAll(ctRecord, "ID", "2")+`]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	sum, _ := runFiles(t, Options{Host: "web01"}, dir)
 	for _, c := range []struct {
 		format          string

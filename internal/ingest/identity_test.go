@@ -12,9 +12,13 @@ import (
 func TestHostIsPartOfTheID(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "audit.log")
-	os.WriteFile(log, []byte(auditLines), 0o644)
+	if err := os.WriteFile(log, []byte(auditLines), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ts := filepath.Join(dir, "ts.json")
-	os.WriteFile(ts, []byte(`{"_id":"own-1","event_time":1600000000000,"exe":"/bin/x"}`+"\n"), 0o644)
+	if err := os.WriteFile(ts, []byte(`{"_id":"own-1","event_time":1600000000000,"exe":"/bin/x"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ids := func(host string) map[string]int {
 		_, c := runFiles(t, Options{Host: host}, log, ts)
 		return c.ids
@@ -45,8 +49,12 @@ func TestIdenticalRecordsKeptApart(t *testing.T) {
 	dir := t.TempDir()
 	nx := `{"TimeCreated":"2020-10-18 10:56:11.127","SourceName":"Microsoft-Windows-Sysmon","EventID":10,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"WS5","SourceImage":"C:\\svchost.exe","GrantedAccess":"0x1000"}`
 	ts := `{"event_time":1600000000000,"event_type":"audit","exe":"/bin/x"}`
-	os.WriteFile(filepath.Join(dir, "sysmon.json"), []byte(nx+"\n"+nx+"\n"+nx+"\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "ts.json"), []byte(ts+"\n"+ts+"\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "sysmon.json"), []byte(nx+"\n"+nx+"\n"+nx+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ts.json"), []byte(ts+"\n"+ts+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range []string{"sysmon.json", "ts.json"} {
 		_, first := runFiles(t, Options{}, filepath.Join(dir, f))
 		_, again := runFiles(t, Options{}, filepath.Join(dir, f))

@@ -58,19 +58,25 @@ func TestLineNumbersAcrossChunksAndCompression(t *testing.T) {
 	}
 	data := lines(3000, bad)
 	plain := filepath.Join(dir, "a.ndjson")
-	os.WriteFile(plain, data, 0o644)
+	if err := os.WriteFile(plain, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	zw.Write(data)
 	zw.Close()
 	gzPath := filepath.Join(dir, "a.json.gz")
-	os.WriteFile(gzPath, gz.Bytes(), 0o644)
+	if err := os.WriteFile(gzPath, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var zs bytes.Buffer
 	ze, _ := zstd.NewWriter(&zs)
 	ze.Write(data)
 	ze.Close()
 	zsPath := filepath.Join(dir, "a.zst")
-	os.WriteFile(zsPath, zs.Bytes(), 0o644)
+	if err := os.WriteFile(zsPath, zs.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, p := range []string{plain, gzPath, zsPath} {
 		var c collector
@@ -95,7 +101,9 @@ func TestLineNumbersAcrossChunksAndCompression(t *testing.T) {
 func TestMissingFileIsReportedOthersRead(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.ndjson")
-	os.WriteFile(good, lines(10, nil), 0o644)
+	if err := os.WriteFile(good, lines(10, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var c collector
 	sum, err := Run(context.Background(), []string{filepath.Join(dir, "nope.ndjson"), good}, c.sink, Options{})
 	if err != nil {
@@ -109,7 +117,9 @@ func TestMissingFileIsReportedOthersRead(t *testing.T) {
 func TestSinkErrorStopsAndIsReturned(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.ndjson")
-	os.WriteFile(p, lines(20000, nil), 0o644)
+	if err := os.WriteFile(p, lines(20000, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	boom := fmt.Errorf("disk full")
 	_, err := Run(context.Background(), []string{p}, func(context.Context, []*event.Event) (int, int, error) {
 		return 0, 0, boom
@@ -133,7 +143,9 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte(`{"EventID":4624,"Channel":"Security","Hostname":"h","EventTime":"2020-01-01 00:00:00"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := filepath.Join(t.TempDir(), "f")
-		os.WriteFile(p, data, 0o644)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		var c collector
 		sum, err := Run(context.Background(), []string{p}, c.sink, Options{ChunkBytes: 64})
 		if err != nil {

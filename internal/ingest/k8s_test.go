@@ -19,13 +19,19 @@ const k8sRecord = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metad
 func TestKubernetesInDirectory(t *testing.T) {
 	dir := t.TempDir()
 	rec := func(id string) string { return strings.ReplaceAll(k8sRecord, `"ID"`, `"`+id+`"`) }
-	os.WriteFile(filepath.Join(dir, "kube-apiserver-audit.log"), []byte(rec("a")+"\n"+rec("b")+"\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "kube-apiserver-audit.log"), []byte(rec("a")+"\n"+rec("b")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	io.WriteString(zw, "[\n  "+rec("c")+",\n  "+rec("d")+",\n  "+rec("e")+"\n]\n")
 	zw.Close()
-	os.WriteFile(filepath.Join(dir, "eks-export.json.gz"), gz.Bytes(), 0o644)
-	os.WriteFile(filepath.Join(dir, "ct.json"), []byte(`{"Records":[`+strings.ReplaceAll(ctRecord, "ID", "1")+`]}`), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "eks-export.json.gz"), gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ct.json"), []byte(`{"Records":[`+strings.ReplaceAll(ctRecord, "ID", "1")+`]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	sum, c := runFiles(t, Options{}, dir)
 	if sum.Formats["kubernetes"] != 2 || sum.Formats["cloudtrail"] != 1 || len(sum.Formats) != 2 {

@@ -14,12 +14,16 @@ import (
 func TestThreatStackArrayAndPrettyPrinted(t *testing.T) {
 	dir := t.TempDir()
 	arr := filepath.Join(dir, "arr.json")
-	os.WriteFile(arr, []byte(`[{"_id":"a1","agent_id":"a","event_time":1600362902289,"event_type":"audit"},
- {"_id":"a2","agent_id":"a","event_time":1600362902290,"event_type":"audit"}]`), 0o644)
+	if err := os.WriteFile(arr, []byte(`[{"_id":"a1","agent_id":"a","event_time":1600362902289,"event_type":"audit"},
+ {"_id":"a2","agent_id":"a","event_time":1600362902290,"event_type":"audit"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	pretty := filepath.Join(dir, "pretty.json")
-	os.WriteFile(pretty, []byte("{\n  \"_id\": \"p1\",\n  \"agent_id\": \"a\",\n  \"event_time\": 1600362902291,\n  \"event_type\": \"audit\"\n}\n"+
+	if err := os.WriteFile(pretty, []byte("{\n  \"_id\": \"p1\",\n  \"agent_id\": \"a\",\n  \"event_time\": 1600362902291,\n  \"event_type\": \"audit\"\n}\n"+
 		"{\n  \"_id\": \"p2\",\n  \"event_type\": \"audit\"\n}\n"+
-		"{\n  \"_id\": \"p3\",\n  \"agent_id\": \"a\",\n  \"event_time\": 1600362902292,\n  \"event_type\": \"audit\"\n}\n"), 0o644)
+		"{\n  \"_id\": \"p3\",\n  \"agent_id\": \"a\",\n  \"event_time\": 1600362902292,\n  \"event_type\": \"audit\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var c collector
 	sum, err := Run(context.Background(), []string{arr, pretty}, c.sink, Options{Workers: 2})
 	if err != nil {

@@ -48,9 +48,15 @@ func TestFolderWithNotebook(t *testing.T) {
 	for _, cells := range []int{3, 400} { // the notebook within the sniffed head, and far beyond it
 		t.Run(fmt.Sprintf("%d cells", cells), func(t *testing.T) {
 			dir := t.TempDir()
-			os.WriteFile(filepath.Join(dir, "hunt.ipynb"), []byte(notebook(cells)), 0o644)
-			os.WriteFile(filepath.Join(dir, "README.md"), []byte("# Case 42\n\nEvents from web01.\n"), 0o644)
-			os.WriteFile(filepath.Join(dir, "events.ndjson"), lines(10, nil), 0o644)
+			if err := os.WriteFile(filepath.Join(dir, "hunt.ipynb"), []byte(notebook(cells)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("# Case 42\n\nEvents from web01.\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "events.ndjson"), lines(10, nil), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			sum, c := runFiles(t, Options{}, dir)
 			if len(c.ids) != 10 || sum.Rejected != 0 || len(sum.FileErrors) != 0 {
 				t.Fatalf("%d events, %d rejected, errors %v; want the 10 events and no rejection", len(c.ids), sum.Rejected, sum.FileErrors)

@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -120,10 +121,16 @@ func TestTornWALTail(t *testing.T) {
 		}
 	}
 	s.Abandon()
-	segs, _ := filepath.Glob(filepath.Join(dir, "wal", "*.wal"))
+	segs, err := filepath.Glob(filepath.Join(dir, "wal", "*.wal"))
+	if err != nil || len(segs) == 0 {
+		t.Fatalf("wal segments %v: %v", segs, err)
+	}
 	sort.Strings(segs)
 	last := segs[len(segs)-1]
-	st, _ := os.Stat(last)
+	st, err := os.Stat(last)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Truncate(last, st.Size()-10); err != nil {
 		t.Fatal(err)
 	}
@@ -156,15 +163,22 @@ func TestCorruptPartQuarantined(t *testing.T) {
 	if _, err := s.Append(ctx, synth(t, "o1", 50, 1600000000000+48*3600_000, 1700000000000)); err != nil {
 		t.Fatal(err)
 	}
-	s.Close(ctx)
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
 	parts := s.Parts("o1", 0, maxTime)
 	if len(parts) < 2 {
 		t.Fatalf("%d parts, want at least 2", len(parts))
 	}
 	victim := parts[0]
-	b, _ := os.ReadFile(victim)
+	b, err := os.ReadFile(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
 	copy(b[len(b)-4:], "XXXX")
-	os.WriteFile(victim, b, 0o644)
+	if err := os.WriteFile(victim, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	s = openStore(t, dir)
 	defer s.Close(ctx)
@@ -179,9 +193,8 @@ func TestCorruptPartQuarantined(t *testing.T) {
 	if _, err := os.Stat(victim); !os.IsNotExist(err) {
 		t.Errorf("corrupt part still in the lake")
 	}
-	q, _ := filepath.Glob(filepath.Join(dir, quarantine, "*"))
-	if len(q) != 1 {
-		t.Errorf("quarantine holds %d files, want 1", len(q))
+	if q, err := filepath.Glob(filepath.Join(dir, quarantine, "*")); err != nil || len(q) != 1 {
+		t.Errorf("quarantine holds %v (%v), want 1 file", q, err)
 	}
 	n, _ := count(t, s, "o1")
 	if n == 0 || n == 100 {
@@ -216,7 +229,10 @@ func TestCompactMergesSmallPartsAndKeepsOrder(t *testing.T) {
 		t.Fatalf("after compaction %d events (%d distinct), want 900", n, d)
 	}
 	// Rows stay sorted by agent_id, event_time within each part.
-	eng, _ := engine.Open(ctx, engine.Options{AllowedDir: s.LakeDir()})
+	eng, err := engine.Open(ctx, engine.Options{AllowedDir: s.LakeDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer eng.Close()
 	for _, p := range after {
 		rows, err := eng.Query(ctx, engine.Scope{Org: "o1", Files: []string{p}}, `SELECT agent_id, epoch_ms(event_time) FROM events`)
@@ -227,11 +243,16 @@ func TestCompactMergesSmallPartsAndKeepsOrder(t *testing.T) {
 		for rows.Next() {
 			var a string
 			var ts int64
-			rows.Scan(&a, &ts)
+			if err := rows.Scan(&a, &ts); err != nil {
+				t.Fatal(err)
+			}
 			if a < prevA || (a == prevA && ts < prevT) {
 				t.Fatalf("part %s not sorted: (%s,%d) after (%s,%d)", p, a, ts, prevA, prevT)
 			}
 			prevA, prevT = a, ts
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
 		}
 		rows.Close()
 	}
@@ -282,25 +303,73 @@ func TestPathValueEscaping(t *testing.T) {
 	}
 }
 
+// FuzzDecodeBatch: a batch decodes or fails without panicking, and what
+// decodes re-encodes to the same events, field by field; the seed's events
+// decode to the events encoded.
 func FuzzDecodeBatch(f *testing.F) {
 	evs := synth(f, "o", 3, 1600000000000, 1700000000000)
-	f.Add(encodeBatch(nil, evs))
+	evs[1].Meta = nil
+	evs[2].Raw = []byte("{}")
+	seed := encodeBatch(nil, evs)
+	got, err := decodeBatch(seed)
+	if err != nil || len(got) != len(evs) {
+		f.Fatalf("the seed decodes to %d events, %v", len(got), err)
+	}
+	for i := range evs {
+		if d := eventDiff(evs[i], &got[i]); d != "" {
+			f.Fatalf("seed event %d: %s", i, d)
+		}
+	}
+	f.Add(seed)
 	f.Add([]byte{1, 5, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		out, err := decodeBatch(b)
 		if err != nil {
 			return
 		}
-		// What decodes re-encodes to the same events.
 		ptrs := make([]*event.Event, len(out))
 		for i := range out {
 			ptrs[i] = &out[i]
 		}
 		again, err := decodeBatch(encodeBatch(nil, ptrs))
 		if err != nil || len(again) != len(out) {
-			t.Fatalf("re-encoding failed: %v", err)
+			t.Fatalf("re-encoding %d events gave %d: %v", len(out), len(again), err)
+		}
+		for i := range out {
+			if d := eventDiff(&out[i], &again[i]); d != "" {
+				t.Fatalf("event %d changed in a re-encoding: %s", i, d)
+			}
 		}
 	})
+}
+
+// eventDiff says how b differs from a, "" when it holds the same fields,
+// values, raw and metadata (an empty Meta is none).
+func eventDiff(a, b *event.Event) string {
+	if a.Set != b.Set || a.Lifted != b.Lifted {
+		return fmt.Sprintf("fields set %x lifted %x, want %x %x", b.Set, b.Lifted, a.Set, a.Lifted)
+	}
+	for _, f := range event.Catalog() {
+		if !a.Has(f.ID) {
+			continue
+		}
+		var same bool
+		switch f.Kind {
+		case event.KindString:
+			same = a.Str[f.ID] == b.Str[f.ID]
+		case event.KindList:
+			same = slices.Equal(a.List(f.ID), b.List(f.ID))
+		default:
+			same = a.Int[f.ID] == b.Int[f.ID]
+		}
+		if !same {
+			return fmt.Sprintf("%s: %q %d %q, want %q %d %q", f.Name, b.Str[f.ID], b.Int[f.ID], b.List(f.ID), a.Str[f.ID], a.Int[f.ID], a.List(f.ID))
+		}
+	}
+	if !bytes.Equal(a.Raw, b.Raw) || !bytes.Equal(a.Meta, b.Meta) {
+		return fmt.Sprintf("raw %q meta %q, want %q %q", b.Raw, b.Meta, a.Raw, a.Meta)
+	}
+	return ""
 }
 
 // After a compaction rebuilds a partition's dedupe set, events still in the
@@ -311,8 +380,12 @@ func TestDedupeSetRebuiltWithHead(t *testing.T) {
 	defer s.Close(ctx)
 	all := synth(t, "o1", 300, 1600000000000, 1700000000000)
 	for i := 0; i < 200; i += 100 {
-		s.Append(ctx, all[i:i+100])
-		s.Flush(ctx)
+		if _, err := s.Append(ctx, all[i:i+100]); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := s.Append(ctx, all[200:]); err != nil { // stays in the head
 		t.Fatal(err)

@@ -46,10 +46,14 @@ func TestQuarantinedHours(t *testing.T) {
 		if slices.Contains(s.Parts(org, 0, maxTime), parts[0]) {
 			t.Errorf("run %d: the quarantined part is served", run)
 		}
-		s.Close(ctx)
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
 		s = openStore(t, dir)
 	}
-	s.Close(ctx)
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := os.Stat(parts[0]); !os.IsNotExist(err) {
 		t.Errorf("the quarantined part is still in the lake")
 	}

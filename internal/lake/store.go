@@ -104,6 +104,9 @@ type Store struct {
 	schema      *partSchema
 	// schemaSince: parts written before this time (epoch ms) are legacy.
 	schemaSince int64
+	// flushWriting, when set (tests), is called by a flush once the events
+	// it took are in flushing, before it writes them.
+	flushWriting func()
 }
 
 // Open opens (creating if needed) the store in dir, repairs what a crash

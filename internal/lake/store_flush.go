@@ -69,6 +69,9 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	slices.SortFunc(keys, func(a, b partKey) int {
 		return cmp.Or(strings.Compare(a.org, b.org), strings.Compare(a.dateKey, b.dateKey))
 	})
+	if s.flushWriting != nil {
+		s.flushWriting()
+	}
 	written, err := s.writeParts(ctx, keys, taken)
 	if err != nil {
 		// Parts already written hold their events; the rest go back to the head.
@@ -78,9 +81,13 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 		s.publish(written)
 		return s.restoreHead(taken, err)
 	}
-	s.publish(written)
+	// The parts take over the events at once, and the head changes: a
+	// snapshot taken during the flush holds them and must not be served
+	// beside the parts.
 	s.mu.Lock()
+	s.publishLocked(written)
 	s.flushing = map[partKey][]*event.Event{}
+	s.headGen++
 	s.mu.Unlock()
 	s.mu.Lock()
 	trim := all || s.headN == 0
@@ -108,6 +115,10 @@ func (s *Store) restoreHead(taken map[partKey][]*event.Event, cause error) error
 func (s *Store) publish(ps []Part) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.publishLocked(ps)
+}
+
+func (s *Store) publishLocked(ps []Part) {
 	for _, p := range ps {
 		k := partKey{p.Org, p.DateKey}
 		s.parts[k] = append(s.parts[k], p)
@@ -135,7 +146,9 @@ func (s *Store) writeParts(ctx context.Context, keys []partKey, taken map[partKe
 			w := newPartWriter(s.schema)
 			w.noSync = s.opts.NoSync
 			for k := range jobs {
-				evs := taken[k]
+				// taken is s.flushing, which snapshots copy meanwhile:
+				// sort a copy.
+				evs := slices.Clone(taken[k])
 				sortForPart(evs)
 				p, err := w.write(partitionDir(s.dir, k.org, k.dateKey), k.org, k.dateKey, evs)
 				mu.Lock()

@@ -19,8 +19,31 @@ import (
 	"github.com/spoor-dev/spoor/internal/atomicfile"
 )
 
-// DefaultWatchInterval is how often Watch polls when given no interval.
+// DefaultWatchInterval is how often a watch polls by default.
 const DefaultWatchInterval = 250 * time.Millisecond
+
+// Polls paces a watch: it blocks until the next look is due and reports
+// false once ctx has ended. Every is the real pace; a test passes its own
+// to step a watch one look at a time (see rulestest).
+type Polls func(ctx context.Context) bool
+
+// Every paces a watch at one look per interval after the last look ended
+// (DefaultWatchInterval when interval <= 0).
+func Every(interval time.Duration) Polls {
+	if interval <= 0 {
+		interval = DefaultWatchInterval
+	}
+	return func(ctx context.Context) bool {
+		t := time.NewTimer(interval)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+}
 
 // ErrNotFound is returned (wrapped) by Get and Delete for unknown names.
 var ErrNotFound = errors.New("no such rule")
@@ -345,20 +368,17 @@ func (d *Dir) Delete(name string) error {
 	return d.unpathed(atomicfile.SyncDir(filepath.Dir(f)))
 }
 
-// Watch polls the directory every interval (DefaultWatchInterval when
-// interval <= 0) and calls onChange after any rule file is added, removed,
-// renamed or changed (size, modification time, or, for files modified in
-// the last two seconds, content, since a rewrite of the same size within
-// the file system's time granularity changes neither). It blocks until ctx
-// ends and returns ctx.Err(). onChange runs on Watch's goroutine; a slow
-// onChange delays the next poll.
-func (d *Dir) Watch(ctx context.Context, interval time.Duration, onChange func()) error {
-	if interval <= 0 {
-		interval = DefaultWatchInterval
-	}
+// Watch looks at the directory whenever polls says (Every(0) when nil)
+// and calls onChange after any rule file is added, removed, renamed or
+// changed (size, modification time, or, for files modified in the last two
+// seconds, content, since a rewrite of the same size within the file
+// system's time granularity changes neither). It blocks until ctx ends and
+// returns ctx.Err(). onChange runs on Watch's goroutine; a slow onChange
+// delays the next look.
+func (d *Dir) Watch(ctx context.Context, polls Polls, onChange func()) error {
 	cache := map[string]fileSig{}
 	last := d.signature(cache)
-	return every(ctx, interval, func() {
+	return watch(ctx, polls, func() {
 		if s := d.signature(cache); s != last {
 			last = s
 			onChange()
@@ -366,18 +386,16 @@ func (d *Dir) Watch(ctx context.Context, interval time.Duration, onChange func()
 	})
 }
 
-// every calls f every interval until ctx ends, and returns ctx.Err().
-func every(ctx context.Context, interval time.Duration, f func()) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-		f()
+// watch calls look whenever polls says, until ctx ends, and returns
+// ctx.Err().
+func watch(ctx context.Context, polls Polls, look func()) error {
+	if polls == nil {
+		polls = Every(0)
 	}
+	for polls(ctx) {
+		look()
+	}
+	return ctx.Err()
 }
 
 type fileSig struct {

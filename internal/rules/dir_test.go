@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spoor-dev/spoor/internal/rules/rulestest"
 )
 
 func TestOpenDirWritesDefaultsOnce(t *testing.T) {
@@ -147,40 +149,77 @@ func TestIsSigma(t *testing.T) {
 	}
 }
 
+// Each look of a watch reports the changes made since the last, and only
+// those: the test steps the watch one look at a time.
 func TestWatchSeesChanges(t *testing.T) {
 	p := t.TempDir()
-	d, _ := OpenDir(p)
+	d, err := OpenDir(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	changed := make(chan struct{}, 16)
+	polls := rulestest.New(t)
+	changes := 0 // written on the watch's goroutine, read between steps
 	done := make(chan error, 1)
-	go func() { done <- d.Watch(ctx, 20*time.Millisecond, func() { changed <- struct{}{} }) }()
-	time.Sleep(50 * time.Millisecond) // let Watch take its first signature
-	expect := func(what string) {
+	go func() { done <- d.Watch(ctx, polls.Next, func() { changes++ }) }()
+	polls.Ready()
+	look := func(what string, want int) {
 		t.Helper()
-		select {
-		case <-changed:
-		case <-time.After(time.Second):
-			t.Fatalf("Watch did not see %s within a second", what)
+		changes = 0
+		polls.Step()
+		if changes != want {
+			t.Fatalf("after %s the watch reported %d changes, want %d", what, changes, want)
 		}
 	}
+	look("nothing", 0)
 	f := filepath.Join(p, "w.yml")
-	write(t, f, "name: w\ntype: host\nseverity: 1\nfilter: user = 'a'\n")
-	expect("a new file")
-	write(t, f, "name: w\ntype: host\nseverity: 1\nfilter: user = 'b'\n") // same size, maybe same mtime
-	expect("a same-size rewrite")
+	// A modification time a minute ahead stays "recent" however slow the
+	// machine: both writes below keep it, and only their contents differ.
+	mtime := time.Now().Add(time.Minute)
+	rewrite := func(text string) {
+		t.Helper()
+		write(t, f, text)
+		if err := os.Chtimes(f, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rewrite("name: w\ntype: host\nseverity: 1\nfilter: user = 'a'\n")
+	look("a new file", 1)
+	look("nothing", 0)
+	rewrite("name: w\ntype: host\nseverity: 1\nfilter: user = 'b'\n")
+	look("a rewrite of the same size and modification time", 1)
 	if err := os.Remove(f); err != nil {
 		t.Fatal(err)
 	}
-	expect("a removal")
+	look("a removal", 1)
 	write(t, filepath.Join(p, "ignored.txt"), "x")
-	select {
-	case <-changed:
-		t.Errorf("Watch reported a change for a file that is not a rule file")
-	case <-time.After(100 * time.Millisecond):
-	}
+	look("a file that is not a rule file", 0)
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Watch returned %v", err)
+	}
+}
+
+// Every paces looks no faster than its interval and stops when the context
+// ends.
+func TestEveryPacesLooks(t *testing.T) {
+	const interval = 20 * time.Millisecond
+	polls := Every(interval)
+	start := time.Now()
+	for i := range 3 {
+		if !polls(context.Background()) {
+			t.Fatalf("look %d refused with a live context", i)
+		}
+	}
+	// Timers never fire early: the lower bound holds on any machine; the
+	// upper one only catches a pace that ignores its interval altogether.
+	if d := time.Since(start); d < 3*interval || d > 3*interval+time.Minute {
+		t.Errorf("3 looks took %v at an interval of %v", d, interval)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if Every(time.Hour)(ctx) {
+		t.Errorf("a look granted after the context ended")
 	}
 }

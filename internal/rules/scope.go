@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -109,10 +108,7 @@ type Change struct {
 // WatchScopes is Watch over the shared directory and every organization's
 // (d must be the shared directory): it calls onChange with the scopes that
 // changed since the last poll.
-func (d *Dir) WatchScopes(ctx context.Context, interval time.Duration, onChange func(Change)) error {
-	if interval <= 0 {
-		interval = DefaultWatchInterval
-	}
+func (d *Dir) WatchScopes(ctx context.Context, polls Polls, onChange func(Change)) error {
 	caches := map[string]map[string]fileSig{}
 	sigs := func() map[string]uint64 {
 		out := map[string]uint64{"": d.signature(caches[""])}
@@ -135,7 +131,7 @@ func (d *Dir) WatchScopes(ctx context.Context, interval time.Duration, onChange 
 	}
 	caches[""] = map[string]fileSig{}
 	last := sigs()
-	return every(ctx, interval, func() {
+	return watch(ctx, polls, func() {
 		now := sigs()
 		var c Change
 		c.Shared = now[""] != last[""]

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/spoor-dev/spoor/internal/rules/rulestest"
 )
 
 func TestValidOrg(t *testing.T) {
@@ -77,26 +79,36 @@ func TestOrgDirsAreApart(t *testing.T) {
 }
 
 func TestWatchScopesNamesTheOrg(t *testing.T) {
-	shared, _ := OpenDir(filepath.Join(t.TempDir(), "rules"))
+	shared, err := OpenDir(filepath.Join(t.TempDir(), "rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	changes := make(chan Change, 16)
-	go shared.WatchScopes(ctx, 20*time.Millisecond, func(c Change) { changes <- c })
-	time.Sleep(50 * time.Millisecond) // the first signature
-	expect := func(want Change) {
+	polls := rulestest.New(t)
+	var changes []Change // appended on the watch's goroutine, read between steps
+	go shared.WatchScopes(ctx, polls.Next, func(c Change) { changes = append(changes, c) })
+	polls.Ready()
+	expect := func(want ...Change) {
 		t.Helper()
-		select {
-		case c := <-changes:
-			if c.Shared != want.Shared || !slices.Equal(c.Orgs, want.Orgs) {
-				t.Fatalf("change %+v, want %+v", c, want)
+		changes = nil
+		polls.Step()
+		if len(changes) != len(want) {
+			t.Fatalf("changes %+v, want %+v", changes, want)
+		}
+		for i, c := range changes {
+			if c.Shared != want[i].Shared || !slices.Equal(c.Orgs, want[i].Orgs) {
+				t.Fatalf("change %+v, want %+v", c, want[i])
 			}
-		case <-time.After(2 * time.Second):
-			t.Fatalf("no change seen, want %+v", want)
 		}
 	}
-	b, _ := shared.Org("orgB")
+	b, err := shared.Org("orgB")
+	if err != nil {
+		t.Fatal(err)
+	}
 	write(t, filepath.Join(b.Path(), "x.yml"), "name: x\ntype: host\nseverity: 1\nfilter: user = 'a'\n")
 	expect(Change{Orgs: []string{"orgB"}})
 	write(t, filepath.Join(shared.Path(), "y.yml"), "name: y\ntype: host\nseverity: 1\nfilter: user = 'a'\n")
 	expect(Change{Shared: true})
+	expect()
 }

@@ -118,14 +118,19 @@ suppressions:
 aggregate: [hostname]
 window: 1h
 `
-	req, _ := json.Marshal(map[string]string{"rule": rule, "since": "2020-02-14T00:00:00Z", "until": "2020-02-16T00:00:00Z"})
+	req, err := json.Marshal(map[string]string{"rule": rule, "since": "2020-02-14T00:00:00Z", "until": "2020-02-16T00:00:00Z"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	code, b := call(t, "POST", f.url+"/api/v1/rules/test", f.analystA, req)
 	var bt struct {
 		Matched, Suppressed, Alerts int64
 		Hosts                       []struct{ Hostname string }
 		Samples                     []map[string]any
 	}
-	json.Unmarshal(b, &bt)
+	if err := json.Unmarshal(b, &bt); err != nil {
+		t.Fatalf("backtest answer %d %s: %v", code, b, err)
+	}
 	if code != 200 || bt.Matched != 30 || bt.Suppressed != 10 || bt.Alerts != 2 || len(bt.Hosts) != 2 || len(bt.Samples) == 0 {
 		t.Fatalf("backtest: %d %s", code, b)
 	}

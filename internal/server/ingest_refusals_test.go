@@ -53,8 +53,12 @@ type=PROCTITLE msg=audit(1604994496.155:92733): proctitle=617270002D61
 // notebook beside them with one line, instead of sending it as events.
 func TestClientSkipsNotTelemetry(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "hunt.ipynb"), []byte("{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n   \"source\": [\"x = 1\"]\n  }\n ],\n \"metadata\": {},\n \"nbformat\": 4,\n \"nbformat_minor\": 5\n}\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "events.ndjson"), events(3, "org-a"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "hunt.ipynb"), []byte("{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n   \"source\": [\"x = 1\"]\n  }\n ],\n \"metadata\": {},\n \"nbformat\": 4,\n \"nbformat_minor\": 5\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "events.ndjson"), events(3, "org-a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	f := start(t, Options{})
 	c := &client.Client{URL: f.url, Token: f.ingestA, HTTP: http.DefaultClient}
 	sum, err := c.Ingest(context.Background(), []string{dir}, "auto", "")

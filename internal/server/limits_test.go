@@ -30,7 +30,11 @@ func TestQuerySlotsAnswer429(t *testing.T) {
 		r := httptest.NewRequest("POST", "/", nil)
 		return r.WithContext(context.WithValue(r.Context(), ctxKey{}, auth.Token{Org: "orgA"}))
 	}
-	go h(httptest.NewRecorder(), req())
+	first := make(chan struct{})
+	go func() {
+		defer close(first)
+		h(httptest.NewRecorder(), req())
+	}()
 	<-started
 	rec := httptest.NewRecorder()
 	h(rec, req())
@@ -38,7 +42,7 @@ func TestQuerySlotsAnswer429(t *testing.T) {
 		t.Fatalf("second query: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
 	}
 	close(release)
-	time.Sleep(20 * time.Millisecond)
+	<-first // the first query has ended and released its slot
 	ok := s.slot(slots, 429, "x", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
 	rec = httptest.NewRecorder()
 	ok(rec, req())
@@ -57,16 +61,18 @@ func TestIngestBackpressure(t *testing.T) {
 	if code, retry := retryAfter(t, f.url+"/api/v1/events", f.ingestA, events(1, "x")); code != 503 || retry == "" {
 		t.Fatalf("over the head limit: %d, Retry-After %q", code, retry)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		code, _ := call(t, "POST", f.url+"/api/v1/events", f.ingestA, events(1, "x"))
-		if code == 200 {
-			break
+	// The 503 asked for a flush (FlushEvery is an hour: no other comes);
+	// wait for it on the lake (a flush of 10 events takes milliseconds: the
+	// bound only ends a wait for one never asked for), then one more batch
+	// must be taken.
+	for waited := time.Duration(0); f.db.Lake.Stats().HeadEvents > 5; waited += 10 * time.Millisecond {
+		if waited > time.Minute {
+			t.Fatal("the flush the 503 asked for never came")
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ingest never recovered: %d", code)
-		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, events(1, "x")); code != 200 {
+		t.Fatalf("after the flush caught up: %d %s", code, body)
 	}
 }
 
@@ -100,14 +106,16 @@ func TestHostileRequests(t *testing.T) {
 	if code, _ := call(t, "GET", f.url+"/healthz", "", nil); code != 200 {
 		t.Errorf("server not serving others during a slow client: %d", code)
 	}
-	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	// The server drops it after ReadHeaderTimeout (300 ms); the deadline
+	// only ends a wait for a server that never does.
+	conn.SetReadDeadline(time.Now().Add(time.Minute))
 	if _, err := bufio.NewReader(conn).ReadString('\n'); err == nil {
 		// net/http may answer 408 before closing; either way the connection ends.
 		if _, err := bufio.NewReader(conn).ReadString('\n'); err == nil {
 			t.Errorf("slow client still connected")
 		}
 	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		t.Errorf("slow client not dropped within 3 s")
+		t.Errorf("slow client not dropped within a minute")
 	}
 }
 

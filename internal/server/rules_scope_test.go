@@ -145,7 +145,9 @@ func TestRulesScopedToOrg(t *testing.T) {
 	}
 
 	// A broken shared file is reported by its name in the rules directory.
-	os.WriteFile(filepath.Join(f.dir, "rules", "broken.yml"), []byte("name: [\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(f.dir, "rules", "broken.yml"), []byte("name: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		code, b := do("GET", "/api/v1/rules", f.analystA, nil)

@@ -27,6 +27,7 @@ type fixture struct {
 	url                         string
 	dir                         string      // the data directory
 	db                          *datadir.DB // the server's, for flushes and checks
+	srv                         *Server     // for tests that watch its slots
 	ingestA, analystA, analystB string
 	adminA, adminB              string
 	// stop ends the server as SIGTERM does and returns what Run returned;
@@ -86,6 +87,7 @@ func startWith(t *testing.T, dopts datadir.Options, opts Options) fixture {
 	opts.Detector = detect.New(rulesDir, db.Alerts, hook, nil)
 	go opts.Detector.Watch(ctx) // as spoor serve does
 	srv := New(db, tokens, opts)
+	f.srv = srv
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx, func(a string) { addr <- a }) }()
@@ -108,7 +110,9 @@ func startWith(t *testing.T, dopts datadir.Options, opts Options) fixture {
 		if err := f.stop(); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
-		db.Close(context.Background())
+		if err := db.Close(context.Background()); err != nil {
+			t.Errorf("close the data directory: %v", err)
+		}
 	})
 	return f
 }
@@ -136,9 +140,11 @@ func TestIngestThenSearchScopedToOrg(t *testing.T) {
 	f := start(t, Options{})
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
-	zw.Write(events(50, "orgB")) // claims orgB: lands in the token's orgA
+	zw.Write(events(50, "orgB")) // claims orgB: lands in the token's orgA (a bytes.Buffer takes every write)
 	zw.Write([]byte("{not json\n"))
-	zw.Close()
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, gz.Bytes(), "Content-Encoding", "gzip")
 	if code != 200 {
 		t.Fatalf("ingest: %d %s", code, body)
@@ -234,30 +240,19 @@ func TestAuthAndRoles(t *testing.T) {
 // Graceful shutdown flushes the head: events acknowledged just before are in
 // parts afterwards.
 func TestShutdownFlushesHead(t *testing.T) {
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	db, _ := datadir.Open(ctx, dir, datadir.Options{})
-	tokens, _ := auth.Open(filepath.Join(dir, "tokens.json"))
-	tok, _, _ := tokens.Create("o", auth.Admin, "t")
-	srv := New(db, tokens, Options{Listen: "127.0.0.1:0", FlushEvery: time.Hour})
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, func(a string) { addr <- a }) }()
-	url := "http://" + <-addr
-	if code, body := call(t, "POST", url+"/api/v1/events", tok, events(20, "o")); code != 200 {
+	f := start(t, Options{FlushEvery: time.Hour})
+	if code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, events(20, "x")); code != 200 {
 		t.Fatalf("%d %s", code, body)
 	}
-	if n := len(db.Lake.Parts("o", 0, 1<<62)); n != 0 {
+	if n := len(f.db.Lake.Parts("orgA", 0, 1<<62)); n != 0 {
 		t.Fatalf("%d parts before shutdown, want 0 (events in the head)", n)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := f.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(db.Lake.Parts("o", 0, 1<<62)); n == 0 {
+	if n := len(f.db.Lake.Parts("orgA", 0, 1<<62)); n == 0 {
 		t.Errorf("no parts after shutdown: the head was not flushed")
 	}
-	db.Close(context.Background())
 }
 
 // Every endpoint, with a token of each role of another organization, and of
@@ -347,15 +342,24 @@ func TestSearchCursorPaging(t *testing.T) {
 		var got []string
 		cursor := ""
 		for page := 0; ; page++ {
-			req, _ := json.Marshal(map[string]any{"query": `user = "root"`, "fields": []string{"_id"}, "limit": 10, "cursor": cursor, "desc": desc})
-			hreq, _ := http.NewRequest("POST", f.url+"/api/v1/search?format=csv", bytes.NewReader(req))
+			req, err := json.Marshal(map[string]any{"query": `user = "root"`, "fields": []string{"_id"}, "limit": 10, "cursor": cursor, "desc": desc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hreq, err := http.NewRequest("POST", f.url+"/api/v1/search?format=csv", bytes.NewReader(req))
+			if err != nil {
+				t.Fatal(err)
+			}
 			hreq.Header.Set("Authorization", "Bearer "+f.analystA)
 			resp, err := http.DefaultClient.Do(hreq)
 			if err != nil {
 				t.Fatal(err)
 			}
-			body, _ := io.ReadAll(resp.Body)
+			body, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
 			rows := strings.Split(strings.TrimSpace(string(body)), "\n")[1:]
 			got = append(got, rows...)
 			cursor = resp.Trailer.Get("Spoor-Next-Cursor")

@@ -210,9 +210,8 @@ func TestConcurrentAppendGroupCommit(t *testing.T) {
 	if st.Records != writers*each {
 		t.Errorf("stats count %d records, want %d", st.Records, writers*each)
 	}
-	if st.Syncs > writers*each/4 {
-		t.Errorf("%d fsyncs for %d records: appends were not batched", st.Syncs, writers*each)
-	}
+	// How many appends share a commit here depends on the scheduler;
+	// TestAppendsDuringACommitShareTheNext asserts the batching itself.
 	t.Logf("%d records, %d commits, %d fsyncs", st.Records, st.Commits, st.Syncs)
 
 	w, report := openT(t, dir, opts)
@@ -238,6 +237,53 @@ func TestConcurrentAppendGroupCommit(t *testing.T) {
 	}
 	if len(seen) != writers*each {
 		t.Fatalf("replayed %d distinct records, want %d", len(seen), writers*each)
+	}
+}
+
+// Appends queued while a commit is in flight go to disk together in the
+// next commit, with one fsync: the first fsync is held until they are all
+// queued.
+func TestAppendsDuringACommitShareTheNext(t *testing.T) {
+	gate := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	opts := Options{syncFile: func(f *os.File) error {
+		select {
+		case entered <- struct{}{}:
+			<-gate // the first fsync only
+		default:
+		}
+		return f.Sync()
+	}}
+	w, _ := openT(t, t.TempDir(), opts)
+	defer closeT(t, w)
+	ctx := context.Background()
+	const group = 8
+	errs := make(chan error, group+1)
+	go func() {
+		_, err := w.Append(ctx, payload(0))
+		errs <- err
+	}()
+	<-entered
+	for i := 1; i <= group; i++ {
+		go func() {
+			_, err := w.Append(ctx, payload(i))
+			errs <- err
+		}()
+	}
+	for queued := 0; queued < group; {
+		w.mu.Lock()
+		queued = len(w.pending.recs)
+		w.mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	for range group + 1 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := w.Stats(); st.Records != group+1 || st.Commits != 2 || st.Syncs != 2 {
+		t.Fatalf("%+v, want %d records in 2 commits and 2 fsyncs", st, group+1)
 	}
 }
 
@@ -275,9 +321,14 @@ func TestReplayWhileAppending(t *testing.T) {
 			}
 		})
 	}
-	// Replay until the log has rolled over several times under us.
+	// Replay until the log has rolled over several times under us: at
+	// least 3 replays, the last of 500 records or more, however long the
+	// appenders take to write them (the bound only ends a hang).
 	last, replays := 0, 0
-	for deadline := time.Now().Add(20 * time.Second); last < 500 && time.Now().Before(deadline); replays++ {
+	for start := time.Now(); last < 500 || replays < 3; replays++ {
+		if time.Since(start) > 5*time.Minute {
+			t.Fatalf("%d replays saw %d records in 5 minutes: the appenders stalled", replays, last)
+		}
 		n := len(replayAll(t, w, Pos{}))
 		if n < last {
 			t.Fatalf("replay saw %d records after seeing %d", n, last)
@@ -286,9 +337,6 @@ func TestReplayWhileAppending(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
-	if last < 500 || replays < 3 {
-		t.Fatalf("%d replays saw %d records, want several replays of 500", replays, last)
-	}
 	if n := warnings.count(); n != 0 {
 		t.Fatalf("replay of a live log logged %d warnings", n)
 	}
@@ -459,7 +507,12 @@ func TestSyncErrorFailsGroupAndLog(t *testing.T) {
 func TestAppendContext(t *testing.T) {
 	dir := t.TempDir()
 	gate := make(chan struct{})
+	entered := make(chan struct{}, 1)
 	opts := Options{syncFile: func(f *os.File) error {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
 		<-gate
 		return f.Sync()
 	}}
@@ -470,10 +523,14 @@ func TestAppendContext(t *testing.T) {
 	if _, err := w.Append(canceled, payload(0)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("append with canceled context returned %v", err)
 	}
-	short, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-	defer cancel()
-	if _, err := w.Append(short, payload(1)); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("append past deadline returned %v", err)
+	// The caller gives up while its record is in the fsync.
+	inSync, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-entered
+		cancel()
+	}()
+	if _, err := w.Append(inSync, payload(1)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("append abandoned during its fsync returned %v", err)
 	}
 	close(gate)
 	closeT(t, w)

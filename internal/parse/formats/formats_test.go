@@ -1,8 +1,11 @@
 package formats
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/spoor-dev/spoor/internal/parse/winevent"
 )
 
 func TestDetect(t *testing.T) {
@@ -80,17 +83,37 @@ func TestByName(t *testing.T) {
 	}
 }
 
+// FuzzDetect: detection names a format it knows, or says why it knows
+// none; and its answer stands when blank lines or spaces precede the input
+// (after a byte order mark, which must come first), as editors and exports
+// leave them.
 func FuzzDetect(f *testing.F) {
-	for _, s := range []string{"ElfFile\x00", `{"Records":[`, `{"EventID":1,"Channel":"x"}`, "type=SYSCALL msg=audit(1.1:1):", `[{"a":1}`} {
+	for _, s := range []string{"ElfFile\x00", `{"Records":[`, `{"EventID":1,"Channel":"x"}`, "type=SYSCALL msg=audit(1.1:1):", `[{"a":1}`,
+		"\xef\xbb\xbf{\"event_type\":\"audit\"}", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"x","verb":"get","requestURI":"/"}`} {
 		f.Add([]byte(s))
 	}
+	bom := []byte{0xEF, 0xBB, 0xBF}
 	f.Fuzz(func(t *testing.T, head []byte) {
 		got, ok := Detect(head)
-		if ok && got.Name == "" {
-			t.Fatal("detected a format without a name")
-		}
-		if !ok && Describe(head) == "" {
+		if ok {
+			if byName, err := ByName(got.Name); err != nil || byName.Name != got.Name || byName.Kind != got.Kind {
+				t.Fatalf("detected %q (kind %d), which ByName gives as %q (kind %d), %v", got.Name, got.Kind, byName.Name, byName.Kind, err)
+			}
+		} else if Describe(head) == "" {
 			t.Fatal("an unrecognised input described as nothing")
+		}
+		if winevent.DetectEVTX(head) {
+			return // magic bytes at offset 0: nothing may precede them
+		}
+		body, mark := head, []byte(nil)
+		if bytes.HasPrefix(head, bom) {
+			body, mark = head[len(bom):], bom
+		}
+		for _, pad := range []string{"\n", " ", "\r\n\n"} {
+			padded := append(append(append([]byte(nil), mark...), pad...), body...)
+			if again, aok := Detect(padded); aok != ok || again.Name != got.Name {
+				t.Fatalf("%q detected as %q (%v), but as %q (%v) after %q", head, got.Name, ok, again.Name, aok, pad)
+			}
 		}
 	})
 }
