@@ -58,7 +58,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzRecord -fuzztime=$(FUZZTIME) ./internal/agent/fim/
 	$(GO) test -run='^$$' -fuzz=FuzzWtmp -fuzztime=$(FUZZTIME) ./internal/agent/logins/
 	$(GO) test -run='^$$' -fuzz=FuzzTokenFile -fuzztime=$(FUZZTIME) ./internal/auth/
-	$(GO) test -run='^$$$$' -fuzz=FuzzRoundTrip -fuzztime=$(FUZZTIME) ./internal/sqlquote/
+	$(GO) test -run='^$$' -fuzz=FuzzRoundTrip -fuzztime=$(FUZZTIME) ./internal/sqlquote/
 
 # Regenerate BENCHMARKS.md (needs ~25 GB of free disk and a quiet machine);
 # bench-formats prints the format readers' section (one core, real files).
