@@ -56,12 +56,21 @@ func newAgentCmd() *cobra.Command {
 	var o agentOptions
 	cmd := &cobra.Command{
 		Use:   "agent",
-		Short: "Collect this host's audit events and ship them to a spoor server",
+		Short: "Collect this host's audit events, file changes and logins and ship them to a spoor server",
 		Long: `Collect this Linux host's audit events (the kernel's audit netlink socket, or
-auditd's log with --audit-log), with the host's identity, into a disk spool
-that survives restarts and outages, and ship them to a spoor server over
-HTTP(S) with an ingest token (or to an NDJSON file with --out). Every minute
-the agent reports its health, with every event it lost and why.`,
+auditd's log with --audit-log), file changes (--fim paths), logins and host
+metadata, with the host's identity, into a disk spool that survives restarts
+and outages, and ship them to a spoor server over HTTP(S) with an ingest token
+(or to an NDJSON file with --out). Every minute the agent reports its health,
+with every event it lost and why (docs/agent.md).`,
+		Example: `  # As root, with an ingest token made on the server (spoor token create --role ingest)
+  spoor agent --server https://spoor.example.com:7878 --token $INGEST
+
+  # auditd keeps the audit socket and its log: follow the log, watch a web root too
+  spoor agent --server https://spoor.example.com:7878 --token $INGEST --audit-log /var/log/audit/audit.log --fim /etc --fim /srv/www
+
+  # An air-gapped host: write NDJSON, carry it over, then spoor ingest it
+  spoor agent --out /var/tmp/spoor-events.ndjson --no-imds`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.config != "" {
@@ -286,7 +295,9 @@ func newAgentStatusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Print the agent's status: spool, lag, losses, last send",
-		Args:  cobra.NoArgs,
+		Example: `  spoor agent status
+  spoor agent status --state /var/lib/spoor-agent --format json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAgentStatus(state, format, cmd.OutOrStdout())
 		},

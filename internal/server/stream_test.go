@@ -40,7 +40,9 @@ func TestStreamFailureEndsWithErrorMarker(t *testing.T) {
 				t.Fatalf("%d %s (the query must succeed before its timeout for this test)", resp.StatusCode, b)
 			}
 			br := bufio.NewReader(resp.Body)
-			if _, err := br.Peek(1024); err != nil {
+			// The answer has begun (on a loaded machine the timeout may
+			// already have cut it short: its end is checked the same way).
+			if _, err := br.Peek(1024); err != nil && err != io.EOF {
 				t.Fatal(err)
 			}
 			// Stop reading until the query's deadline has passed: the
