@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spoor-dev/spoor/internal/alert"
@@ -19,8 +20,14 @@ import (
 // a 4624; one 4625 from 10.9.9.9).
 func bruteForce(t *testing.T) []*event.Event {
 	t.Helper()
-	var evs []*event.Event
+	var (
+		mu  sync.Mutex
+		evs []*event.Event
+	)
 	sink := func(_ context.Context, b []*event.Event) (int, int, error) {
+		// The ingest's workers call the sink at once.
+		mu.Lock()
+		defer mu.Unlock()
 		evs = append(evs, b...)
 		return len(b), 0, nil
 	}
