@@ -14,14 +14,17 @@ build:
 demo: build
 	./$(BIN) demo --data $(DATA)
 
-# Every test; tests that need ../shared/datasets or ../shared/seeds skip
-# with a message when they are absent.
+# Every test, then the concurrent packages under -race; tests that need
+# ../shared/datasets or ../shared/seeds skip with a message when they are
+# absent (and fail under CI=true).
 test:
 	gofmt -l . | (! grep .) || (echo "gofmt would change the files above" && exit 1)
 	$(GO) vet ./...
 	$(GO) test -timeout 45m ./...
 	@# The SigmaHQ regression share and rule-load counts, printed (the tests above assert them).
 	@$(GO) test -count=1 -run '^(TestRegression|TestRulesLoad)$$' -v ./internal/sigma/ | grep -E 'fire on their own|rules: .* compile|regression tests:|SKIP' || true
+	@# The packages that run goroutines once more, under the race detector.
+	$(MAKE) test-race
 
 # Run the shell examples of README.md and docs/*.md as written and check the
 # output they show (docs/docs-check.md); make test runs them too.
