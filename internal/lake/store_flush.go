@@ -134,6 +134,7 @@ func (s *Store) writeParts(ctx context.Context, keys []partKey, taken map[partKe
 			defer wg.Done()
 			w := newPartWriter(s.schema)
 			w.noSync = s.opts.NoSync
+			w.fault = s.opts.Fault
 			for k := range jobs {
 				evs := taken[k]
 				sortForPart(evs)
