@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -164,7 +163,10 @@ func (w *partWriter) parquetWriter(f io.Writer) *parquet.Writer {
 // write stores evs (already sorted) as a new part in the partition
 // directory dir and returns it.
 func (w *partWriter) write(dir, org, dateKey string, evs []*event.Event) (Part, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The partition's directory entry is fsynced before the part is
+	// published, so a WAL trimmed after the flush never leaves its events
+	// in a directory a crash forgets.
+	if err := atomicfile.MkdirAll(dir, 0o755); err != nil {
 		return Part{}, fmt.Errorf("make partition dir: %w", err)
 	}
 	id := ulid.MustNew(ulid.Now(), rand.Reader)
