@@ -296,8 +296,9 @@ func newHost(seed uint64, o *org, idx, j, n int, used map[string]bool, firstMS i
 	h.container = h.role == "k8s-node" || (h.role == "build" && !h.info.windows)
 
 	// network identity
+	subnets := min(max(3, (n+119)/120), 254) // see MaxHostsPerOrg
 	for {
-		subnet := 1 + r.IntN(3)
+		subnet := 1 + r.IntN(subnets)
 		ip := ipString(10, o.net, subnet, 10+r.IntN(240))
 		if !used[ip] {
 			used[ip] = true
@@ -406,7 +407,7 @@ func (h *host) render() {
 	r := newRand(uint64(h.idx), 0x3e7a, 0)
 	h.head = headBytes(h.agentID, o.id)
 
-	az := o.region + string(rune('a'+h.subnet-1))
+	az := o.region + string(rune('a'+(h.subnet-1)%3))
 	ni := obj{}
 	ni.l("private_dns_name", []string{h.hostname})
 	ni.l("private_ip_address", []string{h.privateIP})
@@ -496,3 +497,8 @@ func headBytes(agent, org string) []byte {
 	b = append(b, `,"organization_id":`...)
 	return str(b, org)
 }
+
+// MaxHostsPerOrg bounds one organization's fleet: its private addresses are
+// 10.N.S.10-249 in subnets S = 1..254 of its own /16, kept at most half
+// full so that drawing a free one at random takes a try or two.
+const MaxHostsPerOrg = 254 * 120

@@ -115,6 +115,9 @@ func (o Options) Normalize() (Options, error) {
 	if o.Hosts%o.Orgs > 0 {
 		first++
 	}
+	if first > MaxHostsPerOrg {
+		return o, fmt.Errorf("%d hosts in one organization: at most %d fit in its address space; spread them with --orgs", first, MaxHostsPerOrg)
+	}
 	for _, s := range sc {
 		if need := scenarioHosts[s]; first < need {
 			return o, errFewHosts{s, need}
