@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"context"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -162,7 +163,7 @@ var roles = []string{"web", "api", "worker", "db", "build", "cache", "web", "api
 
 // buildFleet makes the organizations and hosts. Identities depend only on
 // the seed and the host's index.
-func buildFleet(seed uint64, nHosts, nOrgs int, firstMS int64, rate float64, useSince bool) []*org {
+func buildFleet(ctx context.Context, seed uint64, nHosts, nOrgs int, firstMS int64, rate float64, useSince bool) ([]*org, error) {
 	orgs := make([]*org, nOrgs)
 	for i := range orgs {
 		orgs[i] = newOrg(seed, i)
@@ -175,6 +176,9 @@ func buildFleet(seed uint64, nHosts, nOrgs int, firstMS int64, rate float64, use
 		}
 		used := map[string]bool{}
 		for j := 0; j < n; j++ {
+			if err := ctx.Err(); err != nil {
+				return nil, err // a large fleet takes seconds: stop on a signal
+			}
 			h := newHost(seed, o, idx, j, n, used, firstMS, useSince)
 			o.hosts = append(o.hosts, h)
 			idx++
@@ -189,11 +193,14 @@ func buildFleet(seed uint64, nHosts, nOrgs int, firstMS int64, rate float64, use
 	}
 	for _, o := range orgs {
 		for _, h := range o.hosts {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			h.render()
 			planHabits(seed, h, rate)
 		}
 	}
-	return orgs
+	return orgs, nil
 }
 
 var regions = []struct{ name, domain string }{

@@ -146,7 +146,10 @@ func Generate(ctx context.Context, opts Options, events io.Writer, labels io.Wri
 	}
 	wins := opts.Windows()
 	firstMS := wins[0].Start.UnixMilli()
-	orgs := buildFleet(opts.Seed, opts.Hosts, opts.Orgs, firstMS, opts.Rate, opts.Days == 0)
+	orgs, err := buildFleet(ctx, opts.Seed, opts.Hosts, opts.Orgs, firstMS, opts.Rate, opts.Days == 0)
+	if err != nil {
+		return Stats{}, err
+	}
 	pl := defaultPlacement()
 	if opts.Days > 0 {
 		pl = customPlacement(firstMS, opts.Days)

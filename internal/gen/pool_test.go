@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,13 @@ import (
 func TestLargeFleetInOneOrg(t *testing.T) {
 	for _, n := range []int{765, 1500} {
 		done := make(chan []*org, 1)
-		go func() { done <- buildFleet(1, n, 1, 1600000000000, 1, false) }()
+		go func() {
+			orgs, err := buildFleet(context.Background(), 1, n, 1, 1600000000000, 1, false)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- orgs
+		}()
 		var orgs []*org
 		select {
 		case orgs = <-done:
