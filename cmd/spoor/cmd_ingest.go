@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,11 +12,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spoor-dev/spoor/internal/alert"
 	"github.com/spoor-dev/spoor/internal/detect"
+	"github.com/spoor-dev/spoor/internal/diskspace"
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/ingest"
 	"github.com/spoor-dev/spoor/internal/parse/formats"
@@ -78,6 +81,7 @@ read and the events stored.`,
 	cmd.Flags().BoolVar(&o.noDetect, "no-detect", false, "store events without evaluating rules")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit 1 when any line is rejected")
 	cmd.Flags().BoolVar(&o.progress, "progress", isTerminal(os.Stderr), "show a progress line, with the share done and the time left when the inputs' size is known (default on a terminal)")
+	cmd.Flags().StringVar(&o.data.reserve, "disk-reserve", os.Getenv("SPOOR_DISK_RESERVE"), diskReserveUsage)
 	cmd.Flags().IntVar(&o.headEvents, "head-events", 0, "flush the head to parts every N events (default 262144)")
 	cmd.Flags().MarkHidden("head-events")
 	return cmd
@@ -170,8 +174,11 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 	// Whatever the sink acknowledged is in the WAL; Close makes it parts.
 	closeCtx := context.WithoutCancel(ctx)
 	if err := st.Flush(closeCtx); err != nil {
+		// Loaded events are not in the WAL (see sink): what the head holds
+		// is lost with the process, and read again from the files.
+		held := int64(st.Stats().HeadEvents)
 		st.Abandon()
-		return fmt.Errorf("flush: %w (the events are safe in the WAL and will be flushed on next open)", err)
+		return fmt.Errorf("flush: %w\n  %d new events were stored, %d read were not%s", err, sum.Stored-held, held, resumeHint(err, o.data.Dir))
 	}
 	if _, err := st.Compact(closeCtx, time.Now()); err != nil {
 		fmt.Fprintln(stderr, "spoor: compaction:", err)
@@ -188,6 +195,9 @@ func runIngest(ctx context.Context, o ingestOptions, paths []string, stdout, std
 		fmt.Fprintf(stdout, "  detection:  %d native and %d Sigma rules (%d not loaded): %d hits, %d alerts opened (spoor alerts list)\n", n, sg, p, hits, opened)
 	}
 	if runErr != nil {
+		if stoppedForSpace(runErr) {
+			return fmt.Errorf("%w\n  %d new events were stored before it stopped%s", runErr, sum.Stored, resumeHint(runErr, o.data.Dir))
+		}
 		return runErr
 	}
 	if len(sum.Refused) > 0 {
@@ -380,4 +390,19 @@ func plural(n int64, unit string) string {
 		return unit
 	}
 	return unit + "s"
+}
+
+// stoppedForSpace says whether err came of a full disk or its reserve.
+func stoppedForSpace(err error) bool {
+	return errors.Is(err, diskspace.ErrLow) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// resumeHint tells how to go on after an ingest stopped on err: the same
+// command again, which skips (by _id) what is stored already.
+func resumeHint(err error, dir string) string {
+	again := "run the same command again: events already stored are skipped"
+	if stoppedForSpace(err) {
+		return fmt.Sprintf("; free space on the disk of %s (or lower --disk-reserve) and %s", dir, again)
+	}
+	return "; " + again
 }

@@ -34,6 +34,7 @@ type serveOptions struct {
 	flush    time.Duration
 	memory   string
 	maxSpill string
+	reserve  string
 	timeout  time.Duration
 	// query and ingest slots, and one organization's share of them
 	maxQueries, orgQueries int
@@ -97,6 +98,7 @@ Settings come from flags, then SPOOR_* variables, then --config.`,
 	f.DurationVar(&o.flush, "flush-every", 10*time.Second, "how often the head is written to parts")
 	f.StringVar(&o.memory, "memory-limit", os.Getenv("SPOOR_MEMORY_LIMIT"), "memory the whole process may use, e.g. 4GB ($SPOOR_MEMORY_LIMIT; default 60% of RAM): DuckDB gets 2/3, Go's soft limit 1/4, and queries are interrupted (507) while the process is over it")
 	f.StringVar(&o.maxSpill, "max-spill", os.Getenv("SPOOR_MAX_SPILL"), "disk DuckDB may spill to under DATA/tmp, e.g. 20GB ($SPOOR_MAX_SPILL; default 10% of free disk)")
+	f.StringVar(&o.reserve, "disk-reserve", os.Getenv("SPOOR_DISK_RESERVE"), diskReserveUsage)
 	f.IntVar(&o.maxQueries, "max-queries", 4, "searches and SQL running at once")
 	f.IntVar(&o.orgQueries, "max-queries-per-org", 0, "of those, what one organization may hold (default half, rounded up)")
 	f.IntVar(&o.maxIngests, "max-ingests", 16, "ingest requests in flight")
@@ -114,6 +116,10 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}
+	reserve, err := parseReserve(o.reserve)
+	if err != nil {
+		return err
+	}
 	logTo := stderr
 	if o.logTo != nil {
 		logTo = o.logTo
@@ -121,7 +127,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var srv *server.Server
 	db, err := datadir.Open(ctx, o.data, datadir.Options{MemoryLimit: o.memory, MaxSpill: o.maxSpill, Timeout: o.timeout, Logger: log,
-		Lake: lake.Options{FlushWanted: server.FlushWanted(&srv), FlushWorkers: 1}})
+		Lake: lake.Options{FlushWanted: server.FlushWanted(&srv), FlushWorkers: 1, DiskReserve: reserve}})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spoor-dev/spoor/internal/client"
 	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/diskspace"
+	"github.com/spoor-dev/spoor/internal/engine"
 	"github.com/spoor-dev/spoor/internal/lake"
 	"github.com/spoor-dev/spoor/internal/timespec"
 )
@@ -25,7 +27,8 @@ type dataFlags struct {
 	Memory  string
 	Timeout time.Duration
 
-	headEvents int // lake head size, for tests
+	headEvents int    // lake head size, for tests
+	reserve    string // --disk-reserve of the commands that write
 
 	flags *pflag.FlagSet // the command's flags, to tell given from defaulted
 }
@@ -82,7 +85,23 @@ func (f *dataFlags) openLake(ctx context.Context) (*lake.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return lake.Open(ctx, abs, lake.Options{HeadMaxEvents: f.headEvents, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	reserve, err := parseReserve(f.reserve)
+	if err != nil {
+		return nil, err
+	}
+	return lake.Open(ctx, abs, lake.Options{HeadMaxEvents: f.headEvents, DiskReserve: reserve,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+}
+
+const diskReserveUsage = "free disk space kept for flushes and compaction: below it new events are refused (507 through the server), e.g. 5%, 2GiB, 0 for none ($SPOOR_DISK_RESERVE; default 5% or 1GiB, whichever is smaller)"
+
+// parseReserve reads --disk-reserve.
+func parseReserve(s string) (diskspace.Reserve, error) {
+	r, err := diskspace.ParseReserve(s, engine.ParseBytes)
+	if err != nil {
+		return r, usagef("--%w", err)
+	}
+	return r, nil
 }
 
 // org resolves the organization to read.

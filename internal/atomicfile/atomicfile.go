@@ -8,8 +8,10 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // TempSuffix ends every temporary file's name, so a directory scan can
@@ -119,4 +121,32 @@ func SyncDir(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// MkdirAll creates dir and its missing parents as os.MkdirAll does, and
+// makes each new directory's name durable by fsyncing its parent: a file
+// committed into a new directory must not vanish with it in a crash.
+func MkdirAll(dir string, perm os.FileMode) error {
+	fi, err := os.Stat(dir)
+	if err == nil {
+		if !fi.IsDir() {
+			return &os.PathError{Op: "mkdir", Path: dir, Err: syscall.ENOTDIR}
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := MkdirAll(parent, perm); err != nil {
+			return err
+		}
+	}
+	// A writer racing to make the same directory may not have fsynced the
+	// parent yet when we see EEXIST: fsync it here too.
+	if err := os.Mkdir(dir, perm); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return SyncDir(parent)
 }

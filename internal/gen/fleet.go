@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"context"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -162,7 +163,7 @@ var roles = []string{"web", "api", "worker", "db", "build", "cache", "web", "api
 
 // buildFleet makes the organizations and hosts. Identities depend only on
 // the seed and the host's index.
-func buildFleet(seed uint64, nHosts, nOrgs int, firstMS int64, rate float64, useSince bool) []*org {
+func buildFleet(ctx context.Context, seed uint64, nHosts, nOrgs int, firstMS int64, rate float64, useSince bool) ([]*org, error) {
 	orgs := make([]*org, nOrgs)
 	for i := range orgs {
 		orgs[i] = newOrg(seed, i)
@@ -175,6 +176,9 @@ func buildFleet(seed uint64, nHosts, nOrgs int, firstMS int64, rate float64, use
 		}
 		used := map[string]bool{}
 		for j := 0; j < n; j++ {
+			if err := ctx.Err(); err != nil {
+				return nil, err // a large fleet takes seconds: stop on a signal
+			}
 			h := newHost(seed, o, idx, j, n, used, firstMS, useSince)
 			o.hosts = append(o.hosts, h)
 			idx++
@@ -189,11 +193,14 @@ func buildFleet(seed uint64, nHosts, nOrgs int, firstMS int64, rate float64, use
 	}
 	for _, o := range orgs {
 		for _, h := range o.hosts {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			h.render()
 			planHabits(seed, h, rate)
 		}
 	}
-	return orgs
+	return orgs, nil
 }
 
 var regions = []struct{ name, domain string }{
@@ -296,8 +303,9 @@ func newHost(seed uint64, o *org, idx, j, n int, used map[string]bool, firstMS i
 	h.container = h.role == "k8s-node" || (h.role == "build" && !h.info.windows)
 
 	// network identity
+	subnets := min(max(3, (n+119)/120), 254) // see MaxHostsPerOrg
 	for {
-		subnet := 1 + r.IntN(3)
+		subnet := 1 + r.IntN(subnets)
 		ip := ipString(10, o.net, subnet, 10+r.IntN(240))
 		if !used[ip] {
 			used[ip] = true
@@ -406,7 +414,7 @@ func (h *host) render() {
 	r := newRand(uint64(h.idx), 0x3e7a, 0)
 	h.head = headBytes(h.agentID, o.id)
 
-	az := o.region + string(rune('a'+h.subnet-1))
+	az := o.region + string(rune('a'+(h.subnet-1)%3))
 	ni := obj{}
 	ni.l("private_dns_name", []string{h.hostname})
 	ni.l("private_ip_address", []string{h.privateIP})
@@ -496,3 +504,8 @@ func headBytes(agent, org string) []byte {
 	b = append(b, `,"organization_id":`...)
 	return str(b, org)
 }
+
+// MaxHostsPerOrg bounds one organization's fleet: its private addresses are
+// 10.N.S.10-249 in subnets S = 1..254 of its own /16, kept at most half
+// full so that drawing a free one at random takes a try or two.
+const MaxHostsPerOrg = 254 * 120

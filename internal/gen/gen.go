@@ -115,6 +115,9 @@ func (o Options) Normalize() (Options, error) {
 	if o.Hosts%o.Orgs > 0 {
 		first++
 	}
+	if first > MaxHostsPerOrg {
+		return o, fmt.Errorf("%d hosts in one organization: at most %d fit in its address space; spread them with --orgs", first, MaxHostsPerOrg)
+	}
 	for _, s := range sc {
 		if need := scenarioHosts[s]; first < need {
 			return o, errFewHosts{s, need}
@@ -143,7 +146,10 @@ func Generate(ctx context.Context, opts Options, events io.Writer, labels io.Wri
 	}
 	wins := opts.Windows()
 	firstMS := wins[0].Start.UnixMilli()
-	orgs := buildFleet(opts.Seed, opts.Hosts, opts.Orgs, firstMS, opts.Rate, opts.Days == 0)
+	orgs, err := buildFleet(ctx, opts.Seed, opts.Hosts, opts.Orgs, firstMS, opts.Rate, opts.Days == 0)
+	if err != nil {
+		return Stats{}, err
+	}
 	pl := defaultPlacement()
 	if opts.Days > 0 {
 		pl = customPlacement(firstMS, opts.Days)

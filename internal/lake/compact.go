@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,7 +33,10 @@ type journal struct {
 	Old []string `json:"old"`
 }
 
-// finishCompactions completes or abandons merges a crash interrupted.
+// finishCompactions completes or abandons merges a crash interrupted. A
+// journal whose new part was published has its old parts removed (and the
+// removal fsynced) before the journal goes; one whose new part is absent
+// was never published, and its old parts stay.
 func (s *Store) finishCompactions() error {
 	dir := filepath.Join(s.dir, journalDir)
 	entries, err := os.ReadDir(dir)
@@ -43,25 +48,72 @@ func (s *Store) finishCompactions() error {
 	}
 	for _, e := range entries {
 		path := filepath.Join(dir, e.Name())
-		b, err := os.ReadFile(path)
-		var j journal
-		if err == nil {
-			err = json.Unmarshal(b, &j)
-		}
-		if err != nil {
-			// A journal is written before the new part is published: a torn
-			// journal means nothing was published yet.
-			os.Remove(path)
+		if strings.HasSuffix(e.Name(), tmpSuffix) {
+			os.Remove(path) // a journal never written whole: nothing was published
 			continue
 		}
-		if _, err := os.Stat(j.New); err == nil {
-			for _, old := range j.Old {
-				os.Remove(old)
-			}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read compaction journal: %w", err)
 		}
-		os.Remove(path)
+		var j journal
+		if err := json.Unmarshal(b, &j); err != nil {
+			// Journals are published whole (atomicfile): this one is not
+			// ours to act on.
+			return fmt.Errorf("compaction journal %s: %w", path, err)
+		}
+		_, err = os.Stat(j.New)
+		switch {
+		case err == nil:
+			if err := s.removeParts(j.Old); err != nil {
+				return fmt.Errorf("finish compaction %s: %w", path, err)
+			}
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("finish compaction %s: %w", path, err)
+		}
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("finish compaction: %w", err)
+		}
+	}
+	return s.syncDir(dir)
+}
+
+// removeParts deletes part files and fsyncs each directory they were in,
+// so the deletions are durable when it returns; files already gone are
+// fine.
+func (s *Store) removeParts(paths []string) error {
+	dirs := map[string]bool{}
+	for _, p := range paths {
+		if err := s.step("remove", p); err != nil {
+			return err
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		dirs[filepath.Dir(p)] = true
+	}
+	for _, d := range slices.Sorted(maps.Keys(dirs)) {
+		if err := s.syncDir(d); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// step tells Options.Fault (a test's) that a durable step is next.
+func (s *Store) step(op, path string) error {
+	if s.opts.Fault == nil {
+		return nil
+	}
+	return s.opts.Fault(op, path)
+}
+
+// syncDir fsyncs dir, making the names created or removed in it durable.
+func (s *Store) syncDir(dir string) error {
+	if err := s.step("syncdir", dir); err != nil {
+		return err
+	}
+	return atomicfile.SyncDir(dir)
 }
 
 // partMeta is what a part's footer says of it.
@@ -160,7 +212,9 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (CompactResult, erro
 			}
 		}
 		if len(expired) > 0 {
-			s.dropParts(k, expired, nil)
+			if err := s.dropParts(k, expired, nil); err != nil {
+				return res, fmt.Errorf("retention %s/%s: %w", k.org, k.dateKey, err)
+			}
 			res.Expired += len(expired)
 		}
 		if len(merge) < 2 && (len(merge) == 0 || res.Rewritten == 0) {
@@ -180,7 +234,9 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (CompactResult, erro
 }
 
 // dropParts removes old parts from the catalog and disk, adding np if set.
-func (s *Store) dropParts(k partKey, old []Part, np *Part) {
+// When it fails, some old parts may still be on disk beside np: the
+// caller's journal, kept, has the next open remove them.
+func (s *Store) dropParts(k partKey, old []Part, np *Part) error {
 	s.mu.Lock()
 	ps := s.parts[k][:0:0]
 	for _, p := range s.parts[k] {
@@ -194,10 +250,11 @@ func (s *Store) dropParts(k partKey, old []Part, np *Part) {
 	s.parts[k] = ps
 	delete(s.ids, k) // reloaded from the parts on next use
 	s.mu.Unlock()
-	for _, p := range old {
-		os.Remove(p.Path)
+	paths := make([]string, len(old))
+	for i, p := range old {
+		paths[i] = p.Path
 	}
-	atomicfile.SyncDir(filepath.Dir(partitionDir(s.dir, k.org, k.dateKey)))
+	return s.removeParts(paths)
 }
 
 // mergeParts streams the rows of sorted parts into one sorted part, dropping
@@ -242,12 +299,14 @@ func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, er
 	dir := partitionDir(s.dir, k.org, k.dateKey)
 	id := ulid.MustNew(ulid.Now(), rand.Reader)
 	final := filepath.Join(dir, partPrefix+id.String()+partSuffix)
-	f, err := atomicfile.Create(final, 0o644)
+	w := newPartWriter(s.schema)
+	w.noSync, w.fault = s.opts.NoSync, s.opts.Fault
+	f, out, err := w.create(final)
 	if err != nil {
 		return Part{}, 0, err
 	}
 	defer f.Abort()
-	pw := newPartWriter(s.schema).parquetWriter(f)
+	pw := w.parquetWriter(out)
 	n := 0
 	for h.Len() > 0 {
 		src := h.srcs[0]
@@ -276,12 +335,14 @@ func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, er
 		return Part{}, 0, err
 	}
 	if n == 0 {
-		s.dropParts(k, parts, nil)
-		return Part{}, 0, nil
+		return Part{}, 0, s.dropParts(k, parts, nil)
 	}
-	// Journal, publish, then delete the old parts.
+	// Journal, publish, delete the old parts and make that durable, then
+	// drop the journal. A crash anywhere leaves either the old parts (no
+	// new one published) or the new one and a journal that the next open
+	// (finishCompactions) uses to delete the old ones: never both.
 	jdir := filepath.Join(s.dir, journalDir)
-	if err := os.MkdirAll(jdir, 0o755); err != nil {
+	if err := atomicfile.MkdirAll(jdir, 0o755); err != nil {
 		return Part{}, 0, err
 	}
 	j := journal{New: final}
@@ -290,16 +351,26 @@ func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, er
 	}
 	jb, _ := json.Marshal(j)
 	jpath := filepath.Join(jdir, id.String()+".json")
+	if err := s.step("journal", jpath); err != nil {
+		return Part{}, 0, err
+	}
 	if _, err := atomicfile.Write(jpath, jb, 0o644); err != nil {
 		return Part{}, 0, err
 	}
-	if err := f.Commit(); err != nil {
+	if err := w.commit(f); err != nil {
 		os.Remove(jpath)
 		return Part{}, 0, err
 	}
 	np := Part{Path: final, Org: k.org, DateKey: k.dateKey, ULID: id, Size: st.Size()}
-	s.dropParts(k, parts, &np)
-	os.Remove(jpath)
+	if err := s.dropParts(k, parts, &np); err != nil {
+		return Part{}, 0, err // the journal stays: the next open finishes
+	}
+	if err := s.step("unjournal", jpath); err != nil {
+		return Part{}, 0, err
+	}
+	if err := os.Remove(jpath); err != nil {
+		return Part{}, 0, err
+	}
 	return np, n, nil
 }
 

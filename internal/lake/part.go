@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -96,7 +95,49 @@ type partWriter struct {
 	schema *partSchema
 	codec  *zstd.Codec
 	noSync bool
-	rows   []partRow // a batch of rows, reused
+	fault  func(op, path string) error // Options.Fault
+	rows   []partRow                   // a batch of rows, reused
+}
+
+// create starts the part file final: a temporary file, and the writer to
+// write it through (Options.Fault's, when a test set one).
+func (w *partWriter) create(final string) (*atomicfile.File, io.Writer, error) {
+	if w.fault != nil {
+		if err := w.fault("create", final); err != nil {
+			return nil, nil, err
+		}
+	}
+	f, err := atomicfile.Create(final, 0o644)
+	if err != nil || w.fault == nil {
+		return f, f, err
+	}
+	return f, faultWriter{f, w.fault}, nil
+}
+
+// commit publishes a part file that create started.
+func (w *partWriter) commit(f *atomicfile.File) error {
+	if w.noSync {
+		return f.CommitNoSync()
+	}
+	if w.fault != nil {
+		if err := w.fault("sync", f.Name()); err != nil {
+			return err // the deferred Abort removes the file
+		}
+	}
+	return f.Commit()
+}
+
+// faultWriter asks a fault seam before every write.
+type faultWriter struct {
+	f     *atomicfile.File
+	fault func(op, path string) error
+}
+
+func (w faultWriter) Write(p []byte) (int, error) {
+	if err := w.fault("write", w.f.Name()); err != nil {
+		return 0, err
+	}
+	return w.f.Write(p)
 }
 
 func newPartWriter(ps *partSchema) *partWriter {
@@ -122,18 +163,21 @@ func (w *partWriter) parquetWriter(f io.Writer) *parquet.Writer {
 // write stores evs (already sorted) as a new part in the partition
 // directory dir and returns it.
 func (w *partWriter) write(dir, org, dateKey string, evs []*event.Event) (Part, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The partition's directory entry is fsynced before the part is
+	// published, so a WAL trimmed after the flush never leaves its events
+	// in a directory a crash forgets.
+	if err := atomicfile.MkdirAll(dir, 0o755); err != nil {
 		return Part{}, fmt.Errorf("make partition dir: %w", err)
 	}
 	id := ulid.MustNew(ulid.Now(), rand.Reader)
 	final := filepath.Join(dir, partPrefix+id.String()+partSuffix)
-	f, err := atomicfile.Create(final, 0o644)
+	f, out, err := w.create(final)
 	if err != nil {
 		return Part{}, fmt.Errorf("create part: %w", err)
 	}
 	defer f.Abort()
 	// Events go in through partRow, column by column (see partrow.go).
-	pw := parquet.NewGenericWriter[partRow](f, w.options()...)
+	pw := parquet.NewGenericWriter[partRow](out, w.options()...)
 	const batch = 1024
 	if cap(w.rows) < batch {
 		w.rows = make([]partRow, batch)
@@ -154,11 +198,7 @@ func (w *partWriter) write(dir, org, dateKey string, evs []*event.Event) (Part, 
 	if err != nil {
 		return Part{}, fmt.Errorf("stat part: %w", err)
 	}
-	commit := f.Commit
-	if w.noSync {
-		commit = f.CommitNoSync
-	}
-	if err := commit(); err != nil {
+	if err := w.commit(f); err != nil {
 		return Part{}, fmt.Errorf("publish part: %w", err)
 	}
 	return Part{Path: final, Org: org, DateKey: dateKey, ULID: id, Size: st.Size(), checked: true}, nil

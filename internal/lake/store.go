@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spoor-dev/spoor/internal/diskspace"
 	"github.com/spoor-dev/spoor/internal/event"
 )
 
@@ -40,6 +41,18 @@ type Options struct {
 	// flushes in the background and keeps acknowledging appends meanwhile.
 	FlushWanted func()
 	Logger      *slog.Logger
+	// DiskReserve is the free space below which Append and Load refuse new
+	// events (diskspace.ErrLow), so that flushes and compaction of what was
+	// accepted can still be written. The zero value is the default.
+	DiskReserve diskspace.Reserve
+
+	// Space and Fault are seams for tests that simulate a full disk where
+	// a small filesystem cannot be mounted: Space replaces the statfs of
+	// the data directory, Fault is called before each write, fsync and
+	// file creation of the WAL and of parts (see wal.Options.Fault). Nil
+	// in production.
+	Space func(dir string) (diskspace.Space, error)
+	Fault func(op, path string) error
 }
 
 func (o *Options) defaults() {
@@ -57,6 +70,9 @@ func (o *Options) defaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Space == nil {
+		o.Space = diskspace.Of
 	}
 }
 
@@ -107,6 +123,9 @@ type Store struct {
 	// flushWriting, when set (tests), is called by a flush once the events
 	// it took are in flushing, before it writes them.
 	flushWriting func()
+	// lowSpace is set while new events are refused for want of disk space
+	// (logged when it changes).
+	lowSpace bool
 }
 
 // Open opens (creating if needed) the store in dir, repairs what a crash
@@ -149,6 +168,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.problems = append(s.problems, s.log.problems...)
+	if sp, reserve, err := s.Disk(); err == nil {
+		opts.Logger.Info("disk", "dir", dir, "free_bytes", sp.Free, "total_bytes", sp.Total, "reserve_bytes", reserve)
+	}
 	if err := s.replay(ctx); err != nil {
 		s.log.close()
 		s.closeLock()

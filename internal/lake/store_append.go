@@ -58,6 +58,9 @@ func (s *Store) add(ctx context.Context, evs []*event.Event, logged bool) (Appen
 	if s.readOnly {
 		return res, ErrReadOnly
 	}
+	if err := s.checkSpace(); err != nil {
+		return res, err
+	}
 	fresh := make([]*event.Event, 0, len(evs))
 	hashes := make([]uint64, 0, len(evs))
 	s.mu.Lock()

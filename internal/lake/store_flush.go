@@ -145,6 +145,7 @@ func (s *Store) writeParts(ctx context.Context, keys []partKey, taken map[partKe
 			defer wg.Done()
 			w := newPartWriter(s.schema)
 			w.noSync = s.opts.NoSync
+			w.fault = s.opts.Fault
 			for k := range jobs {
 				// taken is s.flushing, which snapshots copy meanwhile:
 				// sort a copy.

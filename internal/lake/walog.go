@@ -14,7 +14,7 @@ type walLog struct {
 }
 
 func openWAL(dir string, opts Options) (*walLog, error) {
-	w, corrupt, err := wal.Open(dir, wal.Options{Logger: opts.Logger})
+	w, corrupt, err := wal.Open(dir, wal.Options{Logger: opts.Logger, Fault: opts.Fault})
 	if err != nil {
 		return nil, err
 	}

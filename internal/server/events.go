@@ -84,8 +84,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// What was acknowledged to the store is durable; the caller retries
 		// the batch and the dedupe keeps each event once.
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "store unavailable, retry the batch: "+err.Error(), "")
+		storeFailed(w, err)
 		return
 	}
 	const ts = "threatstack"
@@ -196,8 +195,7 @@ func (s *Server) storeFormatted(w http.ResponseWriter, r *http.Request, f format
 	case errors.As(err, &bad):
 		writeError(w, http.StatusBadRequest, err.Error(), "")
 	case err != nil:
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "store unavailable, retry the batch: "+err.Error(), "")
+		storeFailed(w, err)
 	default:
 		writeJSON(w, http.StatusOK, ans)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"time"
@@ -55,10 +56,22 @@ func (m *metrics) of(org string) *orgMetrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_part_bytes", Help: "Bytes of Parquet parts in the lake."},
 			func() float64 { return float64(lake.OrgStats(org).PartBytes) }),
 	)
+	om.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_store_writable",
+		Help: "1 while the store takes new events, 0 while it refuses them (disk below its reserve, or a failed write-ahead log); /readyz says why."},
+		func() float64 {
+			if lake.Writable(context.Background()) != nil {
+				return 0
+			}
+			return 1
+		}))
 	if org == m.s.opts.OperatorOrg {
 		// Shared by every organization: only the operator's sees it.
 		om.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_wal_bytes", Help: "Bytes in the write-ahead log not yet in parts (all organizations)."},
-			func() float64 { return float64(lake.Stats().WALBytes) }))
+			func() float64 { return float64(lake.Stats().WALBytes) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_disk_free_bytes", Help: "Free bytes on the data directory's filesystem."},
+				func() float64 { sp, _, _ := lake.Disk(); return float64(sp.Free) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_disk_reserve_bytes", Help: "Free bytes kept for flushes and compaction: below them new events are refused (507)."},
+				func() float64 { _, r, _ := lake.Disk(); return float64(r) }))
 	}
 	m.orgs[org] = om
 	return om

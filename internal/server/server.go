@@ -252,20 +252,22 @@ func (s *Server) authed(allow func(auth.Role) bool, h http.HandlerFunc) http.Han
 	}
 }
 
-func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
-}
-
 // querySlot runs h when a query slot is free within QueueWait, else 429.
 func (s *Server) querySlot(h http.HandlerFunc) http.HandlerFunc {
 	return s.slot(s.queries, http.StatusTooManyRequests, "too many queries at once for your organization", h)
 }
 
-// ingestSlot runs h when an ingest slot is free and the head is not too far
-// behind its flushes; else 503, which senders retry.
+// ingestSlot runs h when the store takes writes (else 507 or 503, see
+// storeFailed), an ingest slot is free and the head is not too far behind
+// its flushes (else 503); senders retry both.
 func (s *Server) ingestSlot(h http.HandlerFunc) http.HandlerFunc {
 	inner := s.slot(s.ingests, http.StatusServiceUnavailable, "too many ingest requests at once for your organization", h)
 	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.db.Lake.Writable(r.Context()); err != nil {
+			// Refused before the body is read: a full disk costs little.
+			storeFailed(w, err)
+			return
+		}
 		if s.db.Lake.Stats().HeadEvents > s.opts.MaxHeadEvents {
 			// The flush is behind; ask for one now.
 			s.wantFlush()

@@ -50,7 +50,12 @@ func start(t *testing.T, opts Options) fixture {
 // startWith is start with the data directory's options (engine limits).
 func startWith(t *testing.T, dopts datadir.Options, opts Options) fixture {
 	t.Helper()
-	dir := t.TempDir()
+	return startIn(t, t.TempDir(), dopts, opts)
+}
+
+// startIn is startWith over the data directory dir.
+func startIn(t *testing.T, dir string, dopts datadir.Options, opts Options) fixture {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if dopts.Timeout == 0 {
 		dopts.Timeout = queryTimeout

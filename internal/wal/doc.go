@@ -30,7 +30,11 @@
 //
 // Append returns only after its record has been written and fsynced;
 // concurrent appends share one write and one fsync. Creating and removing
-// segment files fsyncs the directory. Open scans every segment: an invalid
+// segment files fsyncs the directory. A failed write or fsync (a full disk)
+// makes appends fail at once for a backoff; the first request after it cuts
+// the active segment back to its last fsynced record and goes on in a new
+// segment, since after a failed fsync the old file's state past that record
+// is unknown. Open scans every segment: an invalid
 // record in the last segment is taken as a torn write and the file is
 // truncated at the last good record; an invalid record in an earlier segment
 // is reported and the rest of that segment is skipped on replay. Either way

@@ -53,8 +53,14 @@ func listSegments(dir string) ([]int, error) {
 
 // createSegment creates segment n for appending and makes its directory
 // entry durable.
-func createSegment(dir string, n int) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, segmentName(n)), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
+func createSegment(dir string, n int, fault func(op, path string) error) (*os.File, error) {
+	path := filepath.Join(dir, segmentName(n))
+	if fault != nil {
+		if err := fault("create", path); err != nil {
+			return nil, fmt.Errorf("create segment %d: %w", n, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("create segment %d: %w", n, err)
 	}

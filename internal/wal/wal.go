@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/spoor-dev/spoor/internal/atomicfile"
 )
@@ -24,9 +25,9 @@ const (
 var (
 	// ErrClosed is returned by calls on a closed log.
 	ErrClosed = errors.New("wal: closed")
-	// ErrFailed is returned by every append after a write or fsync failed:
-	// what was written may be lost, so the log takes no more records.
-	// Reopening the log repairs it.
+	// ErrFailed is returned by appends after a write or fsync failed (a
+	// full disk, say), for a backoff that grows from RetryMin to RetryMax.
+	// The first append after it repairs the log (see repair) and goes on.
 	ErrFailed = errors.New("wal: failed")
 	// ErrTooLarge is returned for a record over Options.MaxRecordBytes.
 	ErrTooLarge = errors.New("wal: record too large")
@@ -51,10 +52,23 @@ type Options struct {
 	MaxRecordBytes int
 	// Logger receives the log's failure and replay warnings; nil discards them.
 	Logger *slog.Logger
+	// Fault, when set, is called before every write, fsync and creation of
+	// a segment file with op "write", "sync" or "create" and the file's
+	// path; an error it returns fails that operation as the filesystem
+	// would. Tests inject a full disk with it; nil in production.
+	Fault func(op, path string) error
 
 	// syncFile replaces (*os.File).Sync in tests.
 	syncFile func(*os.File) error
 }
+
+// The backoff after a failed write: appends fail at once until it has
+// passed, so a full disk costs no I/O per refused request, and the wait
+// stays short enough that ingest resumes within seconds of space returning.
+const (
+	RetryMin = 100 * time.Millisecond
+	RetryMax = 2 * time.Second
+)
 
 func (o Options) withDefaults() (Options, error) {
 	if o.SegmentSize == 0 {
@@ -70,7 +84,15 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.syncFile == nil {
-		o.syncFile = (*os.File).Sync
+		fault := o.Fault
+		o.syncFile = func(f *os.File) error {
+			if fault != nil {
+				if err := fault("sync", f.Name()); err != nil {
+					return err
+				}
+			}
+			return f.Sync()
+		}
 	}
 	return o, nil
 }
@@ -91,7 +113,9 @@ type WAL struct {
 	wake    *sync.Cond // tells the committer there is work or the log is closing
 	pending *batch     // records waiting for the next commit
 	segs    []segment  // oldest first; the last one is active
-	err     error      // set once a write or fsync failed
+	err     error      // set when a write or fsync failed, until a repair
+	retryAt time.Time  // appends fail at once before this, while err is set
+	backoff time.Duration
 	closed  bool
 	stats   Stats
 
@@ -112,6 +136,7 @@ type WAL struct {
 type batch struct {
 	recs   [][]byte
 	cut    bool
+	probe  bool // only repair the log if it failed
 	pos    []Pos
 	cutPos Pos
 	err    error
@@ -120,7 +145,7 @@ type batch struct {
 
 func newBatch() *batch { return &batch{done: make(chan struct{})} }
 
-func (b *batch) empty() bool { return len(b.recs) == 0 && !b.cut }
+func (b *batch) empty() bool { return len(b.recs) == 0 && !b.cut && !b.probe }
 
 // Open opens the log in dir, creating dir and the first segment if needed.
 // It does not fail on corrupt data: it truncates an invalid tail of the last
@@ -172,7 +197,7 @@ func Open(dir string, opts Options) (*WAL, []CorruptionError, error) {
 		}
 	}
 	if len(ns) == 0 {
-		if w.f, err = createSegment(dir, 1); err != nil {
+		if w.f, err = createSegment(dir, 1, opts.Fault); err != nil {
 			return nil, nil, err
 		}
 		w.segN = 1
@@ -181,7 +206,7 @@ func Open(dir string, opts Options) (*WAL, []CorruptionError, error) {
 		w.f.Close()
 		return nil, nil, err
 	}
-	w.bw = bufio.NewWriterSize(w.f, 256<<10)
+	w.bw = bufio.NewWriterSize(segWriter{w}, 256<<10)
 	go w.run()
 	return w, report, nil
 }
@@ -282,7 +307,7 @@ func (w *WAL) usable() error {
 	if w.closed {
 		return ErrClosed
 	}
-	if w.err != nil {
+	if w.err != nil && time.Now().Before(w.retryAt) {
 		return fmt.Errorf("%w: %w", ErrFailed, w.err)
 	}
 	return nil
@@ -322,14 +347,21 @@ func (w *WAL) run() {
 		w.mu.Unlock()
 
 		if failed != nil {
-			b.err = fmt.Errorf("%w: %w", ErrFailed, failed)
-		} else {
+			if err := w.repair(); err != nil {
+				b.err = fmt.Errorf("%w: %w (repair: %w)", ErrFailed, failed, err)
+			} else {
+				w.mu.Lock()
+				w.err, w.backoff = nil, 0
+				w.mu.Unlock()
+				w.opts.Logger.Info("wal repaired, taking appends again", "segment", w.segN)
+			}
+		}
+		if b.err == nil {
 			b.err = w.commit(b)
 		}
 		w.mu.Lock()
-		if b.err != nil && w.err == nil {
-			w.err = b.err
-			w.opts.Logger.Error("wal failed, refusing appends", "err", b.err)
+		if b.err != nil {
+			w.fail(b.err)
 		}
 		if b.err == nil {
 			w.stats.Records += uint64(len(b.recs))
@@ -406,17 +438,7 @@ func (w *WAL) roll() error {
 	if err != nil {
 		return fmt.Errorf("close segment %d: %w", w.segN, err)
 	}
-	n := w.segN + 1
-	f, err := createSegment(w.dir, n)
-	if err != nil {
-		return err
-	}
-	w.f, w.segN, w.written, w.synced = f, n, 0, 0
-	w.bw.Reset(f)
-	w.mu.Lock()
-	w.segs = append(w.segs, segment{n: n})
-	w.mu.Unlock()
-	return nil
+	return w.nextSegment()
 }
 
 // RemoveBefore deletes the segments that lie entirely before pos, oldest
