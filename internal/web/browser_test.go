@@ -21,6 +21,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/datadir"
 	"github.com/spoor-dev/spoor/internal/detect"
+	"github.com/spoor-dev/spoor/internal/gen"
 	"github.com/spoor-dev/spoor/internal/rules"
 	"github.com/spoor-dev/spoor/internal/server"
 	"github.com/spoor-dev/spoor/internal/testenv"
@@ -94,6 +95,23 @@ func (c *console) ingest(t testing.TB, token string, ndjson []byte) {
 	code, body := c.do(t, "POST", "/api/v1/events", token, ndjson)
 	if code != 200 || !bytes.Contains(body, []byte(`"rejected":0`)) {
 		t.Fatalf("ingest: %d %s", code, body)
+	}
+}
+
+// loadFleet ingests a small generated fleet (internal/gen: the seeds'
+// windows in 2020 with their attack scenarios) into token's organization,
+// in batches the API takes.
+func (c *console) loadFleet(t testing.TB, token string, hosts int, rate float64) {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := gen.Generate(context.Background(), gen.Options{Seed: 1, Hosts: hosts, Rate: rate}, &buf, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(buf.Bytes(), []byte("\n"))
+	for len(lines) > 0 {
+		n := min(len(lines), 50_000)
+		c.ingest(t, token, bytes.Join(lines[:n], nil))
+		lines = lines[n:]
 	}
 }
 

@@ -18,11 +18,10 @@ import (
 // defaultColumns are the events table's columns when the URL names none.
 var defaultColumns = []string{"event_time", "hostname", "event_type", "user", "exe", "arguments"}
 
-// defaultSince is the range of an events page that names none.
-const defaultSince = "24h"
-
 func (c *Console) routeEvents() {
 	c.mux.HandleFunc("GET /events", c.page(c.events))
+	c.mux.HandleFunc("GET /events/{id}", c.page(c.eventView))
+	c.routePivots()
 }
 
 // eventsQuery is an events page's state, all of it in its URL.
@@ -32,11 +31,9 @@ type eventsQuery struct {
 
 func eventsQueryOf(r *http.Request) eventsQuery {
 	v := r.URL.Query()
-	e := eventsQuery{Q: v.Get("q"), Since: v.Get("since"), Until: v.Get("until"), Cols: v.Get("cols"), Order: v.Get("order"), Cursor: v.Get("cursor")}
-	if _, ok := v["since"]; !ok && e.Until == "" {
-		e.Since = defaultSince
-	}
-	return e
+	// No range is all of time: newest first, a page costs about the same,
+	// and imported evidence from years ago shows (the demo's is from 2020).
+	return eventsQuery{Q: v.Get("q"), Since: v.Get("since"), Until: v.Get("until"), Cols: v.Get("cols"), Order: v.Get("order"), Cursor: v.Get("cursor")}
 }
 
 // columns are the table's columns, chosen or the default.
@@ -61,7 +58,7 @@ func (e eventsQuery) link(change ...string) string {
 	}
 	q := url.Values{}
 	for k, v := range kv {
-		if v != "" || k == "since" { // an empty since means "from the start", unlike a missing one
+		if v != "" {
 			q.Set(k, v)
 		}
 	}
@@ -76,6 +73,7 @@ type eventsData struct {
 	First    string // the first page's link, when not on it
 	Error    *queryError
 	Warnings []string
+	Hist     *histogram
 	Ranges   []rangeLink
 	Newest   bool // newest first
 	Flip     string
@@ -113,13 +111,27 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, s *session) {
 	if e.Cursor != "" {
 		d.First = e.link("cursor", "")
 	}
-	code := http.StatusOK
+	// The histogram and the rows are two queries: run them at once.
+	var hist *histogram
+	var histErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hist, histErr = c.histogramOf(r.Context(), s, e)
+	}()
 	page, err := c.searchPage(r.Context(), s, e, d.Columns)
+	<-done
+	code := http.StatusOK
 	if err != nil {
-		code = http.StatusBadRequest
+		code = statusOf(err)
 		d.Error = queryErrorOf(err, e.Q)
 	} else {
-		d.Rows, d.Warnings, d.Searched = page.rows, page.warnings, true
+		if histErr != nil {
+			d.Warnings = append(d.Warnings, "the histogram could not be drawn: "+histErr.Error())
+		}
+		d.Hist = hist
+		d.Rows, d.Searched = page.rows, true
+		d.Warnings = append(d.Warnings, page.warnings...)
 		if page.next != "" {
 			d.Next = e.link("cursor", page.next)
 		}
@@ -234,6 +246,16 @@ func queryErrorOf(err error, q string) *queryError {
 		qe.At, qe.After = q[off:off+size], q[off+size:]
 	}
 	return qe
+}
+
+// statusOf is the status of a page whose API call failed: the API's own,
+// else 500.
+func statusOf(err error) int {
+	var ae *client.APIError
+	if errors.As(err, &ae) && ae.Status >= 400 {
+		return ae.Status
+	}
+	return http.StatusInternalServerError
 }
 
 func parsePos(p string) (line, col int, ok bool) {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -30,4 +31,65 @@ func TestBrowserSignInSeesEvents(t *testing.T) {
 		t.Errorf("newest event's arguments %q", got)
 	}
 	screenshot(t, ctx, "events")
+}
+
+// Seed 001 in the browser: the login search on one agent, a histogram bar
+// narrowing the range, an event opened whole, and the pivot to the same
+// host within minutes of it.
+func TestBrowserSeed001Pivot(t *testing.T) {
+	c := startConsole(t)
+	c.loadFleet(t, c.AdminA, 6, 2)
+	ctx := browser(t)
+	c.signIn(t, ctx, c.AnalystA)
+	q := `event_type = "login" AND agent_id = "436dd34c-f795-11ea-a752-21e3e3eb7c50"`
+	c.open(t, ctx, "/events?q="+url.QueryEscape(q)+"&cols=event_time,agent_id,event_type,user,src_ip", "#results")
+	rows := eval[[][]string](t, ctx, `[...document.querySelectorAll('#results tbody tr')].map(r => [...r.cells].map(c => c.textContent))`)
+	if len(rows) == 0 {
+		t.Fatal("the seed-001 search shows no rows")
+	}
+	for _, r := range rows {
+		if r[2] != "436dd34c-f795-11ea-a752-21e3e3eb7c50" || r[3] != "login" {
+			t.Fatalf("a row the query does not match: %q", r)
+		}
+	}
+	// A histogram bar narrows the range to its own.
+	bars := eval[int](t, ctx, `document.querySelectorAll('#histogram a').length`)
+	if bars == 0 {
+		t.Fatal("no histogram bars")
+	}
+	do(t, ctx, "click the first bar", chromedp.Click(chromedp.CSS("#histogram a rect.bar")), chromedp.WaitVisible(chromedp.CSS("#results")))
+	loc := get(t, ctx, "location", chromedp.Location())
+	u, _ := url.Parse(loc)
+	if u.Query().Get("since") == "" || u.Query().Get("until") == "" || u.Query().Get("q") != q {
+		t.Fatalf("the bar's link %s does not narrow the range of the same query", loc)
+	}
+	// Open an event: its whole original and the pivots.
+	do(t, ctx, "open the first event", chromedp.Click(chromedp.CSS("#results tbody tr td.open a")), chromedp.WaitVisible(chromedp.CSS("#raw")))
+	if raw := text(t, ctx, "#raw"); !strings.Contains(raw, "436dd34c-f795-11ea-a752-21e3e3eb7c50") {
+		t.Fatalf("the event's original lacks its agent: %s", raw)
+	}
+	screenshot(t, ctx, "event")
+	do(t, ctx, "pivot to the host ±5 min", chromedp.Click(chromedp.Search(`//a[text()="same host ±5 min"]`)), chromedp.WaitVisible(chromedp.CSS("#results")))
+	u, _ = url.Parse(get(t, ctx, "location", chromedp.Location()))
+	if got := u.Query().Get("q"); got != `agent_id = "436dd34c-f795-11ea-a752-21e3e3eb7c50"` {
+		t.Fatalf("the pivot's query %q", got)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#results tbody tr').length`); n == 0 {
+		t.Fatal("the host window around a login shows no events")
+	}
+}
+
+// A bad query is shown with its error at its position.
+func TestBrowserQueryErrorAtPosition(t *testing.T) {
+	c := startConsole(t)
+	ctx := browser(t)
+	c.signIn(t, ctx, c.AnalystA)
+	c.open(t, ctx, "/events?q="+url.QueryEscape(`user = "root" AND exe ~ "x"`), "#qerror")
+	before, at := text(t, ctx, "#qerror pre.query span"), text(t, ctx, "#qerror mark")
+	if before != `user = "root" AND exe ` || at != "~" {
+		t.Fatalf("error marked at %q after %q, want at the ~", at, before)
+	}
+	if msg := text(t, ctx, "#qerror p"); !strings.Contains(msg, "1:23") {
+		t.Fatalf("error message %q does not say the position", msg)
+	}
 }
