@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/spoor-dev/spoor/internal/auth"
 	"github.com/spoor-dev/spoor/internal/datadir"
@@ -266,14 +267,31 @@ func screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Logf("screenshot: %s", path)
 }
 
-// consoleErrors collects what the page reports as broken: CSP violations
-// and uncaught script errors, read by installProbe's listeners.
-const installProbe = `(() => {
-  window.__spoorProbe = window.__spoorProbe || {violations: [], errors: []};
-  document.addEventListener('securitypolicyviolation', e => window.__spoorProbe.violations.push(e.violatedDirective + ' ' + e.blockedURI));
-  window.addEventListener('error', e => window.__spoorProbe.errors.push(String(e.message)));
-  return true;
-})()`
+// probeSource runs in every page before its own scripts (DevTools
+// injects it, past the CSP): it records CSP violations and script errors,
+// so a test can tell that nothing an attacker wrote was run or tried to.
+const probeSource = `window.__spoorProbe = {violations: [], errors: []};
+document.addEventListener('securitypolicyviolation', e => window.__spoorProbe.violations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || '')));
+window.addEventListener('error', e => window.__spoorProbe.errors.push(String(e.message)));`
+
+// probe installs probeSource in the browser's pages from the next one on.
+func probe(t testing.TB, ctx context.Context) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: probeSource}); err != nil {
+		t.Fatalf("install the probe: %v", err)
+	}
+}
+
+// probeReport is what the probe saw on the current page.
+type probeReport struct {
+	Violations []string `json:"violations"`
+	Errors     []string `json:"errors"`
+}
+
+func readProbe(t testing.TB, ctx context.Context) probeReport {
+	t.Helper()
+	return eval[probeReport](t, ctx, `window.__spoorProbe || {violations: ["no probe"], errors: []}`)
+}
 
 // eventLine is one Threat Stack event as NDJSON, with fields of its own.
 func eventLine(id, host string, at time.Time, fields map[string]any) string {
