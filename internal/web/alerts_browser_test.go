@@ -86,7 +86,7 @@ func TestBrowserAlertsStreamOrgScoped(t *testing.T) {
 	if n := text(t, ctxA, "#fresh-count"); n != "1" {
 		t.Errorf("orgA's new-alert count %q", n)
 	}
-	screenshot(t, ctxA, "alerts")
+	screenshot(t, ctxA, "alerts-live")
 }
 
 // jsString quotes s as a JavaScript string literal.

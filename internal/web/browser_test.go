@@ -5,6 +5,7 @@ package web_test
 // Every page's test (events, alerts, hosts, rules, sql) builds on it.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -99,21 +100,50 @@ func (c *console) ingest(t testing.TB, token string, ndjson []byte) {
 	}
 }
 
-// loadFleet ingests a small generated fleet (internal/gen: the seeds'
-// windows in 2020 with their attack scenarios) into token's organization,
-// in batches the API takes.
-func (c *console) loadFleet(t testing.TB, token string, hosts int, rate float64) {
+// loadFleet ingests a generated fleet (internal/gen: the seeds' windows
+// in 2020 with their attack scenarios) into token's organization, streamed
+// from the generator in batches the API takes, and flushes it to parts as
+// a running server would have; it returns the events ingested.
+func (c *console) loadFleet(t testing.TB, token string, hosts int, rate float64) int {
 	t.Helper()
-	var buf bytes.Buffer
-	if _, err := gen.Generate(context.Background(), gen.Options{Seed: 1, Hosts: hosts, Rate: rate}, &buf, io.Discard); err != nil {
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := gen.Generate(context.Background(), gen.Options{Seed: 1, Hosts: hosts, Rate: rate}, pw, io.Discard)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	defer pr.Close() // a failed ingest stops the generator too
+	sc := bufio.NewScanner(pr)
+	sc.Buffer(nil, 16<<20)
+	var batch bytes.Buffer
+	n, inBatch := 0, 0
+	send := func() {
+		if inBatch > 0 {
+			c.ingest(t, token, batch.Bytes())
+			batch.Reset()
+			inBatch = 0
+		}
+	}
+	for sc.Scan() {
+		batch.Write(sc.Bytes())
+		batch.WriteByte('\n')
+		n++
+		if inBatch++; inBatch == 50_000 || batch.Len() > 32<<20 {
+			send()
+		}
+	}
+	send()
+	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	lines := bytes.SplitAfter(buf.Bytes(), []byte("\n"))
-	for len(lines) > 0 {
-		n := min(len(lines), 50_000)
-		c.ingest(t, token, bytes.Join(lines[:n], nil))
-		lines = lines[n:]
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
+	if err := c.DB.Lake.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // do calls the server over HTTP with a bearer token ("" for none).
@@ -256,10 +286,10 @@ func screenshots(t testing.TB) string {
 	return t.TempDir()
 }
 
-// screenshot saves the whole page as name.png.
+// screenshot saves what the window shows (1280x900) as name.png.
 func screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
-	png := get(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+	png := get(t, ctx, "screenshot "+name, chromedp.CaptureScreenshot())
 	path := filepath.Join(screenshots(t), name+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
@@ -275,10 +305,14 @@ document.addEventListener('securitypolicyviolation', e => window.__spoorProbe.vi
 window.addEventListener('error', e => window.__spoorProbe.errors.push(String(e.message)));`
 
 // probe installs probeSource in the browser's pages from the next one on.
-func probe(t testing.TB, ctx context.Context) {
+func probe(t testing.TB, ctx context.Context) { probeWith(t, ctx, probeSource) }
+
+// probeWith installs a script that runs first in every page from the
+// next one on.
+func probeWith(t testing.TB, ctx context.Context, src string) {
 	t.Helper()
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: probeSource}); err != nil {
-		t.Fatalf("install the probe: %v", err)
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+		t.Fatalf("install a probe: %v", err)
 	}
 }
 

@@ -21,6 +21,7 @@ var defaultColumns = []string{"event_time", "hostname", "event_type", "user", "e
 func (c *Console) routeEvents() {
 	c.mux.HandleFunc("GET /events", c.page(c.events))
 	c.mux.HandleFunc("GET /events/{id}", c.page(c.eventView))
+	c.mux.HandleFunc("GET /histogram", c.page(c.histogramFrame))
 	c.routePivots()
 }
 
@@ -73,7 +74,7 @@ type eventsData struct {
 	First    string // the first page's link, when not on it
 	Error    *queryError
 	Warnings []string
-	Hist     *histogram
+	Hist     string // the histogram's frame
 	Ranges   []rangeLink
 	Newest   bool // newest first
 	Flip     string
@@ -111,25 +112,13 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, s *session) {
 	if e.Cursor != "" {
 		d.First = e.link("cursor", "")
 	}
-	// The histogram and the rows are two queries: run them at once.
-	var hist *histogram
-	var histErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		hist, histErr = c.histogramOf(r.Context(), s, e)
-	}()
 	page, err := c.searchPage(r.Context(), s, e, d.Columns)
-	<-done
 	code := http.StatusOK
 	if err != nil {
 		code = statusOf(err)
 		d.Error = queryErrorOf(err, e.Q)
 	} else {
-		if histErr != nil {
-			d.Warnings = append(d.Warnings, "the histogram could not be drawn: "+histErr.Error())
-		}
-		d.Hist = hist
+		d.Hist = link("/histogram", "q", e.Q, "since", e.Since, "until", e.Until, "cols", e.Cols, "order", e.Order)
 		d.Rows, d.Searched = page.rows, true
 		d.Warnings = append(d.Warnings, page.warnings...)
 		if page.next != "" {

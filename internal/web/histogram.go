@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -108,4 +109,20 @@ func drawHistogram(rows []timelineRow, e eventsQuery) *histogram {
 	}
 	h.From, h.To, h.Bucket = linkTime(first), linkTime(last), width.String()
 	return h
+}
+
+// histogramFrame draws the histogram of an events page in a frame of it,
+// so the page's rows come without waiting for it: the two are queries of
+// their own, and the histogram's is the costlier.
+func (c *Console) histogramFrame(w http.ResponseWriter, r *http.Request, s *session) {
+	e := eventsQueryOf(r)
+	var d struct {
+		Hist  *histogram
+		Error string
+	}
+	var err error
+	if d.Hist, err = c.histogramOf(r.Context(), s, e); err != nil {
+		d.Error = err.Error()
+	}
+	c.renderFrame(w, "frame_histogram", d)
 }

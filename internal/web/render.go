@@ -13,7 +13,8 @@ import (
 )
 
 // pages holds one template set per page: the layout and the page's own
-// file, which defines "content".
+// file, which defines "content"; a file named frame_*.html is a whole
+// document of its own, drawn in a frame of another page.
 type pages struct {
 	sets map[string]*template.Template
 }
@@ -50,6 +51,10 @@ func loadPages() *pages {
 	for _, n := range names {
 		name := strings.TrimSuffix(path.Base(n), ".html")
 		if name == "layout" {
+			continue
+		}
+		if strings.HasPrefix(name, "frame_") {
+			p.sets[name] = template.Must(template.New(path.Base(n)).Funcs(funcs).ParseFS(templateFS, n))
 			continue
 		}
 		p.sets[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
@@ -90,6 +95,22 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, cod
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
+	w.Write(b.Bytes())
+}
+
+// renderFrame writes a frame_*.html page, which only the console's own
+// pages may frame.
+func (c *Console) renderFrame(w http.ResponseWriter, page string, data any) {
+	var b bytes.Buffer
+	if err := c.pages.sets[page].ExecuteTemplate(&b, page+".html", data); err != nil {
+		c.opts.Logger.Error("console: render", "page", page, "err", err)
+		http.Error(w, "the frame could not be drawn", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", strings.Replace(csp, "frame-ancestors 'none'", "frame-ancestors 'self'", 1))
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("Content-Type", "text/html; charset=utf-8")
 	w.Write(b.Bytes())
 }
 

@@ -43,7 +43,7 @@ func clean(t *testing.T, ctx context.Context, page string) {
 	if p := readProbe(t, ctx); len(p.Violations) > 0 || len(p.Errors) > 0 {
 		t.Errorf("%s: CSP violations %q, script errors %q", page, p.Violations, p.Errors)
 	}
-	if n := eval[int](t, ctx, `document.querySelectorAll('main script, main img, main svg:not(#histogram svg), [onerror], [onload], a[href^="javascript:" i]').length`); n > 0 {
+	if n := eval[int](t, ctx, `document.querySelectorAll('main script, main img, main svg, [onerror], [onload], a[href^="javascript:" i]').length`); n > 0 {
 		html := eval[string](t, ctx, `document.querySelector('main').innerHTML`)
 		t.Errorf("%s: %d elements made of event data: %s", page, n, html)
 	}
