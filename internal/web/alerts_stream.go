@@ -44,7 +44,7 @@ func (c *Console) alertStream(w http.ResponseWriter, r *http.Request, s *session
 	beat := time.NewTicker(c.opts.Heartbeat)
 	defer beat.Stop()
 	for {
-		if _, ok := c.session(r); !ok {
+		if _, ok := c.session(r, false); !ok {
 			fmt.Fprint(w, "event: signed-out\ndata: {}\n\n")
 			rc.Flush()
 			return // signed out, expired or revoked

@@ -14,7 +14,7 @@ type handler func(w http.ResponseWriter, r *http.Request, s *session)
 // reading; others go to the sign-in page, and come back after it.
 func (c *Console) page(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s, ok := c.session(r)
+		s, ok := c.session(r, true)
 		if !ok {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
@@ -42,12 +42,14 @@ func (c *Console) post(h handler) http.HandlerFunc {
 
 // session returns the request's session while its token verifies for the
 // same organization with a role that reads; else it ends the session.
-func (c *Console) session(r *http.Request) (*session, bool) {
+// touch marks it used: a stream's checks do not, so an open page does not
+// keep a session alive past its idle timeout.
+func (c *Console) session(r *http.Request, touch bool) (*session, bool) {
 	ck, err := r.Cookie(cookieName)
 	if err != nil {
 		return nil, false
 	}
-	s, ok := c.sessions.get(ck.Value)
+	s, ok := c.sessions.get(ck.Value, touch)
 	if !ok {
 		return nil, false
 	}
@@ -84,7 +86,7 @@ type loginData struct {
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := c.session(r); ok {
+	if _, ok := c.session(r, true); ok {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}

@@ -116,7 +116,7 @@ func (c *Console) renderFrame(w http.ResponseWriter, page string, data any) {
 
 // fail shows an error page with the message, signed in or not.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	s, _ := c.session(r)
+	s, _ := c.session(r, false)
 	c.render(w, r, s, code, "error", http.StatusText(code), msg)
 }
 

@@ -191,3 +191,47 @@ func TestSignInCookieAndNext(t *testing.T) {
 		}
 	}
 }
+
+// A session ends after IdleTimeout without a request, and after MaxAge
+// whatever its use.
+func TestSessionExpiry(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	con := web.New(web.Options{API: http.NotFoundHandler(), Verify: func(string) (string, string, bool) { return "orgA", "analyst", true },
+		Now: func() time.Time { return now }, IdleTimeout: time.Hour, MaxAge: 3 * time.Hour})
+	signIn := func() *http.Cookie {
+		req := httptest.NewRequest("POST", "/login", strings.NewReader("token=t"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		con.ServeHTTP(rec, req)
+		return rec.Result().Cookies()[0]
+	}
+	// signedIn: a signed-in browser asking for the sign-in page is sent on.
+	signedIn := func(ck *http.Cookie) bool {
+		req := httptest.NewRequest("GET", "/login", nil)
+		req.AddCookie(ck)
+		rec := httptest.NewRecorder()
+		con.ServeHTTP(rec, req)
+		return rec.Code == http.StatusSeeOther
+	}
+	start := now
+	ck := signIn()
+	for _, step := range []struct {
+		at   time.Duration
+		want bool
+	}{
+		{59 * time.Minute, true},   // within the idle timeout
+		{118 * time.Minute, true},  // 59 minutes after the last request
+		{170 * time.Minute, true},  // 52 minutes idle
+		{181 * time.Minute, false}, // used 11 minutes ago, but over MaxAge
+	} {
+		now = start.Add(step.at)
+		if got := signedIn(ck); got != step.want {
+			t.Errorf("at +%v: signed in %v, want %v", step.at, got, step.want)
+		}
+	}
+	ck = signIn()
+	now = now.Add(61 * time.Minute)
+	if signedIn(ck) {
+		t.Error("a session idle for 61 minutes is still signed in (idle timeout 1 h)")
+	}
+}

@@ -60,9 +60,9 @@ func (s *sessions) create(token, org, role string) *session {
 	return ss
 }
 
-// get returns the live session of id and marks it used; an expired one is
-// dropped.
-func (s *sessions) get(id string) (*session, bool) {
+// get returns the live session of id and, when touch, marks it used (a
+// request of the user's, not a stream's); an expired one is dropped.
+func (s *sessions) get(id string, touch bool) (*session, bool) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -74,7 +74,9 @@ func (s *sessions) get(id string) (*session, bool) {
 		delete(s.m, id)
 		return nil, false
 	}
-	ss.seen = now
+	if touch {
+		ss.seen = now
+	}
 	return ss, true
 }
 
