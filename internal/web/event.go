@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spoor-dev/spoor/internal/client"
 	"github.com/spoor-dev/spoor/internal/query"
 )
 
@@ -40,59 +40,66 @@ type pivot struct {
 	Label, Href string
 }
 
-// eventView shows one whole original event and the pivots from it.
+// eventView shows one whole original event and the pivots from it. The
+// links of the console name the event's time (?t=), which bounds the
+// lookup to the parts of that hour; without it, or when it is wrong, the
+// event is looked for over all time.
 func (c *Console) eventView(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
-	var typed map[string]any
-	var typedErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		typed, typedErr = c.typedFields(r.Context(), s, id)
-	}()
-	a, err := c.call(r.Context(), s, "GET", "/api/v1/events/"+url.PathEscape(id), nil)
-	<-done
-	if err == nil {
-		err = a.err()
+	at := r.URL.Query().Get("t")
+	ev, err := c.lookup(r.Context(), s, id, at)
+	if statusOf(err) == http.StatusNotFound && at != "" {
+		ev, err = c.lookup(r.Context(), s, id, "")
 	}
 	if err != nil {
 		c.fail(w, r, statusOf(err), err.Error())
 		return
 	}
-	d := eventData{ID: id, Warnings: a.warnings()}
+	d := eventData{ID: id, Warnings: ev.warnings}
 	var pretty bytes.Buffer
-	if json.Indent(&pretty, a.Body, "", "  ") == nil {
+	if json.Indent(&pretty, ev.original, "", "  ") == nil {
 		d.Raw = pretty.String()
 	} else {
-		d.Raw = string(a.Body)
+		d.Raw = string(ev.original)
 	}
-	d.Fields = topLevel(a.Body)
-	if typedErr != nil {
-		d.Warnings = append(d.Warnings, "pivots unavailable: "+typedErr.Error())
-	} else {
-		d.Pivots = pivotsOf(typed)
-	}
+	d.Fields = topLevel(ev.original)
+	d.Pivots = pivotsOf(ev.typed)
 	c.render(w, r, s, http.StatusOK, "events_event", "Event "+id, d)
 }
 
-// typedFields reads the event's typed columns, whatever its format named
-// them, through a search for its _id.
-func (c *Console) typedFields(ctx context.Context, s *session, id string) (map[string]any, error) {
-	body := map[string]any{"query": "_id = " + quote(id), "fields": pivotFields, "limit": 1}
-	a, err := c.call(ctx, s, "POST", "/api/v1/search?format=json", body)
-	if err != nil {
-		return nil, err
+// foundEvent is an event as the event page shows it: the original as it
+// came, and its typed columns, which the pivots start from.
+type foundEvent struct {
+	original []byte
+	typed    map[string]any
+	warnings []string
+}
+
+// lookup finds the event of id, at the time at ("" for any time), through
+// two searches at once: the original (a search without fields answers
+// whole original events) and its typed columns.
+func (c *Console) lookup(ctx context.Context, s *session, id, at string) (foundEvent, error) {
+	q := "_id = " + quote(id)
+	var typed []map[string]any
+	var typedErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		typed, _, typedErr = c.callRows(ctx, s, "POST", "/api/v1/search?format=json",
+			map[string]any{"query": q, "fields": pivotFields, "limit": 1, "since": at, "until": at})
+	}()
+	var originals []json.RawMessage
+	a, err := c.callJSON(ctx, s, "POST", "/api/v1/search?format=json", map[string]any{"query": q, "limit": 1, "since": at, "until": at}, &originals)
+	<-done
+	switch {
+	case err != nil:
+		return foundEvent{}, err
+	case typedErr != nil:
+		return foundEvent{}, typedErr
+	case len(originals) == 0 || len(typed) == 0:
+		return foundEvent{}, &client.APIError{Status: http.StatusNotFound, Message: fmt.Sprintf("no event %q in your organization", id)}
 	}
-	if err := a.err(); err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(a.Body))
-	dec.UseNumber()
-	var rows []map[string]any
-	if err := dec.Decode(&rows); err != nil || len(rows) == 0 {
-		return nil, fmt.Errorf("no event %q", id)
-	}
-	return rows[0], nil
+	return foundEvent{original: originals[0], typed: typed[0], warnings: a.warnings()}, nil
 }
 
 // topLevel lists the event's top-level fields in their order in the JSON,

@@ -1,14 +1,13 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 	"strings"
 	"unicode/utf8"
 
@@ -137,29 +136,33 @@ type searchAnswer struct {
 
 // searchPage runs one page of the events search through the API.
 func (c *Console) searchPage(ctx context.Context, s *session, e eventsQuery, cols []string) (searchAnswer, error) {
-	body := map[string]any{"query": e.Q, "since": e.Since, "until": e.Until, "fields": append([]string{"_id"}, cols...),
+	body := map[string]any{"query": e.Q, "since": e.Since, "until": e.Until, "fields": append([]string{"_id", "event_time"}, cols...),
 		"limit": c.opts.PageSize, "desc": e.Order != "asc", "cursor": e.Cursor}
-	a, err := c.call(ctx, s, "POST", "/api/v1/search?format=json", body)
+	var objs []map[string]any
+	var a *answer
+	var err error
+	if hour := c.latestHour(ctx, s, e); hour != "" {
+		// The console's landing page, every event newest first: the
+		// newest hour alone holds a full page more often than not, and
+		// reads one part instead of all. A page that is not full there
+		// is looked for over all time.
+		body["since"] = hour
+		objs, a, err = c.callRows(ctx, s, "POST", "/api/v1/search?format=json", body)
+		if err != nil || a.Header.Get("Spoor-Next-Cursor") == "" {
+			body["since"], a = "", nil
+		}
+	}
+	if a == nil {
+		objs, a, err = c.callRows(ctx, s, "POST", "/api/v1/search?format=json", body)
+	}
 	if err != nil {
 		return searchAnswer{}, err
-	}
-	if err := a.err(); err != nil {
-		return searchAnswer{}, err
-	}
-	if msg := a.Header.Get("Spoor-Error"); msg != "" {
-		return searchAnswer{}, errors.New(msg)
-	}
-	dec := json.NewDecoder(bytes.NewReader(a.Body))
-	dec.UseNumber()
-	var objs []map[string]any
-	if err := dec.Decode(&objs); err != nil {
-		return searchAnswer{}, fmt.Errorf("read the search answer: %w", err)
 	}
 	out := searchAnswer{next: a.Header.Get("Spoor-Next-Cursor"), warnings: a.warnings()}
 	for _, o := range objs {
 		row := eventRow{Cells: make([]string, len(cols))}
 		if id, ok := o["_id"].(string); ok {
-			row.Link = "/events/" + url.PathEscape(id)
+			row.Link = eventLink(id, cellText(o["event_time"]))
 		}
 		for i, col := range cols {
 			row.Cells[i] = cellText(o[col])
@@ -167,6 +170,32 @@ func (c *Console) searchPage(ctx context.Context, s *session, e eventsQuery, col
 		out.rows = append(out.rows, row)
 	}
 	return out, nil
+}
+
+// latestHour is the start of the organization's newest hour of events
+// (RFC 3339), for the first page of all events newest first; "" for any
+// other search, or when it cannot be known.
+func (c *Console) latestHour(ctx context.Context, s *session, e eventsQuery) string {
+	if e.Q != "" || e.Since != "" || e.Until != "" || e.Cursor != "" || e.Order == "asc" {
+		return ""
+	}
+	// date_key, the lake's partition column, is far cheaper to take the
+	// max of than event_time (90 ms to 350 ms over the demo's lake).
+	rows, _, err := c.callRows(ctx, s, "POST", "/api/v1/sql?format=json", map[string]string{"sql": "SELECT max(date_key) AS k FROM events"})
+	if err != nil || len(rows) != 1 {
+		return ""
+	}
+	t, err := time.Parse("2006-01-02-15", cellText(rows[0]["k"]))
+	if err != nil {
+		return ""
+	}
+	return linkTime(t)
+}
+
+// eventLink is the event page of an event, with its time when known: the
+// page then reads only the parts of that hour.
+func eventLink(id, at string) string {
+	return link("/events/"+url.PathEscape(id), "t", at)
 }
 
 // cellText shows a JSON value as text: strings as they are, lists joined

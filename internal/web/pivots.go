@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/spoor-dev/spoor/internal/sqlquote"
@@ -111,7 +110,7 @@ func nest(rows []map[string]any) []*treeNode {
 		n := &treeNode{PID: cellText(r["pid"]), User: cellText(r["user"]), Exe: cellText(r["exe"]), Args: cellText(r["arguments"]),
 			Start: cellText(r["start"]), TargetUser: cellText(r["target_user"])}
 		if id := cellText(r["event_id"]); id != "" {
-			n.Event = "/events/" + url.PathEscape(id)
+			n.Event = eventLink(id, n.Start)
 		}
 		depth, _ := strconv.Atoi(cellText(r["depth"]))
 		depth = min(max(depth, 0), len(path))
