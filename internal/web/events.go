@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/spoor-dev/spoor/internal/client"
