@@ -19,6 +19,7 @@ func (c *Console) routeAlerts() {
 	c.mux.HandleFunc("GET /alerts", c.page(c.alerts))
 	c.mux.HandleFunc("POST /alerts/dismiss", c.post(c.dismiss))
 	c.mux.HandleFunc("GET /alerts/stream", c.page(c.alertStream))
+	c.mux.HandleFunc("GET /alerts/{id}/events", c.page(c.alertEventsPage))
 }
 
 // alertSorts are the orders the alerts table offers, by their URL name;
@@ -40,7 +41,9 @@ type alertsData struct {
 	Error        *queryError
 	Done         string // what the last dismissal did
 	Problems     []string
-	Now          int64 // epoch ms of this page: the stream sends alerts made after it
+	Now          int64  // epoch ms of this page: the stream sends alerts made after it
+	Total        int    // alerts in the tab, on every page
+	Prev, Next   string // the neighbouring pages' links
 }
 
 type alertRow struct {
@@ -48,17 +51,29 @@ type alertRow struct {
 	Events string // the events behind the alert
 }
 
+// alertsPerPage bounds the rows of an alerts page.
+const alertsPerPage = 100
+
 // alertsQuery is the alerts page's state, in its URL.
-type alertsQuery struct{ Tab, Q, Sort string }
+type alertsQuery struct {
+	Tab, Q, Sort string
+	Page         int
+}
 
 func (a alertsQuery) link(change ...string) string {
+	page := ""
+	if a.Page > 0 {
+		page = strconv.Itoa(a.Page)
+	}
 	// link keeps the last value given for a name.
-	return link("/alerts", append([]string{"tab", a.Tab, "q", a.Q, "sort", a.Sort}, change...)...)
+	return link("/alerts", append([]string{"tab", a.Tab, "q", a.Q, "sort", a.Sort, "page", page}, change...)...)
 }
 
 func (c *Console) alerts(w http.ResponseWriter, r *http.Request, s *session) {
 	v := r.URL.Query()
 	aq := alertsQuery{Tab: v.Get("tab"), Q: v.Get("q"), Sort: v.Get("sort")}
+	aq.Page, _ = strconv.Atoi(v.Get("page"))
+	aq.Page = max(aq.Page, 0)
 	if aq.Tab != "dismissed" {
 		aq.Tab = "open"
 	}
@@ -67,10 +82,10 @@ func (c *Console) alerts(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	d := alertsData{Tab: aq.Tab, Q: aq.Q, Sort: aq.Sort, Done: v.Get("done"), Problems: v["problem"], Now: c.opts.Now().UnixMilli()}
 	for _, t := range []string{"open", "dismissed"} {
-		d.Tabs = append(d.Tabs, rangeLink{Label: t, Href: aq.link("tab", t), Current: t == aq.Tab})
+		d.Tabs = append(d.Tabs, rangeLink{Label: t, Href: aq.link("tab", t, "page", ""), Current: t == aq.Tab})
 	}
 	for _, o := range []string{"last", "first", "severity", "count", "rule", "host"} {
-		d.Sorts = append(d.Sorts, rangeLink{Label: o, Href: aq.link("sort", o), Current: o == aq.Sort})
+		d.Sorts = append(d.Sorts, rangeLink{Label: o, Href: aq.link("sort", o, "page", ""), Current: o == aq.Sort})
 	}
 	var list []alert.Alert
 	_, err := c.callJSON(r.Context(), s, "GET", link("/api/v1/alerts", "status", aq.Tab, "query", aq.Q), nil, &list)
@@ -82,14 +97,47 @@ func (c *Console) alerts(w http.ResponseWriter, r *http.Request, s *session) {
 	slices.SortStableFunc(list, func(a, b alert.Alert) int {
 		return cmp.Or(by(a, b), cmp.Compare(b.LastTime, a.LastTime), cmp.Compare(a.ID, b.ID))
 	})
-	for _, a := range list {
-		d.Alerts = append(d.Alerts, alertRow{Alert: a, Events: alertEvents(a)})
+	d.Total = len(list)
+	from := min(aq.Page*alertsPerPage, len(list))
+	to := min(from+alertsPerPage, len(list))
+	if from > 0 {
+		d.Prev = aq.link("page", strconv.Itoa(aq.Page-1))
+	}
+	if to < len(list) {
+		d.Next = aq.link("page", strconv.Itoa(aq.Page+1))
+	}
+	for _, a := range list[from:to] {
+		d.Alerts = append(d.Alerts, alertRow{Alert: a, Events: alertEventsLink(a)})
 	}
 	c.render(w, r, s, code, "alerts", "Alerts", d)
 }
 
-// alertEvents links the events behind an alert: its sample of event ids
-// within its first and last sighting.
+// alertEventsLink is the console's short link to the events behind an
+// alert (alertEventsPage sends it on to the search).
+func alertEventsLink(a alert.Alert) string {
+	if len(a.EventIDs) == 0 {
+		return ""
+	}
+	return "/alerts/" + url.PathEscape(a.ID) + "/events"
+}
+
+// alertEventsPage sends the browser to the events behind an alert.
+func (c *Console) alertEventsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	var a alert.Alert
+	if _, err := c.callJSON(r.Context(), s, "GET", "/api/v1/alerts/"+url.PathEscape(r.PathValue("id")), nil, &a); err != nil {
+		c.fail(w, r, statusOf(err), err.Error())
+		return
+	}
+	to := alertEvents(a)
+	if to == "" {
+		c.fail(w, r, http.StatusNotFound, "alert "+a.ID+" names no events")
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// alertEvents is the search for the events behind an alert: its sample of
+// event ids within its first and last sighting.
 func alertEvents(a alert.Alert) string {
 	if len(a.EventIDs) == 0 {
 		return ""

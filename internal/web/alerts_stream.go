@@ -61,7 +61,7 @@ func (c *Console) alertStream(w http.ResponseWriter, r *http.Request, s *session
 			}
 			sent[a.ID] = true
 			b, _ := json.Marshal(streamAlert{ID: a.ID, Severity: a.Severity, SevName: severityName(a.Severity), Rule: a.Rule, Title: a.Title,
-				Technique: a.Technique, Host: a.Hostname, First: fmtMillis(a.FirstTime), Last: fmtMillis(a.LastTime), Count: a.Count, Events: alertEvents(a)})
+				Technique: a.Technique, Host: a.Hostname, First: fmtMillis(a.FirstTime), Last: fmtMillis(a.LastTime), Count: a.Count, Events: alertEventsLink(a)})
 			fmt.Fprintf(w, "event: alert\nid: %s\ndata: %s\n\n", a.ID, b)
 		}
 		if rc.Flush() != nil {
