@@ -3,6 +3,7 @@ package web_test
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -52,5 +53,14 @@ func TestAlertsPages(t *testing.T) {
 	}
 	if code, _, _ := get("/alerts/nope/events"); code != 404 {
 		t.Errorf("an unknown alert's events: %d, want 404", code)
+	}
+	// A filter over the alerts' fields, and a bad one marked where it fails.
+	_, _, one := get("/alerts?q=" + url.QueryEscape(`group_key contains "implant-007"`))
+	if n := len(rowRe.FindAllString(one, -1)); n != 1 || !strings.Contains(one, "implant-007") {
+		t.Errorf("filtered to one alert: %d rows", n)
+	}
+	code, _, bad := get("/alerts?q=" + url.QueryEscape(`severity = `))
+	if code != 400 || !strings.Contains(bad, `id="qerror"`) || !strings.Contains(bad, "<mark> </mark>") {
+		t.Errorf("a bad alert filter: %d\n%s", code, bad)
 	}
 }

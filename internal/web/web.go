@@ -83,8 +83,13 @@ func New(opts Options) *Console {
 	return c
 }
 
-// routes names every page. Each page's file adds its own with route; a
-// page that changes anything takes POST and is checked for CSRF by post.
+// routes names every page. A page is a file, NAME.go, whose routeNAME adds
+// its handlers: c.page(h) for a signed-in GET, c.post(h) for a change (CSRF
+// and origin checked); h reads through c.callJSON or c.callRows (the API,
+// as the session's token) and answers with c.render(w, r, s, code, "NAME",
+// title, data), which draws templates/NAME.html's "content" in the layout
+// (templates/NAME_more.html for more pages of the section; "table" and
+// "queryerror" are layout templates to reuse), or c.fail on an error.
 func (c *Console) routes() {
 	static, _ := fs.Sub(staticFS, "static")
 	c.mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
