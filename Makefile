@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/spoor
 DATA    ?= ./spoor-data
 
-.PHONY: build demo test docs-check test-race fuzz bench bench-formats bench-detect bench-hunt bench-gate clean
+.PHONY: build demo test docs-check test-race fuzz bench bench-formats bench-detect bench-hunt bench-gate bench-console clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spoor
@@ -79,6 +79,9 @@ bench-hunt:
 
 bench-gate:
 	sh bench/gate.sh
+
+bench-console:
+	sh bench/console.sh
 
 clean:
 	rm -rf bin $(DATA)

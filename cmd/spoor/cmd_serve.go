@@ -141,7 +141,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		return err
 	}
 	sopts := server.Options{Listen: o.listen, MaxBodyBytes: o.maxBody, FlushEvery: o.flush, TLSCert: o.tlsCert, TLSKey: o.tlsKey, Logger: log, OperatorOrg: o.operator,
-		MaxQueries: o.maxQueries, MaxQueriesPerOrg: o.orgQueries, MaxIngests: o.maxIngests, MaxIngestsPerOrg: o.orgIngests}
+		MaxQueries: o.maxQueries, MaxQueriesPerOrg: o.orgQueries, MaxIngests: o.maxIngests, MaxIngestsPerOrg: o.orgIngests, Console: true}
 	if !o.noDetect && db.Alerts != nil {
 		dir, err := rules.OpenDir(rulesDirOf(o.data, o.rules))
 		if err != nil {

@@ -53,11 +53,18 @@ func invokedAs() string {
 	return commandName(arg0, cwd, onPath)
 }
 
-// demoNextSteps is what the demo prints last, once it serves: where, an
-// analyst token, and commands to try, naming the binary as bin.
+// demoNextSteps is what the demo prints last, once it serves: where, the
+// console's URL beside an analyst token, and commands to try, naming the
+// binary as bin.
 func demoNextSteps(bin, url, token, logFile string) string {
 	return fmt.Sprintf(`
-Serving the demo fleet on %[2]s (Ctrl-C stops it; the server logs to %[4]s). An analyst token:
+Serving the demo fleet on %[2]s (Ctrl-C stops it; the server logs to %[4]s).
+Open the console and sign in with the analyst token:
+
+  console: %[2]s/
+  token:   %[3]s
+
+or use the token from a terminal:
 
   export SPOOR_SERVER=%[2]s SPOOR_TOKEN=%[3]s
   %[1]s search 'event_type = "cloudtrail" AND userType = "AssumedRole"'

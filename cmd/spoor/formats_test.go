@@ -237,7 +237,7 @@ func TestDemoWalkthrough(t *testing.T) {
 		t.Fatalf("no serving block:\n%s", out)
 	}
 	last := out[i:]
-	for _, want := range []string{"export SPOOR_SERVER=http://127.0.0.1:", " SPOOR_TOKEN=spoor_", "\n  bin/spoor search '", "\n  bin/spoor alerts list\n", "\n  curl -s "} {
+	for _, want := range []string{"\n  console: http://127.0.0.1:", "\n  token:   spoor_", "export SPOOR_SERVER=http://127.0.0.1:", " SPOOR_TOKEN=spoor_", "\n  bin/spoor search '", "\n  bin/spoor alerts list\n", "\n  curl -s "} {
 		if !strings.Contains(last, want) {
 			t.Errorf("the last block lacks %q:\n%s", want, last)
 		}

@@ -64,6 +64,8 @@ type Options struct {
 	Rules    *rules.Dir
 	// MaxBatchEvents bounds the events of one request (default 100,000).
 	MaxBatchEvents int
+	// Console serves the web console (internal/web) at /.
+	Console bool
 }
 
 func (o *Options) defaults() {
@@ -158,7 +160,7 @@ func New(db *datadir.DB, tokens *auth.Store, opts Options) *Server {
 	return s
 }
 
-// Handler routes the API.
+// Handler routes the API, and the console when Options.Console is on.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
@@ -181,7 +183,11 @@ func (s *Server) Handler() http.Handler {
 	s.routeDetection(mux)
 	s.routeHunt(mux)
 	s.routeAgents(mux)
-	return writeDeadlines(s.opts.WriteTimeout, jsonRouteErrors(mux))
+	api := jsonRouteErrors(mux)
+	if s.opts.Console {
+		return writeDeadlines(s.opts.WriteTimeout, withConsole(mux, api, s.console(api)))
+	}
+	return writeDeadlines(s.opts.WriteTimeout, api)
 }
 
 // jsonRouteErrors answers what the mux itself refuses, a path no route
