@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 )
@@ -119,24 +118,11 @@ func typeCounts(types map[string]int64) string {
 	if len(types) == 0 {
 		return ""
 	}
-	keys := make([]string, 0, len(types))
-	for k := range types {
-		keys = append(keys, k)
+	if n, ok := types[""]; ok {
+		types["(no type)"] = n
+		delete(types, "")
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if types[keys[i]] != types[keys[j]] {
-			return types[keys[i]] > types[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		if k == "" {
-			k = "(no type)"
-		}
-		parts[i] = fmt.Sprintf("%s %d", k, types[k])
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
+	return " (" + countsText(types) + ")"
 }
 
 // dedupe keeps the first of each string, in order.

@@ -71,20 +71,24 @@ func (a agentRow) Name() string {
 func (a agentRow) Link() string { return "/hosts/" + url.PathEscape(a.Key()) }
 
 // LossText lists the agent's losses, most first: "kernel_lost 7, backlog 2".
-func (a agentRow) LossText() string {
-	keys := make([]string, 0, len(a.Losses))
-	for k := range a.Losses {
+func (a agentRow) LossText() string { return countsText(a.Losses) }
+
+// countsText lists named counts, most first, then by name: "audit 80,
+// network 40".
+func countsText(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		if a.Losses[keys[i]] != a.Losses[keys[j]] {
-			return a.Losses[keys[i]] > a.Losses[keys[j]]
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
 		}
 		return keys[i] < keys[j]
 	})
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = k + " " + strconv.FormatInt(a.Losses[k], 10)
+		parts[i] = k + " " + strconv.FormatInt(m[k], 10)
 	}
 	return strings.Join(parts, ", ")
 }
