@@ -159,7 +159,7 @@ func procTree(rows []map[string]any, q hostQuery) []*procNode {
 		fmt.Sscan(cellText(r["depth"]), &depth)
 		pid := cellText(r["pid"])
 		n := &procNode{PID: pid, User: cellText(r["user"]), TargetUser: cellText(r["target_user"]), Exe: cellText(r["exe"]),
-			Args: cellText(r["arguments"]), Start: cellText(r["start"]), Event: eventLink(cellText(r["event_id"])),
+			Args: cellText(r["arguments"]), Start: cellText(r["start"]), Event: eventPage(cellText(r["event_id"])),
 			Root: q.link("tab", "sessions", "pid", pid, "session", "") + "#tree"}
 		if n.Exe == "" {
 			n.Exe = "? (exec not seen)"

@@ -317,7 +317,7 @@ func (c *Console) hostChanges(ctx context.Context, s *session, d *hostData) erro
 		return fmt.Errorf("the window starts at the beginning of time, so the host has no past to compare it with: give the window a start, a baseline or a golden host")
 	}
 	t, err := c.hostHunt(ctx, s, "diff", body, []string{"category", "item", "first_seen", "count", "fleet_hosts", "status"},
-		func(row map[string]any) string { return eventLink(cellText(row["example_event_id"])) })
+		func(row map[string]any) string { return eventPage(cellText(row["example_event_id"])) })
 	d.Diff = t
 	return err
 }
@@ -419,12 +419,13 @@ func (c *Console) apiRows(ctx context.Context, s *session, path string, body any
 	return rows, a, nil
 }
 
-// eventLink is the page of the event with _id id, "" for none.
-func eventLink(id string) string {
+// eventPage is the page of the event with _id id (its time unknown), ""
+// for none.
+func eventPage(id string) string {
 	if id == "" {
 		return ""
 	}
-	return "/events/" + url.PathEscape(id)
+	return eventLink(id, "")
 }
 
 // linkTimeMS writes an epoch-ms time into a URL: RFC 3339 in UTC to the

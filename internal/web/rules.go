@@ -244,7 +244,7 @@ func (c *Console) ruleBacktest(w http.ResponseWriter, r *http.Request, s *sessio
 func sampleTable(evs []map[string]any) *hostTable {
 	t := &hostTable{Columns: sampleColumns, Linked: true}
 	for _, ev := range evs {
-		row := hostTableRow{Link: eventLink(cellText(ev["_id"])), Cells: make([]string, len(sampleColumns))}
+		row := hostTableRow{Link: eventPage(cellText(ev["_id"])), Cells: make([]string, len(sampleColumns))}
 		for i, col := range sampleColumns {
 			row.Cells[i] = cellText(ev[col])
 			if col == "event_time" {
