@@ -1,9 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -348,7 +346,7 @@ func (c *Console) hostSessions(ctx context.Context, s *session, d *hostData) err
 	if n, err := strconv.ParseInt(q.PID, 10, 64); err == nil {
 		body["pid"], d.TreeOf = n, "process "+q.PID
 	}
-	rows, _, err := c.apiRows(ctx, s, "/api/v1/hunt/tree?format=json", body)
+	rows, _, err := c.callRows(ctx, s, "POST", "/api/v1/hunt/tree?format=json", body)
 	if err != nil {
 		return fmt.Errorf("process tree: %w", err)
 	}
@@ -376,7 +374,7 @@ const maxHostRows = 500
 // hostHunt runs a hunting analysis and lays its rows out in cols, each row
 // linked by link (nil: none).
 func (c *Console) hostHunt(ctx context.Context, s *session, analysis string, body map[string]any, cols []string, link func(map[string]any) string) (*hostTable, error) {
-	rows, _, err := c.apiRows(ctx, s, "/api/v1/hunt/"+analysis+"?format=json", body)
+	rows, _, err := c.callRows(ctx, s, "POST", "/api/v1/hunt/"+analysis+"?format=json", body)
 	if err != nil {
 		return nil, err
 	}
@@ -395,28 +393,6 @@ func (c *Console) hostHunt(ctx context.Context, s *session, analysis string, bod
 		t.Rows = append(t.Rows, tr)
 	}
 	return t, nil
-}
-
-// apiRows calls the API and decodes its answer, a JSON array of objects,
-// keeping numbers as written.
-func (c *Console) apiRows(ctx context.Context, s *session, path string, body any) ([]map[string]any, *answer, error) {
-	a, err := c.call(ctx, s, "POST", path, body)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := a.err(); err != nil {
-		return nil, a, err
-	}
-	if msg := a.Header.Get("Spoor-Error"); msg != "" {
-		return nil, a, fmt.Errorf("the answer was cut: %s", msg)
-	}
-	dec := json.NewDecoder(bytes.NewReader(a.Body))
-	dec.UseNumber()
-	var rows []map[string]any
-	if err := dec.Decode(&rows); err != nil {
-		return nil, a, fmt.Errorf("read %s: %w", path, err)
-	}
-	return rows, a, nil
 }
 
 // eventPage is the page of the event with _id id (its time unknown), ""
