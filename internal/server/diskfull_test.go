@@ -193,10 +193,26 @@ func TestDiskFullRecovers(t *testing.T) {
 
 			pending := next()
 			if tc.reserve.Off {
-				d.fill(t, 0)
-				code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, pending)
-				if code != 503 || !strings.Contains(string(body), "no space left") {
-					t.Fatalf("ingest on a full disk: %d %s, want 503 naming the full disk", code, body)
+				// Something of the server's own may give space back just
+				// after the disk was filled (a temporary file removed when
+				// its write failed): a batch that still fits is taken, and
+				// counted; the disk is filled again.
+				refused := false
+				for try := 0; try < 5 && !refused; try++ {
+					d.fill(t, 0)
+					code, body := call(t, "POST", f.url+"/api/v1/events", f.ingestA, pending)
+					switch {
+					case code == 503 && strings.Contains(string(body), "no space left"):
+						refused = true
+					case code == 200:
+						acked += batch
+						pending = next()
+					default:
+						t.Fatalf("ingest on a full disk: %d %s, want 503 naming the full disk", code, body)
+					}
+				}
+				if !refused {
+					t.Fatal("ingest on a disk filled five times over never answered 503")
 				}
 				if err := f.db.Lake.Flush(context.Background()); err == nil {
 					t.Fatal("flush on a full disk succeeded")
