@@ -5,6 +5,7 @@ import (
 	json "github.com/goccy/go-json"
 	"net"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -457,12 +458,19 @@ func (m *mapper) raw2(ev *aucoalesce.Event, msgs []*auparse.AuditMessage, line i
 	}
 	out = append(out, ']')
 	if len(ev.Warnings) > 0 {
-		out = append(out, `,"warnings":[`...)
+		// Sorted: go-libaudit makes some of them (duplicate keys) while
+		// ranging over a map, and the same records must give the same Raw.
+		ws := make([]string, len(ev.Warnings))
 		for i, w := range ev.Warnings {
+			ws[i] = w.Error()
+		}
+		slices.Sort(ws)
+		out = append(out, `,"warnings":[`...)
+		for i, w := range ws {
 			if i > 0 {
 				out = append(out, ',')
 			}
-			out = event.AppendJSONString(out, w.Error())
+			out = event.AppendJSONString(out, w)
 		}
 		out = append(out, ']')
 	}
