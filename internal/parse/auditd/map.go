@@ -432,16 +432,19 @@ func proctitleArgs(msgs []*auparse.AuditMessage) []string {
 // raw2 renders Raw: the coalesced event as JSON plus "records", the
 // original lines, and "warnings" when go-libaudit had any.
 func (m *mapper) raw2(ev *aucoalesce.Event, msgs []*auparse.AuditMessage, line int64) ([]byte, *parse.Rejection) {
-	b, err := json.Marshal(ev)
-	if err != nil || len(b) < 2 {
-		detail := "empty encoding"
-		if err != nil {
-			detail = err.Error()
+	out, ok := appendEvent(m.raw[:0], ev)
+	if !ok {
+		b, err := json.Marshal(ev)
+		if err != nil || len(b) < 2 {
+			detail := "empty encoding"
+			if err != nil {
+				detail = err.Error()
+			}
+			return nil, &parse.Rejection{Line: line, Reason: ReasonBadEvent, Detail: "encode: " + detail}
 		}
-		return nil, &parse.Rejection{Line: line, Reason: ReasonBadEvent, Detail: "encode: " + detail}
+		out = append(out, b...)
 	}
-	out := m.raw[:0]
-	out = append(out, b[:len(b)-1]...)
+	out = out[:len(out)-1]
 	out = append(out, `,"records":[`...)
 	for i, msg := range msgs {
 		if i > 0 {
