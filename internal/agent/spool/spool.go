@@ -267,8 +267,13 @@ func (s *Spool) Append(ctx context.Context, events [][]byte) (dropped int64, err
 func (s *Spool) Read(maxEvents, maxBytes int) ([]Record, error) {
 	s.mu.Lock()
 	from, has := s.next, s.hasNext
+	expect := int(min(int64(maxEvents), s.unread))
 	s.mu.Unlock()
-	var out []Record
+	out := make([]Record, 0, expect)
+	// The batch's payloads share one buffer (one allocation, not one per
+	// event); Data is set once it has stopped growing.
+	var data []byte
+	var ends []int
 	size := 0
 	stop := errors.New("enough")
 	err := s.log.Replay(context.Background(), from, func(p wal.Pos, b []byte) error {
@@ -285,7 +290,13 @@ func (s *Spool) Read(maxEvents, maxBytes int) ([]Record, error) {
 			s.opts.Logger.Warn("spool record too short, skipped", "pos", p.String())
 			return nil
 		}
-		out = append(out, Record{Pos: p, Time: int64(binary.LittleEndian.Uint64(b)), Data: append([]byte(nil), b[timeBytes:]...)})
+		if data == nil {
+			data = make([]byte, 0, min(maxBytes, 64*len(b)))
+			ends = make([]int, 0, expect)
+		}
+		out = append(out, Record{Pos: p, Time: int64(binary.LittleEndian.Uint64(b))})
+		data = append(data, b[timeBytes:]...)
+		ends = append(ends, len(data))
 		size += len(b)
 		return nil
 	})
@@ -294,6 +305,11 @@ func (s *Spool) Read(maxEvents, maxBytes int) ([]Record, error) {
 	}
 	if len(out) == 0 {
 		return nil, nil
+	}
+	start := 0
+	for i, end := range ends {
+		out[i].Data = data[start:end:end]
+		start = end
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -182,28 +182,29 @@ func (p *fieldParser) scan(s string) bool {
 	return true
 }
 
+// A key written twice is held twice (add does not search): the last one
+// is the field, as in auparse's map, so find searches from the end, del
+// removes every copy and fill's map keeps the last.
+
 func (p *fieldParser) find(key string) *kv {
-	for i := range p.f {
-		if f := &p.f[i]; !f.gone && f.key == key {
+	for i := len(p.f) - 1; i >= 0; i-- {
+		if f := &p.f[i]; f.key == key && !f.gone {
 			return f
 		}
 	}
 	return nil
 }
 
-// add sets key, replacing an earlier field of that key as auparse's map
-// does.
+// add sets key, hiding an earlier field of that key.
 func (p *fieldParser) add(key, orig, value string) {
-	if f := p.find(key); f != nil {
-		f.orig, f.value = orig, value
-		return
-	}
 	p.f = append(p.f, kv{key: key, orig: orig, value: value})
 }
 
 func (p *fieldParser) del(key string) {
-	if f := p.find(key); f != nil {
-		f.gone = true
+	for i := range p.f {
+		if p.f[i].key == key {
+			p.f[i].gone = true
+		}
 	}
 }
 
@@ -276,7 +277,7 @@ func (p *fieldParser) selinux(key string) {
 		return
 	}
 	parts := strings.SplitN(f.value, ":", 5)
-	f.gone = true
+	p.del(key)
 	for i, part := range parts {
 		k := key + [...]string{"_user", "_role", "_domain", "_level", "_category"}[i]
 		p.add(k, part, part)
@@ -291,7 +292,7 @@ func (p *fieldParser) result() {
 			return
 		}
 	}
-	f.gone = true
+	p.del(f.key)
 	r := "fail"
 	if v := strings.ToLower(f.value); v == "yes" || v == "1" || strings.HasPrefix(v, "suc") {
 		r = "success"
@@ -306,7 +307,7 @@ func (p *fieldParser) ruleKey() {
 	if f == nil {
 		return
 	}
-	f.gone = true
+	p.del("key")
 	if b, ok := upperHex(f.orig); ok {
 		p.tags = strings.Split(string(b), "\x01")
 		return

@@ -103,9 +103,43 @@ func FuzzFieldsMatchAuparse(f *testing.F) {
 	f.Add(uint8(9), `pid=1 msg='op=PAM:session_open acct="root" exe="/usr/sbin/cron" hostname=? addr=? terminal=cron res=success'`)
 	f.Add(uint8(7), `pid=1 old auid=1 new auid=2 old ses=3 new ses=4 res=1`)
 	f.Add(uint8(2), `item=0 name="/a b" obj=a:b:c name=2F6100 mode=0100644 key="key=x"`)
+	f.Add(uint8(0), `arch=c000003e arch=40000003 syscall=59 syscall=2 exe=x exe=2F78 subj=a:b subj=c:d success=no res=1 key=a key=6100 exit=-1 exit=1`)
 	f.Fuzz(func(t *testing.T, typ uint8, body string) {
 		var p fieldParser
 		line := "type=" + fuzzTypes[int(typ)%len(fuzzTypes)] + " msg=audit(1700000000.123:42): " + body
 		checkFields(t, &p, line)
 	})
+}
+
+// benchRecords are the records of the benchmark's log, parsed.
+func benchRecords(b *testing.B) []string {
+	text, _ := benchLog(b, 6000)
+	return strings.Split(strings.TrimSpace(text), "\n")
+}
+
+// BenchmarkFieldParser reads the records' fields with fieldParser;
+// BenchmarkFieldsAuparse, its baseline, with auparse's Data.
+func BenchmarkFieldParser(b *testing.B) {
+	lines := benchRecords(b)
+	var p fieldParser
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		msg, _ := auparse.ParseLogLine(lines[i%len(lines)])
+		if !p.fill(msg) {
+			b.Fatalf("declined %q", lines[i%len(lines)])
+		}
+	}
+}
+
+func BenchmarkFieldsAuparse(b *testing.B) {
+	lines := benchRecords(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		msg, _ := auparse.ParseLogLine(lines[i%len(lines)])
+		if _, err := msg.Data(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
