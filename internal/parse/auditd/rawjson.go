@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/elastic/go-libaudit/v2/aucoalesce"
+
+	"github.com/spoor-dev/spoor/internal/event"
 )
 
 // appendEvent appends ev as JSON, byte for byte what json.Marshal (goccy's,
@@ -238,52 +240,34 @@ func sortEncoded(keys []string) {
 	slices.SortFunc(keys, func(a, b string) int { return strings.Compare(enc[a], enc[b]) })
 }
 
-const hexDigits = "0123456789abcdef"
-
 // appendJSON appends s as a JSON string the way json.Marshal does by
-// default: <, > and & escaped for HTML, invalid UTF-8 as U+FFFD, U+2028
-// and U+2029 escaped.
+// default: event.AppendJSONString's escapes and U+FFFD for invalid UTF-8,
+// and besides <, > and & escaped for HTML and U+2028, U+2029 escaped. In
+// AppendJSONString's output those characters only stand for themselves,
+// so they are escaped after it.
 func appendJSON(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			start = i + size
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, `\u202`...)
-			b = append(b, hexDigits[r&0xf])
-			start = i + size
-		}
-		i += size
+	start := len(b)
+	b = event.AppendJSONString(b, s)
+	i := start
+	for i < len(b) && b[i] != '<' && b[i] != '>' && b[i] != '&' && b[i] != 0xe2 {
+		i++
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	if i == len(b) {
+		return b
+	}
+	rest := string(b[i:])
+	b = b[:i]
+	for j := 0; j < len(rest); j++ {
+		switch c := rest[j]; {
+		case c == '<' || c == '>' || c == '&':
+			b = append(b, '\\', 'u', '0', '0', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+		case c == 0xe2 && strings.HasPrefix(rest[j:], "\u2028"):
+			b, j = append(b, `\u2028`...), j+2
+		case c == 0xe2 && strings.HasPrefix(rest[j:], "\u2029"):
+			b, j = append(b, `\u2029`...), j+2
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
