@@ -16,10 +16,15 @@ import (
 // take from JSON they produced, are written as they are.
 func encode(b []byte, ev source.Event) ([]byte, error) {
 	keys := make([]string, 0, len(ev))
-	for k := range ev {
+	size := 2
+	for k, v := range ev {
 		keys = append(keys, k)
+		size += len(k) + 4 + valueSize(v)
 	}
 	slices.Sort(keys)
+	// One allocation of about the right size: grown by appends, the line
+	// was copied four or five times over.
+	b = slices.Grow(b, size)
 	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {
@@ -33,6 +38,23 @@ func encode(b []byte, ev source.Event) ([]byte, error) {
 		}
 	}
 	return append(b, '}'), nil
+}
+
+// valueSize estimates the encoded size of v.
+func valueSize(v any) int {
+	switch v := v.(type) {
+	case string:
+		return len(v) + 2
+	case json.RawMessage:
+		return len(v)
+	case []string:
+		n := 2
+		for _, s := range v {
+			n += len(s) + 3
+		}
+		return n
+	}
+	return 20
 }
 
 func appendValue(b []byte, v any) ([]byte, error) {

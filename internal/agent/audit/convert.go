@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"bytes"
+
 	json "github.com/goccy/go-json"
 
 	"github.com/spoor-dev/spoor/internal/agent/source"
@@ -101,24 +103,19 @@ func members(obj []byte, fn func(k string, v []byte)) bool {
 // skipValue returns the end of the JSON value starting at i, or i when it
 // cannot tell.
 func skipValue(b []byte, i int) int {
-	depth, inStr := 0, false
+	depth := 0
 	for j := i; j < len(b); j++ {
 		c := b[j]
-		if inStr {
-			switch c {
-			case '\\':
-				j++
-			case '"':
-				inStr = false
-				if depth == 0 {
-					return j + 1
-				}
-			}
-			continue
-		}
 		switch c {
 		case '"':
-			inStr = true
+			end := stringEnd(b, j)
+			if end < 0 {
+				return i
+			}
+			if depth == 0 {
+				return end + 1
+			}
+			j = end
 		case '{', '[':
 			depth++
 		case '}', ']':
@@ -136,4 +133,26 @@ func skipValue(b []byte, i int) int {
 		}
 	}
 	return i
+}
+
+// stringEnd returns the index of the quote closing the JSON string opened
+// at b[open], or -1. It jumps from quote to quote (the records' text makes
+// Raw mostly long strings): a quote ends the string unless an odd run of
+// backslashes escapes it.
+func stringEnd(b []byte, open int) int {
+	for k := open + 1; ; {
+		q := bytes.IndexByte(b[k:], '"')
+		if q < 0 {
+			return -1
+		}
+		q += k
+		n := 0
+		for p := q - 1; p > open && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q
+		}
+		k = q + 1
+	}
 }

@@ -102,6 +102,7 @@ type run struct {
 	gaps    int64
 	records int64 // audit records read
 	mb      mapper
+	fp      fieldParser
 }
 
 // node reassembles the records of one audit node (host).
@@ -197,6 +198,7 @@ func (d *Decoder) decode(ctx context.Context, r io.Reader, st *run) error {
 			continue
 		}
 		msg.Payload = rec
+		st.fp.fill(msg)
 		if host == "" {
 			host = d.Host
 			if host == "" && d.RequireHost {

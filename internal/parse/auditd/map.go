@@ -5,6 +5,7 @@ import (
 	json "github.com/goccy/go-json"
 	"net"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -431,16 +432,19 @@ func proctitleArgs(msgs []*auparse.AuditMessage) []string {
 // raw2 renders Raw: the coalesced event as JSON plus "records", the
 // original lines, and "warnings" when go-libaudit had any.
 func (m *mapper) raw2(ev *aucoalesce.Event, msgs []*auparse.AuditMessage, line int64) ([]byte, *parse.Rejection) {
-	b, err := json.Marshal(ev)
-	if err != nil || len(b) < 2 {
-		detail := "empty encoding"
-		if err != nil {
-			detail = err.Error()
+	out, ok := appendEvent(m.raw[:0], ev)
+	if !ok {
+		b, err := json.Marshal(ev)
+		if err != nil || len(b) < 2 {
+			detail := "empty encoding"
+			if err != nil {
+				detail = err.Error()
+			}
+			return nil, &parse.Rejection{Line: line, Reason: ReasonBadEvent, Detail: "encode: " + detail}
 		}
-		return nil, &parse.Rejection{Line: line, Reason: ReasonBadEvent, Detail: "encode: " + detail}
+		out = append(out, b...)
 	}
-	out := m.raw[:0]
-	out = append(out, b[:len(b)-1]...)
+	out = out[:len(out)-1]
 	out = append(out, `,"records":[`...)
 	for i, msg := range msgs {
 		if i > 0 {
@@ -457,12 +461,19 @@ func (m *mapper) raw2(ev *aucoalesce.Event, msgs []*auparse.AuditMessage, line i
 	}
 	out = append(out, ']')
 	if len(ev.Warnings) > 0 {
-		out = append(out, `,"warnings":[`...)
+		// Sorted: go-libaudit makes some of them (duplicate keys) while
+		// ranging over a map, and the same records must give the same Raw.
+		ws := make([]string, len(ev.Warnings))
 		for i, w := range ev.Warnings {
+			ws[i] = w.Error()
+		}
+		slices.Sort(ws)
+		out = append(out, `,"warnings":[`...)
+		for i, w := range ws {
 			if i > 0 {
 				out = append(out, ',')
 			}
-			out = event.AppendJSONString(out, w.Error())
+			out = event.AppendJSONString(out, w)
 		}
 		out = append(out, ']')
 	}
