@@ -18,7 +18,7 @@ rows=$(echo "$raw" | awk '/^BenchmarkConsolePages\/[a-z]+-[0-9]+ / {
 	printf "| %s | %.0f ms | %.0f ms | %.1f KB | %s | %s |\n", what[n[2]], ms, load, kb, (ms <= 1000 ? "met" : "**not met**"), (kb <= 150 ? "met" : "**not met**")
 }')
 section=$(cat <<MD
-## Console (\`sh bench/console.sh\`; headless Chromium, $events events, 20 hosts; means of 5 navigations)
+## Console (\`sh bench/console.sh\`; headless Chromium, $events events, ${SPOOR_BENCH_HOSTS:-20} hosts at ${SPOOR_BENCH_RATE:-200} events an hour each; means of 5 navigations)
 
 | page | navigation start to rows painted | to the load event (the histogram's frame too) | page weight (HTML + CSS + JS + frames) | first rows ≤ 1 s | weight ≤ 150 KB |
 |---|---|---|---|---|---|
