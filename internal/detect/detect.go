@@ -82,6 +82,16 @@ func (s *Set) Stats() (native, sigmaRules, problems int) {
 	return s.nNative, len(s.sigmas), len(s.Problems)
 }
 
+// SigmaRules returns the Sigma rules the set evaluates (compiled and
+// mapped), in load order.
+func (s *Set) SigmaRules() []*sigma.Rule {
+	out := make([]*sigma.Rule, len(s.sigmas))
+	for i, c := range s.sigmas {
+		out[i] = c.Rule
+	}
+	return out
+}
+
 // Load reads the shared rules of a rules directory: native rules and Sigma
 // rules side by side (and under extra Sigma folders, such as a SigmaHQ
 // checkout). A rule that does not load is a Problem; the others load.

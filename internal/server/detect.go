@@ -21,6 +21,7 @@ func (s *Server) routeDetection(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/alerts/{id}", s.authed(auth.Role.CanRead, s.getAlert))
 	mux.HandleFunc("POST /api/v1/alerts/{id}/dismiss", s.authed(auth.Role.CanRead, s.dismissAlert))
 	mux.HandleFunc("GET /api/v1/rules", s.authed(auth.Role.CanRead, s.listRules))
+	mux.HandleFunc("GET /api/v1/sigma", s.authed(auth.Role.CanRead, s.listSigma))
 	mux.HandleFunc("GET /api/v1/rules/{name}", s.authed(auth.Role.CanRead, s.getRule))
 	mux.HandleFunc("PUT /api/v1/rules/{name}", s.authed(s.canEditRules, s.putRule))
 	mux.HandleFunc("DELETE /api/v1/rules/{name}", s.authed(s.canEditRules, s.deleteRule))

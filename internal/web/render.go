@@ -23,6 +23,7 @@ type pages struct {
 var funcs = template.FuncMap{
 	"ms":       fmtMillis,
 	"severity": severityName,
+	"attack":   attackLink,
 	"join":     strings.Join,
 	"sections": func() []section { return navigation },
 }

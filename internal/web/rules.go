@@ -100,13 +100,53 @@ type ruleList struct {
 	} `json:"problems"`
 }
 
+// sigmaPage is a page of the live Sigma rules (GET /api/v1/sigma).
+type sigmaPage struct {
+	Total int `json:"total"`
+	Rules []struct {
+		ID        string `json:"id"`
+		Title     string `json:"title"`
+		Level     string `json:"level"`
+		Technique string `json:"technique"`
+		Logsource string `json:"logsource"`
+		Origin    string `json:"origin"`
+	} `json:"rules"`
+	Query      string `json:"-"`
+	Prev, Next string `json:"-"`
+}
+
+// sigmaPageSize is how many Sigma rules a rules page lists.
+const sigmaPageSize = 100
+
+// rulesData is the rules page: the native rules, and a page of the Sigma
+// rules filtered by sq from offset soff.
+type rulesData struct {
+	ruleList
+	SigmaPage sigmaPage
+}
+
 func (c *Console) rulesPage(w http.ResponseWriter, r *http.Request, s *session) {
-	var l ruleList
-	if _, err := c.callJSON(r.Context(), s, "GET", "/api/v1/rules", nil, &l); err != nil {
+	var d rulesData
+	if _, err := c.callJSON(r.Context(), s, "GET", "/api/v1/rules", nil, &d.ruleList); err != nil {
 		c.fail(w, r, statusOfErr(err), "the rules could not be read: "+err.Error())
 		return
 	}
-	c.render(w, r, s, http.StatusOK, "rules", "Rules", l)
+	q := r.URL.Query().Get("sq")
+	off, _ := strconv.Atoi(r.URL.Query().Get("soff"))
+	off = max(off, 0)
+	path := link("/api/v1/sigma", "q", q, "offset", strconv.Itoa(off), "limit", strconv.Itoa(sigmaPageSize))
+	if _, err := c.callJSON(r.Context(), s, "GET", path, nil, &d.SigmaPage); err != nil {
+		c.fail(w, r, statusOfErr(err), "the Sigma rules could not be read: "+err.Error())
+		return
+	}
+	d.SigmaPage.Query = q
+	if off > 0 {
+		d.SigmaPage.Prev = link("/rules", "sq", q, "soff", strconv.Itoa(max(off-sigmaPageSize, 0))) + "#sigma"
+	}
+	if off+sigmaPageSize < d.SigmaPage.Total {
+		d.SigmaPage.Next = link("/rules", "sq", q, "soff", strconv.Itoa(off+sigmaPageSize)) + "#sigma"
+	}
+	c.render(w, r, s, http.StatusOK, "rules", "Rules", d)
 }
 
 // ruleData is a rule's page: the rule as stored, and the editor's state.

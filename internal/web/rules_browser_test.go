@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,6 +45,19 @@ func TestBrowserRuleEditBacktestSave(t *testing.T) {
 		t.Errorf("summary %q", got)
 	}
 	screenshot(t, ctx, "rules")
+	// The Sigma rules are listed, paged and filtered through GET
+	// /api/v1/sigma; a filter is shown as text.
+	if n := eval[int](t, ctx, `document.querySelectorAll('#sigma-rules tbody tr').length`); n != 2 {
+		t.Errorf("%d Sigma rules listed, want the 2 loaded", n)
+	}
+	hostile := `<img src=x onerror=alert(1)>`
+	c.open(t, ctx, "/rules?sq="+url.QueryEscape(hostile)+"#sigma", "#sigma-rules")
+	if got := text(t, ctx, "#sigma-summary"); !strings.Contains(got, "0 Sigma rules matching "+hostile) {
+		t.Errorf("Sigma filter summary %q, want no match and the filter as text", got)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#sigma-summary img').length`); n != 0 {
+		t.Error("the Sigma filter was rendered as HTML")
+	}
 
 	navigate(t, ctx, "open tmp-binary-exec", "#rule-copy", chromedp.Click(chromedp.CSS(`a[href="/rules/tmp-binary-exec"]`)))
 	if n := eval[int](t, ctx, `document.querySelectorAll('#rule-save, #rule-disable').length`); n != 0 {
