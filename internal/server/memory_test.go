@@ -13,6 +13,9 @@ import (
 // Memory bombs get a clear answer and the process stays within its budget;
 // the server then answers a normal query.
 func TestMemoryBombAnswered(t *testing.T) {
+	if raceOn {
+		t.Skip("under -race memory is the race detector's: the memory budget is tested without it (make test)")
+	}
 	f := startWith(t, datadir.Options{MemoryLimit: "1GB"}, Options{})
 	loadEvents(t, f, 400)
 	debug.FreeOSMemory() // what earlier tests of this process left
@@ -42,6 +45,9 @@ func TestMemoryBombAnswered(t *testing.T) {
 // A query that must spill more than the cap fails with a clear answer, and
 // leaves nothing in DATA/tmp.
 func TestSpillCap(t *testing.T) {
+	if raceOn {
+		t.Skip("under -race memory is the race detector's: the memory budget is tested without it (make test)")
+	}
 	f := startWith(t, datadir.Options{MemoryLimit: "300MB", MaxSpill: "1MB"}, Options{})
 	loadEvents(t, f, 400)
 	code, body := call(t, "POST", f.url+"/api/v1/sql", f.analystA,
