@@ -62,6 +62,10 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzWtmp -fuzztime=$(FUZZTIME) ./internal/agent/logins/
 	$(GO) test -run='^$$' -fuzz=FuzzTokenFile -fuzztime=$(FUZZTIME) ./internal/auth/
 	$(GO) test -run='^$$' -fuzz=FuzzRoundTrip -fuzztime=$(FUZZTIME) ./internal/sqlquote/
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/docscheck/
+	$(GO) test -run='^$$' -fuzz=FuzzEventJSON -fuzztime=$(FUZZTIME) ./internal/parse/auditd/
+	$(GO) test -run='^$$' -fuzz=FuzzFieldsMatchAuparse -fuzztime=$(FUZZTIME) ./internal/parse/auditd/
+	$(GO) test -run='^$$' -fuzz=FuzzMembers -fuzztime=$(FUZZTIME) ./internal/agent/audit/
 
 # Regenerate BENCHMARKS.md (needs ~25 GB of free disk and a quiet machine);
 # bench-formats prints the format readers' section (one core, real files).

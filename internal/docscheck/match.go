@@ -68,6 +68,9 @@ func normalize(line string) string { return strings.Join(strings.Fields(line), "
 func linePattern(w string) *regexp.Regexp {
 	// The blanks around an elision belong to it: "a ... b" matches "a b".
 	w = elisionBlanks.ReplaceAllString(w, Elision)
+	// A regexp takes only UTF-8; Parse refuses other text, and a caller's
+	// stray byte is matched as the replacement character.
+	w = strings.ToValidUTF8(w, "\uFFFD")
 	var b strings.Builder
 	b.WriteString("^")
 	for w != "" {

@@ -6,6 +6,7 @@ package docscheck
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Block is one fenced shell block of a document.
@@ -38,6 +39,11 @@ const markerPrefix = "<!-- docs-check:"
 // a check off.
 func Parse(file string, md string) ([]Block, error) {
 	lines := strings.Split(md, "\n")
+	for i, l := range lines {
+		if !utf8.ValidString(l) {
+			return nil, fmt.Errorf("%s:%d: not UTF-8 text", file, i+1)
+		}
+	}
 	var blocks []Block
 	skip, skipLine := "", 0
 	for i := 0; i < len(lines); i++ {
