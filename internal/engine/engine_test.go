@@ -140,23 +140,23 @@ func TestMemoryLimit(t *testing.T) {
 	}
 }
 
-// A scope answers exactly its organization's rows, with both
-// organizations' parts in the lake, directly and through CTEs; and its
-// organization_id is the scope's, never the path's.
+// A scope answers exactly its organization's rows of a part both
+// organizations share, directly and through CTEs; a scope of another name
+// over the same part sees none of them.
 func TestScopeFixesOrganization(t *testing.T) {
 	l := newTwoOrgLake(t)
 	e := openEngine(t, Options{AllowedDir: l.dir})
 	ctx := context.Background()
 	scopeB := Scope{Org: "orgB", Files: []string{l.partB}, CheckColumns: true}
 	// Every row of one organization's part: 20 ids, its host and exe.
-	want := func(host, exe string) string {
+	want := func(org, host, exe string) string {
 		var b strings.Builder
 		for i := range 20 {
-			fmt.Fprintf(&b, "id-%d %s %s\n", i, host, exe)
+			fmt.Fprintf(&b, "%s-id-%d %s %s\n", org, i, host, exe)
 		}
 		return b.String()
 	}
-	wantA, wantB := want("a-host", "/usr/bin/a-own"), want("b-host", "/usr/bin/"+victimMarker)
+	wantA, wantB := want("orgA", "a-host", "/usr/bin/a-own"), want("orgB", "b-host", "/usr/bin/"+victimMarker)
 	for _, q := range []string{
 		"SELECT _id, hostname, exe FROM events ORDER BY event_time",
 		"WITH mine AS (SELECT * FROM events) SELECT _id, hostname, exe FROM mine ORDER BY event_time",
@@ -178,14 +178,15 @@ func TestScopeFixesOrganization(t *testing.T) {
 			}
 		}
 	}
-	// orgB's part read under the name o'1: the rows say o'1, not orgB.
-	s := Scope{Org: "o'1", Files: []string{l.partB}, CheckColumns: true, AlertFiles: []string{l.journalB}}
+	// The shared part read under the name o'1: none of its rows are o'1's;
+	// the alerts say o'1, not orgB.
+	s := Scope{Org: "o'1", Files: []string{l.partB}, CheckColumns: true, AlertFiles: []string{l.journalB}, Alerts: true}
 	out, err := readAll(ctx, e, s, "SELECT DISTINCT organization_id FROM events UNION ALL SELECT DISTINCT organization_id FROM alerts")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body(out) != "o'1\no'1\n" {
-		t.Errorf("organization_id of the scope's events and alerts: %q, want o'1 twice", body(out))
+	if body(out) != "o'1\n" {
+		t.Errorf("organization_id of the scope's events and alerts: %q, want o'1 once (from its alerts; no events)", body(out))
 	}
 	// A scope without files is empty, and well typed, though the lake holds
 	// parts of its organization.

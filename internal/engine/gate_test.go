@@ -13,12 +13,14 @@ import (
 	"github.com/spoor-dev/spoor/internal/engine/gatetest"
 )
 
-// twoOrgLake writes a lake of two organizations' parts the way the lake
-// lays them out, with a plain DuckDB that has no lockdown. orgB's rows carry
-// markers that must never reach orgA's answers.
+// twoOrgLake writes a lake of two organizations the way the lake lays them
+// out, with a plain DuckDB that has no lockdown: one day part shared by
+// both, sorted by organization (docs/lake.md), so only the events view's
+// organization filter keeps orgB's rows out. orgB's rows carry markers that
+// must never reach orgA's answers.
 type twoOrgLake struct {
 	dir          string
-	partA, partB string
+	partA, partB string // the same shared part
 	journalB     string
 }
 
@@ -33,21 +35,21 @@ func newTwoOrgLake(t testing.TB) twoOrgLake {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	write := func(org, exe, host string) string {
-		p := filepath.Join(dir, "events", "organization_id="+org, "date_key=2020-09-17-17", "part-01.parquet")
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		q := fmt.Sprintf(`COPY (SELECT 'id-' || i AS _id, '%s-agent' AS agent_id, make_timestamp(1600362902289000 + i * 1000000) AS event_time,
-			'audit' AS event_type, '%s' AS hostname, '%s' AS exe, ['-c', '%s'] AS args, '{"Marker":"%s"}' AS raw, CAST(0 AS BIGINT) AS _lifted
-			FROM range(20) t(i)) TO '%s' (FORMAT parquet)`, host, host, exe, exe, exe, p)
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-		return p
+	p := filepath.Join(dir, "events", "day=2020-09-17", "part-01.parquet")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	l.partA = write("orgA", "/usr/bin/a-own", "a-host")
-	l.partB = write("orgB", "/usr/bin/"+victimMarker, "b-host")
+	rows := func(org, exe, host string) string {
+		return fmt.Sprintf(`SELECT '%s-id-' || i AS _id, '%s' AS organization_id, '2020-09-17-17' AS date_key, '%s-agent' AS agent_id,
+			make_timestamp(1600362902289000 + i * 1000000) AS event_time, 'audit' AS event_type, '%s' AS hostname, '%s' AS exe,
+			['-c', '%s'] AS args, '{"Marker":"%s"}' AS raw, CAST(0 AS BIGINT) AS _lifted FROM range(20) t(i)`, org, org, host, host, exe, exe, exe)
+	}
+	q := fmt.Sprintf(`COPY (%s UNION ALL %s ORDER BY organization_id, agent_id, event_time) TO '%s' (FORMAT parquet)`,
+		rows("orgA", "/usr/bin/a-own", "a-host"), rows("orgB", "/usr/bin/"+victimMarker, "b-host"), p)
+	if _, err := db.Exec(q); err != nil {
+		t.Fatal(err)
+	}
+	l.partA, l.partB = p, p
 	l.journalB = filepath.Join(dir, "alerts", "organization_id=orgB", "alerts.jsonl")
 	if err := os.MkdirAll(filepath.Dir(l.journalB), 0o755); err != nil {
 		t.Fatal(err)

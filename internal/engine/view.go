@@ -68,7 +68,9 @@ const LiftedColumn = "_lifted"
 
 // viewSQL is the body of the events view over the scope's files.
 // Columns come out in catalog order with fixed types, whatever the files
-// hold; organization_id is the scope's, never read from a path.
+// hold. Parts are shared by organizations (docs/lake.md): the view keeps
+// the rows whose organization_id is the scope's, and that filter is what
+// scopes every statement, since user SQL reaches events only through it.
 //
 // have names the columns the files hold: parts written before a column was
 // added to the catalog lack it, and the view shows NULL there.
@@ -83,7 +85,7 @@ func viewSQL(s Scope, full bool, have map[string]bool) string {
 		switch {
 		case f.ID == event.OrganizationID:
 			b.WriteString("CAST(" + sqlquote.String(s.Org) + " AS VARCHAR) AS " + name)
-		case len(s.Files) == 0 || (!have[f.Name] && f.ID != event.DateKey):
+		case len(s.Files) == 0 || !have[f.Name]:
 			b.WriteString("CAST(NULL AS " + SQLType(f.Kind) + ") AS " + name)
 		case f.Kind == event.KindTime:
 			// Parts store TIMESTAMP_MILLIS adjusted to UTC; the view shows naive UTC.
@@ -118,13 +120,14 @@ func viewSQL(s Scope, full bool, have map[string]bool) string {
 		}
 		b.WriteString(sqlquote.String(f))
 	}
-	b.WriteString("], hive_partitioning = true")
+	b.WriteString("], hive_partitioning = false")
 	if s.mixed {
 		b.WriteString(", union_by_name = true")
 	}
-	b.WriteString(", hive_types = {'date_key': VARCHAR, 'organization_id': VARCHAR})")
+	// Qualified: the select list's organization_id is the scope's constant.
+	b.WriteString(") AS part WHERE part.organization_id = " + sqlquote.String(s.Org))
 	if s.To > 0 {
-		fmt.Fprintf(&b, " WHERE event_time >= make_timestamp(%d) AND event_time <= make_timestamp(%d)", max(s.From, 0)*1000, s.To*1000)
+		fmt.Fprintf(&b, " AND event_time >= make_timestamp(%d) AND event_time <= make_timestamp(%d)", max(s.From, 0)*1000, s.To*1000)
 	}
 	return b.String()
 }

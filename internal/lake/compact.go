@@ -172,21 +172,22 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (CompactResult, erro
 	var res CompactResult
 	cutoff := now.Add(-s.opts.EventRetention).UnixMilli()
 	s.mu.Lock()
-	keys := make([]partKey, 0, len(s.parts))
-	for k := range s.parts {
-		keys = append(keys, k)
+	days := make([]string, 0, len(s.parts))
+	for d := range s.parts {
+		days = append(days, d)
 	}
 	s.mu.Unlock()
-	slices.SortFunc(keys, func(a, b partKey) int { return strings.Compare(a.org+"/"+a.dateKey, b.org+"/"+b.dateKey) })
-	for _, k := range keys {
+	slices.Sort(days)
+	for _, day := range days {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
 		s.mu.Lock()
-		parts := slices.Clone(s.parts[k])
+		parts := slices.Clone(s.parts[day])
 		s.mu.Unlock()
 		var merge []Part
 		var expired []Part
+		rewrite := false
 		for _, p := range parts {
 			if s.legacy(p) {
 				// Another schema: never merged with current parts. Only
@@ -207,28 +208,28 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (CompactResult, erro
 			case m.minInsert < cutoff:
 				merge = append(merge, p) // rewritten without its expired events
 				res.Rewritten++
+				rewrite = true
 			case m.rows < s.opts.SmallPartRows:
 				merge = append(merge, p)
 			}
 		}
 		if len(expired) > 0 {
-			if err := s.dropParts(k, expired, nil); err != nil {
-				return res, fmt.Errorf("retention %s/%s: %w", k.org, k.dateKey, err)
+			if err := s.dropParts(day, expired, nil); err != nil {
+				return res, fmt.Errorf("retention %s: %w", day, err)
 			}
 			res.Expired += len(expired)
 		}
-		if len(merge) < 2 && (len(merge) == 0 || res.Rewritten == 0) {
+		if len(merge) < 2 && !rewrite {
 			continue
 		}
-		np, n, err := s.mergeParts(k, merge, cutoff)
+		n, err := s.mergeParts(day, merge, cutoff)
 		if err != nil {
-			return res, fmt.Errorf("compact %s/%s: %w", k.org, k.dateKey, err)
+			return res, fmt.Errorf("compact %s: %w", day, err)
 		}
 		if n > 0 {
 			res.Written++
 		}
 		res.Merged += len(merge)
-		_ = np
 	}
 	return res, nil
 }
@@ -236,10 +237,10 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (CompactResult, erro
 // dropParts removes old parts from the catalog and disk, adding np if set.
 // When it fails, some old parts may still be on disk beside np: the
 // caller's journal, kept, has the next open remove them.
-func (s *Store) dropParts(k partKey, old []Part, np *Part) error {
+func (s *Store) dropParts(day string, old []Part, np *Part) error {
 	s.mu.Lock()
-	ps := s.parts[k][:0:0]
-	for _, p := range s.parts[k] {
+	ps := s.parts[day][:0:0]
+	for _, p := range s.parts[day] {
 		if !slices.ContainsFunc(old, func(o Part) bool { return o.Path == p.Path }) {
 			ps = append(ps, p)
 		}
@@ -247,8 +248,8 @@ func (s *Store) dropParts(k partKey, old []Part, np *Part) error {
 	if np != nil {
 		ps = append(ps, *np)
 	}
-	s.parts[k] = ps
-	delete(s.ids, k) // reloaded from the parts on next use
+	s.parts[day] = ps
+	delete(s.ids, day) // reloaded from the parts on next use
 	s.mu.Unlock()
 	paths := make([]string, len(old))
 	for i, p := range old {
@@ -258,19 +259,21 @@ func (s *Store) dropParts(k partKey, old []Part, np *Part) error {
 }
 
 // mergeParts streams the rows of sorted parts into one sorted part, dropping
-// events ingested before cutoff. It returns the new part and its row count
-// (0 and no part when every row expired).
-func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, error) {
+// events ingested before cutoff, and returns its row count (0, and no part,
+// when every row expired).
+func (s *Store) mergeParts(day string, parts []Part, cutoff int64) (int, error) {
 	var srcs []*mergeSource
 	defer func() {
 		for _, src := range srcs {
 			src.close()
 		}
 	}()
-	agentCol, timeCol, insertCol := -1, -1, -1
+	orgCol, agentCol, timeCol, insertCol := -1, -1, -1, -1
 	for _, c := range s.schema.columns {
 		switch {
 		case c.raw || c.lift || c.meta:
+		case c.field == event.OrganizationID:
+			orgCol = c.index
 		case c.field == event.AgentID:
 			agentCol = c.index
 		case c.field == event.EventTime:
@@ -279,16 +282,16 @@ func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, er
 			insertCol = c.index
 		}
 	}
-	h := &mergeHeap{agent: agentCol, time: timeCol}
+	h := &mergeHeap{org: orgCol, agent: agentCol, time: timeCol}
 	for _, p := range parts {
 		src, err := openMergeSource(p.Path)
 		if err != nil {
-			return Part{}, 0, err
+			return 0, err
 		}
 		srcs = append(srcs, src)
 		ok, err := src.next()
 		if err != nil {
-			return Part{}, 0, err
+			return 0, err
 		}
 		if ok {
 			h.srcs = append(h.srcs, src)
@@ -296,30 +299,32 @@ func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, er
 	}
 	heap.Init(h)
 
-	dir := partitionDir(s.dir, k.org, k.dateKey)
+	dir := partitionDir(s.dir, day)
 	id := ulid.MustNew(ulid.Now(), rand.Reader)
 	final := filepath.Join(dir, partPrefix+id.String()+partSuffix)
 	w := newPartWriter(s.schema)
 	w.noSync, w.fault = s.opts.NoSync, s.opts.Fault
 	f, out, err := w.create(final)
 	if err != nil {
-		return Part{}, 0, err
+		return 0, err
 	}
 	defer f.Abort()
 	pw := w.parquetWriter(out)
+	orgs := map[string]int64{}
 	n := 0
 	for h.Len() > 0 {
 		src := h.srcs[0]
 		row := src.row
 		if valueOf(row, insertCol).Int64() >= cutoff {
 			if _, err := pw.WriteRows([]parquet.Row{row}); err != nil {
-				return Part{}, 0, err
+				return 0, err
 			}
+			orgs[string(valueOf(row, orgCol).ByteArray())]++
 			n++
 		}
 		ok, err := src.next()
 		if err != nil {
-			return Part{}, 0, err
+			return 0, err
 		}
 		if ok {
 			heap.Fix(h, 0)
@@ -327,51 +332,57 @@ func (s *Store) mergeParts(k partKey, parts []Part, cutoff int64) (Part, int, er
 			heap.Pop(h)
 		}
 	}
+	pw.SetKeyValueMetadata(orgsKey, encodeOrgs(orgs))
 	if err := pw.Close(); err != nil {
-		return Part{}, 0, err
+		return 0, err
 	}
 	st, err := f.Stat()
 	if err != nil {
-		return Part{}, 0, err
+		return 0, err
 	}
 	if n == 0 {
-		return Part{}, 0, s.dropParts(k, parts, nil)
+		return 0, s.dropParts(day, parts, nil)
 	}
-	// Journal, publish, delete the old parts and make that durable, then
-	// drop the journal. A crash anywhere leaves either the old parts (no
-	// new one published) or the new one and a journal that the next open
-	// (finishCompactions) uses to delete the old ones: never both.
+	np := Part{Path: final, Day: day, ULID: id, Size: st.Size(), orgs: orgs, rows: int64(n)}
+	old := make([]string, len(parts))
+	for i, p := range parts {
+		old[i] = p.Path
+	}
+	err = s.journaled(id, final, old, func() error { return w.commit(f) }, func() error {
+		return s.dropParts(day, parts, &np)
+	})
+	return n, err
+}
+
+// journaled publishes a new part in place of old ones so that a crash
+// anywhere leaves either the old parts (no new one published) or the new
+// one and a journal that the next open (finishCompactions) uses to delete
+// the old ones: never both. commit publishes the new part; finish takes
+// the old ones away and makes that durable; the journal goes last.
+func (s *Store) journaled(id ulid.ULID, final string, old []string, commit, finish func() error) error {
 	jdir := filepath.Join(s.dir, journalDir)
 	if err := atomicfile.MkdirAll(jdir, 0o755); err != nil {
-		return Part{}, 0, err
+		return err
 	}
-	j := journal{New: final}
-	for _, p := range parts {
-		j.Old = append(j.Old, p.Path)
-	}
-	jb, _ := json.Marshal(j)
+	jb, _ := json.Marshal(journal{New: final, Old: old})
 	jpath := filepath.Join(jdir, id.String()+".json")
 	if err := s.step("journal", jpath); err != nil {
-		return Part{}, 0, err
+		return err
 	}
 	if _, err := atomicfile.Write(jpath, jb, 0o644); err != nil {
-		return Part{}, 0, err
+		return err
 	}
-	if err := w.commit(f); err != nil {
+	if err := commit(); err != nil {
 		os.Remove(jpath)
-		return Part{}, 0, err
+		return err
 	}
-	np := Part{Path: final, Org: k.org, DateKey: k.dateKey, ULID: id, Size: st.Size()}
-	if err := s.dropParts(k, parts, &np); err != nil {
-		return Part{}, 0, err // the journal stays: the next open finishes
+	if err := finish(); err != nil {
+		return err // the journal stays: the next open finishes
 	}
 	if err := s.step("unjournal", jpath); err != nil {
-		return Part{}, 0, err
+		return err
 	}
-	if err := os.Remove(jpath); err != nil {
-		return Part{}, 0, err
-	}
-	return np, n, nil
+	return os.Remove(jpath)
 }
 
 // valueOf finds the first value of leaf column col in a row.
@@ -423,13 +434,16 @@ func (m *mergeSource) close() {
 }
 
 type mergeHeap struct {
-	srcs        []*mergeSource
-	agent, time int
+	srcs             []*mergeSource
+	org, agent, time int
 }
 
 func (h *mergeHeap) Len() int { return len(h.srcs) }
 func (h *mergeHeap) Less(i, j int) bool {
 	a, b := h.srcs[i].row, h.srcs[j].row
+	if c := strings.Compare(string(valueOf(a, h.org).ByteArray()), string(valueOf(b, h.org).ByteArray())); c != 0 {
+		return c < 0
+	}
 	if c := strings.Compare(string(valueOf(a, h.agent).ByteArray()), string(valueOf(b, h.agent).ByteArray())); c != 0 {
 		return c < 0
 	}

@@ -16,11 +16,16 @@ import (
 	"github.com/spoor-dev/spoor/internal/event"
 )
 
-// File and directory names of the lake; the layout is a user contract
-// (DESIGN.md): lake/events/organization_id=ORG/date_key=YYYY-MM-DD-HH/part-<ULID>.parquet
+// File and directory names of the lake (docs/lake.md):
+// lake/events/day=YYYY-MM-DD/part-<ULID>.parquet, each part holding the
+// events of any number of organizations for one day of event_time, sorted
+// by organization. Lakes written before kept a part per organization and
+// hour under organization_id=ORG/date_key=YYYY-MM-DD-HH; Open migrates them
+// (legacy.go), and `spoor export` writes that Hive layout for other engines.
 const (
 	lakeDir     = "lake"
 	eventsDir   = "events"
+	dayPrefix   = "day="
 	orgPrefix   = "organization_id="
 	datePrefix  = "date_key="
 	partPrefix  = "part-"
@@ -30,22 +35,36 @@ const (
 	rowsPerPage = 8 << 10
 )
 
-// Part is one immutable Parquet file of a partition.
+// Part is one immutable Parquet file of a day partition.
 type Part struct {
-	Path    string
-	Org     string
-	DateKey string
-	ULID    ulid.ULID
-	Size    int64
+	Path string
+	Day  string // YYYY-MM-DD of its events' event_time
+	ULID ulid.ULID
+	Size int64
 
-	checked bool // its Parquet frame was found sound
+	// orgs counts the part's rows per organization (its footer's index),
+	// nil until read: a query over a day reads the index of that day's
+	// parts only.
+	orgs map[string]int64
+	rows int64
+}
+
+// indexed reports whether the part's organizations are known.
+func (p *Part) indexed() bool { return p.orgs != nil }
+
+// dayOf is the day partition of a date key (YYYY-MM-DD-HH).
+func dayOf(dateKey string) string {
+	if len(dateKey) < 10 {
+		return dateKey
+	}
+	return dateKey[:10]
 }
 
 // Written reports when the part was written (its ULID time).
 func (p Part) Written() time.Time { return ulid.Time(p.ULID.Time()) }
 
-func partitionDir(root, org, dateKey string) string {
-	return filepath.Join(root, lakeDir, eventsDir, orgPrefix+escapePathValue(org), datePrefix+dateKey)
+func partitionDir(root, day string) string {
+	return filepath.Join(root, lakeDir, eventsDir, dayPrefix+day)
 }
 
 // escapePathValue keeps an organization id a single safe path element, the
@@ -73,9 +92,13 @@ func escapePathValue(s string) string {
 	return b.String()
 }
 
-// sortForPart orders events as parts require: agent_id, then event_time.
+// sortForPart orders events as parts require: organization_id, agent_id,
+// then event_time (and _id, for a stable order).
 func sortForPart(evs []*event.Event) {
 	slices.SortFunc(evs, func(a, b *event.Event) int {
+		if c := strings.Compare(a.Str[event.OrganizationID], b.Str[event.OrganizationID]); c != 0 {
+			return c
+		}
 		if c := strings.Compare(a.Str[event.AgentID], b.Str[event.AgentID]); c != 0 {
 			return c
 		}
@@ -162,7 +185,7 @@ func (w *partWriter) parquetWriter(f io.Writer) *parquet.Writer {
 
 // write stores evs (already sorted) as a new part in the partition
 // directory dir and returns it.
-func (w *partWriter) write(dir, org, dateKey string, evs []*event.Event) (Part, error) {
+func (w *partWriter) write(dir, day string, evs []*event.Event) (Part, error) {
 	// The partition's directory entry is fsynced before the part is
 	// published, so a WAL trimmed after the flush never leaves its events
 	// in a directory a crash forgets.
@@ -176,8 +199,12 @@ func (w *partWriter) write(dir, org, dateKey string, evs []*event.Event) (Part, 
 		return Part{}, fmt.Errorf("create part: %w", err)
 	}
 	defer f.Abort()
+	orgs := map[string]int64{}
+	for _, e := range evs {
+		orgs[e.Str[event.OrganizationID]]++
+	}
 	// Events go in through partRow, column by column (see partrow.go).
-	pw := parquet.NewGenericWriter[partRow](out, w.options()...)
+	pw := parquet.NewGenericWriter[partRow](out, append(w.options(), parquet.KeyValueMetadata(orgsKey, encodeOrgs(orgs)))...)
 	const batch = 1024
 	if cap(w.rows) < batch {
 		w.rows = make([]partRow, batch)
@@ -201,5 +228,5 @@ func (w *partWriter) write(dir, org, dateKey string, evs []*event.Event) (Part, 
 	if err := w.commit(f); err != nil {
 		return Part{}, fmt.Errorf("publish part: %w", err)
 	}
-	return Part{Path: final, Org: org, DateKey: dateKey, ULID: id, Size: st.Size(), checked: true}, nil
+	return Part{Path: final, Day: day, ULID: id, Size: st.Size(), orgs: orgs, rows: int64(len(evs))}, nil
 }

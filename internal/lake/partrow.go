@@ -25,6 +25,7 @@ type partRow struct {
 	ContainerId    *string  `parquet:"container_id,optional"`
 	ContainerImage *string  `parquet:"container_image,optional"`
 	Cwd            *string  `parquet:"cwd,optional"`
+	DateKey        string   `parquet:"date_key"`
 	Direction      *string  `parquet:"direction,optional"`
 	Domain         *string  `parquet:"domain,optional"`
 	DstIp          *string  `parquet:"dst_ip,optional"`
@@ -44,6 +45,7 @@ type partRow struct {
 	Meta           *string  `parquet:"meta,optional"`
 	Namespace      *string  `parquet:"namespace,optional"`
 	ObjectName     *string  `parquet:"object_name,optional"`
+	OrganizationId string   `parquet:"organization_id"`
 	OsVersion      *string  `parquet:"os_version,optional"`
 	ParentExe      *string  `parquet:"parent_exe,optional"`
 	Path           []string `parquet:"path,optional,list"`
@@ -94,6 +96,7 @@ func (r *partRow) fill(e *event.Event) {
 	r.ContainerId = str(e, event.ContainerID)
 	r.ContainerImage = str(e, event.ContainerImage)
 	r.Cwd = str(e, event.CWD)
+	r.DateKey = e.Str[event.DateKey]
 	r.Direction = str(e, event.Direction)
 	r.Domain = str(e, event.Domain)
 	r.DstIp = str(e, event.DstIP)
@@ -117,6 +120,7 @@ func (r *partRow) fill(e *event.Event) {
 	}
 	r.Namespace = str(e, event.Namespace)
 	r.ObjectName = str(e, event.ObjectName)
+	r.OrganizationId = e.Str[event.OrganizationID]
 	r.OsVersion = str(e, event.OSVersion)
 	r.ParentExe = str(e, event.ParentExe)
 	r.Path = list(e, event.Path)

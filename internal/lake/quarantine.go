@@ -1,6 +1,8 @@
 package lake
 
 import (
+	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,10 +18,21 @@ import (
 // path in the lake, until an operator restores or deletes them; until then
 // answers over their hours say they lack events (Quarantined).
 
-// quarantine moves a bad part of partition k out of the lake so the rest
-// stays readable. s.mu is held (or the store is being opened).
-func (s *Store) quarantine(k partKey, path, why string) {
-	s.quarantined[k]++
+// anyOrg marks a quarantined part whose organizations are unknown (its
+// index could not be read): every organization's answers over its day say
+// they may lack events.
+const anyOrg = "\x00any"
+
+// quarantine moves a bad part of day out of the lake so the rest stays
+// readable; orgs are the organizations it held (anyOrg when unknown).
+// s.mu is held (or the store is being opened).
+func (s *Store) quarantine(day, org, path, why string, more ...string) {
+	if s.quarantined[day] == nil {
+		s.quarantined[day] = map[string]bool{}
+	}
+	for _, o := range append([]string{org}, more...) {
+		s.quarantined[day][o] = true
+	}
 	if s.readOnly {
 		s.problems = append(s.problems, Problem{What: "part", Path: path, Msg: why + " (skipped)"})
 		return
@@ -31,75 +44,111 @@ func (s *Store) quarantine(k partKey, path, why string) {
 	if err := os.Rename(path, dst); err != nil {
 		why += "; could not move it to quarantine: " + err.Error()
 		dst = path
+	} else if org != anyOrg {
+		// Which organizations it held, for the warnings after a restart
+		// (the part's own footer may be what is damaged).
+		b, _ := json.Marshal(append([]string{org}, more...))
+		os.WriteFile(dst+orgsSuffix, b, 0o644)
 	}
 	s.problems = append(s.problems, Problem{What: "part", Path: path, Msg: why + " (moved to " + dst + ")"})
 	s.opts.Logger.Warn("corrupt part quarantined", "path", path, "reason", why)
 }
 
+// orgsSuffix names the file beside a quarantined part that lists the
+// organizations it held.
+const orgsSuffix = ".orgs.json"
+
 // quarantineSep joins the elements of a part's lake path in its quarantine
-// name: events__organization_id=ORG__date_key=KEY__part-ULID.parquet.
+// name: events__day=YYYY-MM-DD__part-ULID.parquet (and, for parts of the
+// older layout, events__organization_id=ORG__date_key=KEY__part-ULID.parquet).
 const quarantineSep = "__"
 
 // Quarantine takes a part that spoor found damaged out of the lake.
 func (s *Store) Quarantine(path, why string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k, ps := range s.parts {
+	for day, ps := range s.parts {
 		if slices.ContainsFunc(ps, func(p Part) bool { return p.Path == path }) {
-			delete(s.ids, k)
-			s.quarantineLocked(k, path, why)
+			delete(s.ids, day)
+			s.quarantineLocked(day, path, why)
 			return
 		}
 	}
 }
 
-func (s *Store) quarantineLocked(k partKey, path, why string) {
-	s.parts[k] = slices.DeleteFunc(s.parts[k], func(p Part) bool { return p.Path == path })
-	s.quarantine(k, path, why)
+// quarantineLocked quarantines a part of the catalog. s.mu is held.
+func (s *Store) quarantineLocked(day, path, why string) {
+	orgs := []string{anyOrg}
+	if i := slices.IndexFunc(s.parts[day], func(p Part) bool { return p.Path == path }); i >= 0 && s.parts[day][i].indexed() {
+		orgs = slices.Sorted(maps.Keys(s.parts[day][i].orgs))
+	}
+	s.parts[day] = slices.DeleteFunc(s.parts[day], func(p Part) bool { return p.Path == path })
+	s.quarantine(day, orgs[0], path, why, orgs[1:]...)
 }
 
-// scanQuarantine counts the parts an earlier run quarantined, per partition.
+// scanQuarantine notes the days (and, for parts of the older layout, the
+// organization) of the parts an earlier run quarantined.
 func (s *Store) scanQuarantine() {
 	ents, _ := os.ReadDir(filepath.Join(s.dir, quarantine))
 	for _, e := range ents {
-		if k, ok := quarantinedPartition(e.Name()); ok {
-			s.quarantined[k]++
+		if strings.HasSuffix(e.Name(), orgsSuffix) {
+			continue
+		}
+		day, org, ok := quarantinedPartition(e.Name())
+		if !ok {
+			continue
+		}
+		if s.quarantined[day] == nil {
+			s.quarantined[day] = map[string]bool{}
+		}
+		var orgs []string
+		b, err := os.ReadFile(filepath.Join(s.dir, quarantine, e.Name()+orgsSuffix))
+		if org != anyOrg || err != nil || json.Unmarshal(b, &orgs) != nil || len(orgs) == 0 {
+			orgs = []string{org}
+		}
+		for _, o := range orgs {
+			s.quarantined[day][o] = true
 		}
 	}
 }
 
-// quarantinedPartition reads the partition of a part from its quarantine
-// name. Organization ids are escaped (escapePathValue), so "=" marks the
-// start of the date key whatever the id holds.
-func quarantinedPartition(name string) (partKey, bool) {
+// quarantinedPartition reads the day (and organization, when the name
+// says it) of a part from its quarantine name. Organization ids are
+// escaped (escapePathValue), so "=" marks the start of the date key
+// whatever the id holds.
+func quarantinedPartition(name string) (day, org string, ok bool) {
+	if rest, ok := strings.CutPrefix(name, eventsDir+quarantineSep+dayPrefix); ok {
+		day, _, ok := strings.Cut(rest, quarantineSep)
+		return day, anyOrg, ok
+	}
 	rest, ok := strings.CutPrefix(name, eventsDir+quarantineSep+orgPrefix)
 	if !ok {
-		return partKey{}, false
+		return "", "", false
 	}
 	i := strings.LastIndex(rest, quarantineSep+datePrefix)
 	if i < 0 {
-		return partKey{}, false
+		return "", "", false
 	}
 	dk, _, ok := strings.Cut(rest[i+len(quarantineSep+datePrefix):], quarantineSep)
 	if !ok {
-		return partKey{}, false
+		return "", "", false
 	}
-	return partKey{unescapePathValue(rest[:i]), dk}, true
+	return dayOf(dk), unescapePathValue(rest[:i]), true
 }
 
-// Quarantined lists the hours (date keys) of org's partitions in [from, to]
-// (epoch ms) that have parts in quarantine: answers over that range lack
-// those parts' events.
+// Quarantined lists the days of [from, to] (epoch ms) with parts in
+// quarantine that held (or may have held) org's events: answers over that
+// range may lack those parts' events.
 func (s *Store) Quarantined(org string, from, to int64) []string {
-	lo, hi := event.DateKeyOf(max(from, 0)), event.DateKeyOf(min(to, event.MaxTime))
+	lo, hi := dayOf(event.DateKeyOf(max(from, 0))), dayOf(event.DateKeyOf(min(to, event.MaxTime)))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var keys []string
-	for k, n := range s.quarantined {
-		if n > 0 && k.org == org && k.dateKey >= lo && k.dateKey <= hi {
-			keys = append(keys, k.dateKey)
+	var days []string
+	for day, orgs := range s.quarantined {
+		if (orgs[org] || orgs[anyOrg]) && day >= lo && day <= hi {
+			days = append(days, day)
 		}
 	}
-	slices.Sort(keys)
-	return keys
+	slices.Sort(days)
+	return days
 }

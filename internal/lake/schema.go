@@ -8,9 +8,12 @@ import (
 	"github.com/spoor-dev/spoor/internal/event"
 )
 
-// Columns held by the Hive path rather than inside the files: Spark, Athena
-// and DuckDB add them back from the directory names.
-var pathColumns = map[event.FieldID]bool{event.OrganizationID: true, event.DateKey: true}
+// requiredColumns are the typed fields every event has: no NULLs to encode.
+// organization_id and date_key live inside the files: parts are shared by
+// organizations and cover a day (docs/lake.md).
+var requiredColumns = map[event.FieldID]bool{
+	event.ID: true, event.EventTime: true, event.InsertTime: true, event.OrganizationID: true, event.DateKey: true,
+}
 
 // MetaColumn holds event.Event.Meta, the per-host metadata blocks of the
 // original event, dictionary encoded: the events view shows them inside raw.
@@ -40,9 +43,6 @@ type partSchema struct {
 func newPartSchema() *partSchema {
 	g := parquet.Group{}
 	for _, f := range event.Catalog() {
-		if pathColumns[f.ID] {
-			continue
-		}
 		var n parquet.Node
 		switch f.Kind {
 		case event.KindString:
@@ -59,7 +59,7 @@ func newPartSchema() *partSchema {
 		case event.KindList:
 			n = parquet.List(parquet.String())
 		}
-		if f.ID == event.ID || f.ID == event.EventTime || f.ID == event.InsertTime {
+		if requiredColumns[f.ID] {
 			g[f.Name] = parquet.Required(n)
 		} else {
 			g[f.Name] = parquet.Optional(n)
@@ -82,9 +82,6 @@ func newPartSchema() *partSchema {
 		ps.columns = append(ps.columns, c)
 	}
 	for _, f := range event.Catalog() {
-		if pathColumns[f.ID] {
-			continue
-		}
 		c := column{field: f.ID, kind: f.Kind, name: f.Name}
 		if f.Kind == event.KindList {
 			add(c, f.Name, "list", "element")

@@ -27,25 +27,23 @@ func (s *Store) HeadFiles(org string) ([]string, error) {
 		s.mu.Unlock()
 		return sn.files, nil
 	}
-	byKey := map[partKey][]*event.Event{}
+	byDay := map[string][]*event.Event{}
 	for _, m := range []map[partKey][]*event.Event{s.head, s.flushing} {
 		for k, evs := range m {
 			if k.org == org {
-				byKey[k] = append(byKey[k], evs...)
+				byDay[dayOf(k.dateKey)] = append(byDay[dayOf(k.dateKey)], evs...)
 			}
 		}
 	}
 	s.mu.Unlock()
 
-	root := filepath.Join(s.dir, lakeDir, headDir)
+	root := filepath.Join(s.dir, lakeDir, headDir, orgPrefix+escapePathValue(org))
 	w := newPartWriter(s.schema)
 	w.noSync = true // a snapshot is a view of the WAL's contents, not a copy to keep
 	var files []string
-	for k, evs := range byKey {
-		evs = slices.Clone(evs)
-		sortForPart(evs)
-		dir := filepath.Join(root, orgPrefix+escapePathValue(k.org), datePrefix+k.dateKey)
-		p, err := w.write(dir, k.org, k.dateKey, evs)
+	for day, evs := range byDay {
+		sortForPart(evs) // a copy (append above): the head is not reordered
+		p, err := w.write(filepath.Join(root, dayPrefix+day), day, evs)
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,7 @@
 // Package lake keeps events: durable appends through the write-ahead log into
-// an in-memory head, flushed to immutable zstd Parquet parts per organization
-// and hour (the layout of DESIGN.md), with dedupe on _id, compaction of small
-// parts, retention counted from ingestion, and recovery after a crash.
+// an in-memory head, flushed to immutable zstd Parquet parts per day shared by
+// organizations (docs/lake.md), with dedupe on _id, compaction of small parts,
+// retention counted from ingestion, and recovery after a crash.
 package lake
 
 import (
@@ -76,7 +76,7 @@ func (o *Options) defaults() {
 	}
 }
 
-// partKey names a partition.
+// partKey names an organization's hour in the head (and in dedupe).
 type partKey struct{ org, dateKey string }
 
 // Problem is something found wrong and worked around: a torn WAL tail, a
@@ -106,16 +106,20 @@ type Store struct {
 	flushMu  sync.Mutex // one flush or compaction at a time
 
 	mu       sync.Mutex
-	parts    map[partKey][]Part
+	parts    map[string][]Part // by day
 	head     map[partKey][]*event.Event
 	headN    int
 	headGen  uint64 // bumped on every change of the head
 	flushing map[partKey][]*event.Event
-	ids      map[partKey]idSet
+	ids      map[string]idSet // by day
 	problems []Problem
-	// quarantined counts the parts of each partition moved to quarantine
-	// (this run or an earlier one): answers over them lack their events.
-	quarantined map[partKey]int
+	// quarantined holds, per day, the organizations whose parts were moved
+	// to quarantine (this run or an earlier one; anyOrg when the part's
+	// index could not be read): answers over that day lack their events.
+	quarantined map[string]map[string]bool
+	// legacyParts are parts of the per-organization-and-hour layout found
+	// at open, migrated before Open returns.
+	legacyParts []legacyPart
 	snapshots   map[string]snapshot // per org
 	schema      *partSchema
 	// schemaSince: parts written before this time (epoch ms) are legacy.
@@ -145,9 +149,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		dir: dir, opts: opts, lock: lock,
-		parts: map[partKey][]Part{}, head: map[partKey][]*event.Event{},
-		flushing: map[partKey][]*event.Event{}, ids: map[partKey]idSet{},
-		snapshots: map[string]snapshot{}, schema: newPartSchema(), quarantined: map[partKey]int{},
+		parts: map[string][]Part{}, head: map[partKey][]*event.Event{},
+		flushing: map[partKey][]*event.Event{}, ids: map[string]idSet{},
+		snapshots: map[string]snapshot{}, schema: newPartSchema(), quarantined: map[string]map[string]bool{},
 	}
 	os.RemoveAll(filepath.Join(dir, lakeDir, headDir))
 	if err := s.finishCompactions(); err != nil {
@@ -158,7 +162,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		s.closeLock()
 		return nil, err
 	}
-	if s.schemaSince, err = s.loadSchema(len(s.parts) > 0); err != nil {
+	if s.schemaSince, err = s.loadSchema(len(s.parts) > 0 || len(s.legacyParts) > 0); err != nil {
+		s.closeLock()
+		return nil, err
+	}
+	if err := s.migrateLegacy(ctx); err != nil {
 		s.closeLock()
 		return nil, err
 	}
@@ -193,12 +201,16 @@ func OpenReadOnly(ctx context.Context, dir string, opts Options) (*Store, error)
 	opts.defaults()
 	s := &Store{
 		dir: dir, opts: opts, readOnly: true,
-		parts: map[partKey][]Part{}, head: map[partKey][]*event.Event{},
-		flushing: map[partKey][]*event.Event{}, ids: map[partKey]idSet{},
-		snapshots: map[string]snapshot{}, schema: newPartSchema(), quarantined: map[partKey]int{},
+		parts: map[string][]Part{}, head: map[partKey][]*event.Event{},
+		flushing: map[partKey][]*event.Event{}, ids: map[string]idSet{},
+		snapshots: map[string]snapshot{}, schema: newPartSchema(), quarantined: map[string]map[string]bool{},
 	}
 	if err := s.scanParts(); err != nil {
 		return nil, err
+	}
+	if len(s.legacyParts) > 0 {
+		return nil, fmt.Errorf("%s holds parts of the per-organization layout of an older spoor: "+
+			"open it once for writing (spoor ingest or spoor serve) to migrate them", dir)
 	}
 	var rec schemaRecord
 	fp, _ := s.schema.fingerprint()
@@ -228,53 +240,57 @@ func (s *Store) Dir() string { return s.dir }
 func (s *Store) LakeDir() string { return filepath.Join(s.dir, lakeDir) }
 
 // scanParts builds the part catalog from the directory tree, removing
-// unpublished temporary files and quarantining parts that are not Parquet.
+// unpublished temporary files and quarantining parts that are not Parquet
+// by their name. Parts of the older layout are set aside for migration.
 func (s *Store) scanParts() error {
 	s.scanQuarantine()
 	root := filepath.Join(s.dir, lakeDir, eventsDir)
-	orgs, err := os.ReadDir(root)
+	ents, err := os.ReadDir(root)
 	if err != nil {
 		return fmt.Errorf("scan lake: %w", err)
 	}
-	for _, o := range orgs {
-		if !o.IsDir() || !strings.HasPrefix(o.Name(), orgPrefix) {
-			continue
+	for _, d := range ents {
+		switch {
+		case !d.IsDir():
+		case strings.HasPrefix(d.Name(), dayPrefix):
+			day := strings.TrimPrefix(d.Name(), dayPrefix)
+			err = s.scanDir(filepath.Join(root, d.Name()), func(path string) {
+				p, err := parsePart(path, day)
+				if err != nil {
+					s.quarantine(day, anyOrg, path, err.Error())
+					return
+				}
+				s.parts[day] = append(s.parts[day], p)
+			})
+		case strings.HasPrefix(d.Name(), orgPrefix):
+			err = s.scanLegacyOrg(root, d.Name())
 		}
-		org := unescapePathValue(strings.TrimPrefix(o.Name(), orgPrefix))
-		dates, err := os.ReadDir(filepath.Join(root, o.Name()))
 		if err != nil {
 			return fmt.Errorf("scan lake: %w", err)
 		}
-		for _, d := range dates {
-			if !d.IsDir() || !strings.HasPrefix(d.Name(), datePrefix) {
-				continue
+	}
+	return nil
+}
+
+// scanDir calls part for each part file in dir, removing temporary files
+// a crash left (never published: their events are still in the WAL or
+// the source).
+func (s *Store) scanDir(dir string, part func(path string)) error {
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		name := f.Name()
+		path := filepath.Join(dir, name)
+		if strings.HasSuffix(name, tmpSuffix) {
+			if !s.readOnly {
+				os.Remove(path)
 			}
-			dk := strings.TrimPrefix(d.Name(), datePrefix)
-			pdir := filepath.Join(root, o.Name(), d.Name())
-			files, err := os.ReadDir(pdir)
-			if err != nil {
-				return fmt.Errorf("scan lake: %w", err)
-			}
-			for _, f := range files {
-				name := f.Name()
-				path := filepath.Join(pdir, name)
-				if strings.HasSuffix(name, tmpSuffix) {
-					if !s.readOnly {
-						os.Remove(path) // never published: its events are still in the WAL or the source
-					}
-					continue
-				}
-				if !strings.HasPrefix(name, partPrefix) || !strings.HasSuffix(name, partSuffix) {
-					continue
-				}
-				k := partKey{org, dk}
-				p, err := parsePart(path, org, dk)
-				if err != nil {
-					s.quarantine(k, path, err.Error())
-					continue
-				}
-				s.parts[k] = append(s.parts[k], p)
-			}
+			continue
+		}
+		if strings.HasPrefix(name, partPrefix) && strings.HasSuffix(name, partSuffix) {
+			part(path)
 		}
 	}
 	return nil
@@ -305,7 +321,7 @@ func (s *Store) Abandon() error {
 
 var errNotPart = errors.New("not a part file name")
 
-func parsePart(path, org, dateKey string) (Part, error) {
+func parsePart(path, day string) (Part, error) {
 	name := filepath.Base(path)
 	id := strings.TrimSuffix(strings.TrimPrefix(name, partPrefix), partSuffix)
 	u, err := parseULID(id)
@@ -316,5 +332,5 @@ func parsePart(path, org, dateKey string) (Part, error) {
 	if err != nil {
 		return Part{}, err
 	}
-	return Part{Path: path, Org: org, DateKey: dateKey, ULID: u, Size: st.Size()}, nil
+	return Part{Path: path, Day: day, ULID: u, Size: st.Size()}, nil
 }

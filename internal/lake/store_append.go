@@ -14,27 +14,32 @@ type AppendResult struct {
 	Duplicates int // events whose _id was already stored
 }
 
-// idsFor returns the dedupe set of a partition, loading it from the
-// partition's parts on first use. s.mu is held.
-func (s *Store) idsFor(k partKey) idSet {
-	set, ok := s.ids[k]
+// idsFor returns the dedupe set of a day, loading it from the day's parts
+// on first use. s.mu is held.
+func (s *Store) idsFor(day string) idSet {
+	set, ok := s.ids[day]
 	if ok {
 		return set
 	}
 	set = idSet{}
-	for _, p := range slices.Clone(s.parts[k]) {
+	for _, p := range slices.Clone(s.parts[day]) {
 		if err := readIDs(p.Path, set); err != nil {
-			s.quarantineLocked(k, p.Path, err.Error())
+			s.quarantineLocked(day, p.Path, err.Error())
 		}
 	}
 	// Events not in parts yet count too (the set is rebuilt after a
-	// compaction while the head may hold events of the partition).
-	for _, evs := range [][]*event.Event{s.head[k], s.flushing[k]} {
-		for _, e := range evs {
-			set[hashID(e.Str[event.ID])] = struct{}{}
+	// compaction while the head may hold events of the day).
+	for _, m := range []map[partKey][]*event.Event{s.head, s.flushing} {
+		for k, evs := range m {
+			if dayOf(k.dateKey) != day {
+				continue
+			}
+			for _, e := range evs {
+				set[hashEvent(e)] = struct{}{}
+			}
 		}
 	}
-	s.ids[k] = set
+	s.ids[day] = set
 	return set
 }
 
@@ -65,9 +70,8 @@ func (s *Store) add(ctx context.Context, evs []*event.Event, logged bool) (Appen
 	hashes := make([]uint64, 0, len(evs))
 	s.mu.Lock()
 	for _, e := range evs {
-		k := partKey{e.Str[event.OrganizationID], e.Str[event.DateKey]}
-		set := s.idsFor(k)
-		h := hashID(e.Str[event.ID])
+		set := s.idsFor(dayOf(e.Str[event.DateKey]))
+		h := hashEvent(e)
 		if _, dup := set[h]; dup {
 			res.Duplicates++
 			continue
@@ -89,7 +93,7 @@ func (s *Store) add(ctx context.Context, evs []*event.Event, logged bool) (Appen
 		s.appendMu.RUnlock()
 		s.mu.Lock()
 		for i, e := range fresh {
-			delete(s.ids[partKey{e.Str[event.OrganizationID], e.Str[event.DateKey]}], hashes[i])
+			delete(s.ids[dayOf(e.Str[event.DateKey])], hashes[i])
 		}
 		s.mu.Unlock()
 		return res, fmt.Errorf("append to wal: %w", err)
@@ -140,9 +144,8 @@ func (s *Store) replay(ctx context.Context) error {
 		var fresh []*event.Event
 		for i := range evs {
 			e := &evs[i]
-			k := partKey{e.Str[event.OrganizationID], e.Str[event.DateKey]}
-			set := s.idsFor(k)
-			h := hashID(e.Str[event.ID])
+			set := s.idsFor(dayOf(e.Str[event.DateKey]))
+			h := hashEvent(e)
 			if _, dup := set[h]; dup {
 				continue
 			}

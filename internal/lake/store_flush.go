@@ -1,12 +1,11 @@
 package lake
 
 import (
-	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/spoor-dev/spoor/internal/event"
@@ -15,8 +14,8 @@ import (
 // Flush writes the whole head to parts and drops the WAL segments it covered.
 func (s *Store) Flush(ctx context.Context) error { return s.flush(ctx, true) }
 
-// flush writes the head to parts; unless all, the newest hour of each
-// organization stays in the head. WAL segments are dropped only when
+// flush writes the head to parts; unless all, the newest day stays in the
+// head when it holds older days too. WAL segments are dropped only when
 // everything before the checkpoint is in parts, that is after a full flush.
 func (s *Store) flush(ctx context.Context, all bool) error {
 	if s.readOnly {
@@ -31,18 +30,16 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	s.head = map[partKey][]*event.Event{}
 	s.headN = 0
 	if !all {
-		// Keep the newest hour of each organization in the head: events
-		// arrive roughly in time order, so its partition is still filling,
-		// and flushing it now would leave a small part for compaction.
-		newest := map[string]string{}
+		// Keep the newest day in the head: events arrive roughly in time
+		// order, so it is still filling, and flushing it now would leave
+		// a small part for compaction.
+		newest, oldest := "", "\xff"
 		for k := range taken {
-			if k.dateKey > newest[k.org] {
-				newest[k.org] = k.dateKey
-			}
+			newest, oldest = max(newest, dayOf(k.dateKey)), min(oldest, dayOf(k.dateKey))
 		}
 		kept := 0
 		for k, evs := range taken {
-			if k.dateKey == newest[k.org] && len(taken) > 1 {
+			if dayOf(k.dateKey) == newest && oldest < newest {
 				s.head[k] = evs
 				kept += len(evs)
 				delete(taken, k)
@@ -62,23 +59,20 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 		return nil
 	}
 
-	keys := make([]partKey, 0, len(taken))
-	for k := range taken {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b partKey) int {
-		return cmp.Or(strings.Compare(a.org, b.org), strings.Compare(a.dateKey, b.dateKey))
-	})
 	if s.flushWriting != nil {
 		s.flushWriting()
 	}
-	written, err := s.writeParts(ctx, keys, taken)
+	written, err := s.writeParts(ctx, chunks(taken, s.workers()))
 	if err != nil {
-		// Parts already written hold their events; the rest go back to the head.
-		for _, p := range written {
-			delete(taken, partKey{p.Org, p.DateKey})
+		// Nothing of this flush is published: the parts already written
+		// go, and every event goes back to the head (the WAL keeps them).
+		paths := make([]string, len(written))
+		for i, p := range written {
+			paths[i] = p.Path
 		}
-		s.publish(written)
+		if rerr := s.removeParts(paths); rerr != nil {
+			err = fmt.Errorf("%w (and removing the parts written: %v)", err, rerr)
+		}
 		return s.restoreHead(taken, err)
 	}
 	// The parts take over the events at once, and the head changes: a
@@ -120,19 +114,54 @@ func (s *Store) publish(ps []Part) {
 
 func (s *Store) publishLocked(ps []Part) {
 	for _, p := range ps {
-		k := partKey{p.Org, p.DateKey}
-		s.parts[k] = append(s.parts[k], p)
+		s.parts[p.Day] = append(s.parts[p.Day], p)
 	}
 }
 
-// writeParts writes one part per partition, spread over the CPUs.
-func (s *Store) writeParts(ctx context.Context, keys []partKey, taken map[partKey][]*event.Event) ([]Part, error) {
-	workers := runtime.GOMAXPROCS(0)
-	if s.opts.FlushWorkers > 0 {
-		workers = s.opts.FlushWorkers
+// chunk is the events of one part to write: a day's, or a contiguous
+// share of them.
+type chunk struct {
+	day string
+	evs []*event.Event
+}
+
+// minChunk is the fewest events a flush gives a part of its own when it
+// splits a day over its writers.
+const minChunk = 32 << 10
+
+// chunks groups the head's events by day, sorted as parts require, and
+// splits each day into up to workers contiguous chunks, so the writers
+// share a flush that holds only one day (compaction merges the chunks).
+func chunks(taken map[partKey][]*event.Event, workers int) []chunk {
+	byDay := map[string][]*event.Event{}
+	for k, evs := range taken {
+		d := dayOf(k.dateKey)
+		byDay[d] = append(byDay[d], evs...) // a copy: taken is s.flushing, which snapshots read meanwhile
 	}
-	workers = min(workers, len(keys))
-	jobs := make(chan partKey)
+	var out []chunk
+	for _, day := range slices.Sorted(maps.Keys(byDay)) {
+		evs := byDay[day]
+		sortForPart(evs)
+		n := max(1, min(workers, len(evs)/minChunk))
+		size := (len(evs) + n - 1) / n
+		for i := 0; i < len(evs); i += size {
+			out = append(out, chunk{day, evs[i:min(i+size, len(evs))]})
+		}
+	}
+	return out
+}
+
+func (s *Store) workers() int {
+	if s.opts.FlushWorkers > 0 {
+		return s.opts.FlushWorkers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// writeParts writes a part per chunk, spread over the CPUs.
+func (s *Store) writeParts(ctx context.Context, todo []chunk) ([]Part, error) {
+	workers := min(s.workers(), len(todo))
+	jobs := make(chan chunk)
 	var (
 		mu      sync.Mutex
 		written []Part
@@ -146,15 +175,11 @@ func (s *Store) writeParts(ctx context.Context, keys []partKey, taken map[partKe
 			w := newPartWriter(s.schema)
 			w.noSync = s.opts.NoSync
 			w.fault = s.opts.Fault
-			for k := range jobs {
-				// taken is s.flushing, which snapshots copy meanwhile:
-				// sort a copy.
-				evs := slices.Clone(taken[k])
-				sortForPart(evs)
-				p, err := w.write(partitionDir(s.dir, k.org, k.dateKey), k.org, k.dateKey, evs)
+			for c := range jobs {
+				p, err := w.write(partitionDir(s.dir, c.day), c.day, c.evs)
 				mu.Lock()
 				if err != nil && first == nil {
-					first = fmt.Errorf("write part %s/%s: %w", k.org, k.dateKey, err)
+					first = fmt.Errorf("write part of %s: %w", c.day, err)
 				}
 				if err == nil {
 					written = append(written, p)
@@ -163,7 +188,7 @@ func (s *Store) writeParts(ctx context.Context, keys []partKey, taken map[partKe
 			}
 		}()
 	}
-	for _, k := range keys {
+	for _, c := range todo {
 		if ctx.Err() != nil {
 			break
 		}
@@ -173,7 +198,7 @@ func (s *Store) writeParts(ctx context.Context, keys []partKey, taken map[partKe
 		if stop {
 			break
 		}
-		jobs <- k
+		jobs <- c
 	}
 	close(jobs)
 	wg.Wait()

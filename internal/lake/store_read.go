@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/spoor-dev/spoor/internal/event"
@@ -13,35 +14,48 @@ func (s *Store) Problems() []Problem {
 	return slices.Clone(s.problems)
 }
 
-// Parts returns the part files of org whose partitions overlap [from, to]
-// (epoch ms, inclusive), without opening any of them.
+// Parts returns the part files holding org's events in the days that
+// overlap [from, to] (epoch ms, inclusive). It reads the footer index of
+// each part of those days the first time (a part whose footer is unsound
+// goes to quarantine), and no other part.
 func (s *Store) Parts(org string, from, to int64) []string {
-	lo, hi := event.DateKeyOf(max(from, 0)), event.DateKeyOf(min(to, event.MaxTime))
+	lo, hi := dayOf(event.DateKeyOf(max(from, 0))), dayOf(event.DateKeyOf(min(to, event.MaxTime)))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var files []string
-	for k, ps := range s.parts {
-		if k.org != org || k.dateKey < lo || k.dateKey > hi {
+	for day := range s.parts {
+		if day < lo || day > hi {
 			continue
 		}
-		for i := 0; i < len(ps); i++ {
-			p := &ps[i]
-			// The cheap frame check runs when a part is first read, not at
-			// open: a query over an hour opens no other part.
-			if !p.checked {
-				if err := checkParquetFrame(p.Path); err != nil {
-					s.quarantineLocked(k, p.Path, err.Error())
-					ps = s.parts[k]
-					i--
-					continue
-				}
-				p.checked = true
+		s.indexDay(day)
+		for _, p := range s.parts[day] {
+			if p.orgs[org] > 0 {
+				files = append(files, p.Path)
 			}
-			files = append(files, p.Path)
 		}
 	}
 	slices.Sort(files)
 	return files
+}
+
+// indexDay reads the footer index of the day's parts not indexed yet,
+// quarantining those it cannot read. s.mu is held.
+func (s *Store) indexDay(day string) {
+	ps := s.parts[day]
+	for i := 0; i < len(ps); i++ {
+		p := &ps[i]
+		if p.indexed() {
+			continue
+		}
+		orgs, rows, err := readIndex(p.Path)
+		if err != nil {
+			s.quarantineLocked(day, p.Path, err.Error())
+			ps = s.parts[day]
+			i--
+			continue
+		}
+		p.orgs, p.rows = orgs, rows
+	}
 }
 
 // Orgs lists the organizations that have parts or head events.
@@ -49,18 +63,18 @@ func (s *Store) Orgs() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seen := map[string]bool{}
-	for k := range s.parts {
-		seen[k.org] = true
+	for day := range s.parts {
+		s.indexDay(day)
+		for _, p := range s.parts[day] {
+			for o := range p.orgs {
+				seen[o] = true
+			}
+		}
 	}
 	for k := range s.head {
 		seen[k.org] = true
 	}
-	var out []string
-	for o := range seen {
-		out = append(out, o)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // Stats describe the store for summaries and metrics.
@@ -88,19 +102,20 @@ func (s *Store) Stats() Stats {
 	return st
 }
 
-// OrgStats counts one organization's parts and head events (WAL bytes are
-// shared by all and left out).
+// OrgStats counts the parts holding one organization's events, its share
+// of their bytes (in proportion to its rows) and its head events; WAL bytes
+// are shared by all and left out.
 func (s *Store) OrgStats(org string) Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var st Stats
-	for k, ps := range s.parts {
-		if k.org != org {
-			continue
-		}
-		st.Parts += len(ps)
-		for _, p := range ps {
-			st.PartBytes += p.Size
+	for day := range s.parts {
+		s.indexDay(day)
+		for _, p := range s.parts[day] {
+			if n := p.orgs[org]; n > 0 {
+				st.Parts++
+				st.PartBytes += p.Size * n / max(p.rows, 1)
+			}
 		}
 	}
 	for k, evs := range s.head {

@@ -32,7 +32,7 @@ type Attack struct {
 
 // Attacks returns the statements over p, each naming what it tries.
 func Attacks(p Paths) []Attack {
-	glob := strings.TrimSuffix(p.Lake, "/") + "/events/*/*/*.parquet"
+	glob := strings.TrimSuffix(p.Lake, "/") + "/events/*/*.parquet"
 	alerts := strings.TrimSuffix(p.Lake, "/") + "/alerts/*/*"
 	journal := p.Journal
 	if journal == "" {
@@ -51,7 +51,8 @@ func Attacks(p Paths) []Attack {
 		r("single-quoted path", "SELECT organization_id, exe FROM "+qs(glob)),
 		r("single-quoted part", "SELECT * FROM "+qs(p.Part)),
 		r("FROM first", "FROM "+qs(p.Part)),
-		r("relative path", "SELECT * FROM 'events/organization_id="+p.VictimOrg+"/*/*.parquet'"),
+		r("relative path", "SELECT * FROM 'events/day=*/*.parquet'"),
+		r("relative path of the older layout", "SELECT * FROM 'events/organization_id="+p.VictimOrg+"/*/*.parquet'"),
 		r("read_parquet", "SELECT * FROM read_parquet("+qs(glob)+")"),
 		r("parquet_scan", "SELECT * FROM parquet_scan("+qs(p.Part)+")"),
 		r("parquet_metadata", "SELECT * FROM parquet_metadata("+qs(p.Part)+")"),
