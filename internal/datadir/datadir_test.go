@@ -10,16 +10,18 @@ import (
 	"github.com/spoor-dev/spoor/internal/event"
 )
 
-func fill(t testing.TB, db *DB, org string, hours int) {
+// fill appends and flushes 20 events of org on each of days days, a part
+// (shared by the organizations filled before the flush) per day.
+func fill(t testing.TB, db *DB, org string, days int) {
 	t.Helper()
 	norm := event.Normalizer{Org: org}
 	var evs []*event.Event
 	base := int64(1600000000000) // 2020-09-13T12:26:40Z
-	for h := range hours {
+	for h := range days {
 		for i := range 20 {
 			e := new(event.Event)
 			line := fmt.Sprintf(`{"_id":"%s-%d-%d","agent_id":"a%d","event_time":%d,"event_type":"audit","exe":"/bin/e%d","user":"u%d"}`,
-				org, h, i, i%3, base+int64(h)*3600_000+int64(i)*1000, i%4, h)
+				org, h, i, i%3, base+int64(h)*86400_000+int64(i)*1000, i%4, h)
 			if err := norm.Normalize([]byte(line), e); err != nil {
 				t.Fatal(err)
 			}
@@ -63,9 +65,9 @@ func TestTimeRangePrunesPartitionsBeforeOpening(t *testing.T) {
 	fill(t, db, "o1", 6)
 	all := db.Lake.Parts("o1", 0, maxMS)
 	if len(all) != 6 {
-		t.Fatalf("%d parts, want 6 (one per hour)", len(all))
+		t.Fatalf("%d parts, want 6 (one per day)", len(all))
 	}
-	in := db.Lake.Parts("o1", 1600000000000+2*3600_000, 1600000000000+2*3600_000+90_000)
+	in := db.Lake.Parts("o1", 1600000000000+2*86400_000, 1600000000000+2*86400_000+90_000)
 	if len(in) != 1 {
 		t.Fatalf("a 90 s window selects %d parts, want 1", len(in))
 	}
@@ -76,14 +78,14 @@ func TestTimeRangePrunesPartitionsBeforeOpening(t *testing.T) {
 			}
 		}
 	}
-	q := `user = "u2" AND event_time >= 1600007200000 AND event_time <= 1600007290000`
+	q := `user = "u2" AND event_time >= 1600172800000 AND event_time <= 1600172890000`
 	s, err := db.Search(ctx, "o1", SearchRequest{Query: q, From: 0, To: maxMS, Fields: []string{"_id"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := ids(t, s)
 	if len(got) != 20 || !strings.HasPrefix(got[0], "o1-2-") {
-		t.Fatalf("got %d events (%v), want the 20 of hour 2", len(got), got)
+		t.Fatalf("got %d events (%v), want the 20 of day 2", len(got), got)
 	}
 	if p := db.Lake.Problems(); len(p) != 0 {
 		t.Errorf("the search opened parts outside its range: %v", p)

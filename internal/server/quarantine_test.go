@@ -36,12 +36,12 @@ func callResp(t *testing.T, method, url, token string, body []byte, hdr ...strin
 	return resp, b
 }
 
-// hourlyParts stores n events of orgA spread over hours, one part per hour,
+// dailyParts stores n events of orgA spread over days, one part per day,
 // and returns the part files.
-func hourlyParts(t *testing.T, f fixture, n, hours int) []string {
+func dailyParts(t *testing.T, f fixture, n, days int) []string {
 	t.Helper()
 	var b bytes.Buffer
-	step := int64(hours) * 3600_000 / int64(n)
+	step := int64(days) * 86400_000 / int64(n)
 	for i := range n {
 		fmt.Fprintf(&b, `{"_id":"q-%d","agent_id":"agent-%d","event_time":%d,"event_type":"audit","exe":"/usr/bin/curl","user":"root","arguments":"curl -s http://example.com/%d"}`+"\n",
 			i, i%7, 1600300800000+int64(i)*step, i)
@@ -53,15 +53,15 @@ func hourlyParts(t *testing.T, f fixture, n, hours int) []string {
 		t.Fatal(err)
 	}
 	parts := lakeParts(t, f)
-	if len(parts) != hours {
-		t.Fatalf("%d parts, want %d", len(parts), hours)
+	if len(parts) != days {
+		t.Fatalf("%d parts, want %d", len(parts), days)
 	}
 	return parts
 }
 
 func lakeParts(t *testing.T, f fixture) []string {
 	t.Helper()
-	parts, err := filepath.Glob(filepath.Join(f.dir, "lake", "events", "organization_id=orgA", "*", "*.parquet"))
+	parts, err := filepath.Glob(filepath.Join(f.dir, "lake", "events", "day=*", "*.parquet"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,9 @@ func quarantined(t *testing.T, f fixture) []string {
 	ents, _ := os.ReadDir(filepath.Join(f.dir, "quarantine"))
 	var names []string
 	for _, e := range ents {
-		names = append(names, e.Name())
+		if strings.HasSuffix(e.Name(), ".parquet") { // not the list of organizations beside each
+			names = append(names, e.Name())
+		}
 	}
 	return names
 }
@@ -99,7 +101,7 @@ func sqlCount(t *testing.T, f fixture, where string) (int, http.Header) {
 // quarantine follows spoor's own check of the file, never a query's words.
 func TestUserErrorTextQuarantinesNothing(t *testing.T) {
 	f := start(t, Options{})
-	parts := hourlyParts(t, f, 2000, 5)
+	parts := dailyParts(t, f, 2000, 5)
 	if n, _ := sqlCount(t, f, ""); n != 2000 {
 		t.Fatalf("count %d before, want 2000", n)
 	}
@@ -137,7 +139,7 @@ func TestUserErrorTextQuarantinesNothing(t *testing.T) {
 // footers only) leave the part out too.
 func TestCorruptPartQuarantinedWithWarning(t *testing.T) {
 	f := start(t, Options{})
-	parts := hourlyParts(t, f, 2000, 5)
+	parts := dailyParts(t, f, 2000, 5)
 	bad := parts[2]
 	rows := partRows(t, bad)
 	corrupt(t, bad)
@@ -166,7 +168,7 @@ func TestCorruptPartQuarantinedWithWarning(t *testing.T) {
 	if hdr.Get("Spoor-Warning") == "" {
 		t.Errorf("count(*) over a quarantined part carries no warning")
 	}
-	// A range without the quarantined hour has nothing to warn about.
+	// A range without the quarantined day has nothing to warn about.
 	if _, hdr := sqlCount(t, f, "WHERE false"); hdr.Get("Spoor-Warning") == "" {
 		t.Errorf("the warning depends on the rows, not the range")
 	}
