@@ -133,7 +133,7 @@ func TestCLIRemoteTruncationAndWarning(t *testing.T) {
 	if err := db.Lake.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	parts, _ := filepath.Glob(filepath.Join(dir, "lake", "events", "*", "*", "*.parquet"))
+	parts, _ := filepath.Glob(filepath.Join(dir, "lake", "events", "day=*", "*.parquet"))
 	if len(parts) < 2 {
 		t.Fatalf("%d parts, want several", len(parts))
 	}
@@ -147,12 +147,12 @@ func TestCLIRemoteTruncationAndWarning(t *testing.T) {
 	}
 }
 
-// ingestLogins stores 60 logins over 5 hours, in as many parts.
+// ingestLogins stores 60 logins over 5 days, in as many parts.
 func ingestLogins(t *testing.T, data dataFlags) {
 	t.Helper()
 	var b bytes.Buffer
 	for i := range 60 {
-		fmt.Fprintf(&b, `{"_id":"t%d","event_time":%d,"event_type":"login","user":"u","agent_id":"a"}`+"\n", i, 1600300800000+int64(i)*300_000)
+		fmt.Fprintf(&b, `{"_id":"t%d","event_time":%d,"event_type":"login","user":"u","agent_id":"a"}`+"\n", i, 1600300800000+int64(i)*7200_000)
 	}
 	file := filepath.Join(t.TempDir(), "e.ndjson")
 	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
