@@ -3,6 +3,7 @@ package event
 import (
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // Event is one normalised event: typed fields by FieldID plus the residual
@@ -56,6 +57,21 @@ func init() {
 
 // Has reports whether field id is present.
 func (e *Event) Has(id FieldID) bool { return e.Set&(1<<id) != 0 }
+
+// MemSize estimates the memory an event holds: the struct and the bytes of
+// its strings, lists, Raw and Meta (shared strings counted each time).
+func (e *Event) MemSize() int64 {
+	n := int64(unsafe.Sizeof(*e)) + int64(cap(e.Raw)) + int64(cap(e.Meta))
+	for i := range e.Str {
+		n += int64(len(e.Str[i]))
+	}
+	for _, l := range e.lists {
+		for _, s := range l {
+			n += int64(len(s)) + 16
+		}
+	}
+	return n
+}
 
 // Clear marks field id absent.
 func (e *Event) Clear(id FieldID) {

@@ -25,6 +25,10 @@ import (
 type Options struct {
 	// HeadMaxEvents flushes the head once it holds this many events (default 262144).
 	HeadMaxEvents int
+	// HeadMaxBytes flushes the head once its events take this much memory
+	// (default 128 MiB): events of a few KB each would otherwise hold a
+	// GB in the head, and as much again in a flush under way.
+	HeadMaxBytes int64
 	// EventRetention keeps events this long after ingestion (default 30 days).
 	EventRetention time.Duration
 	// AlertRetention keeps alerts this long after they are raised (default 365 days).
@@ -58,6 +62,9 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.HeadMaxEvents <= 0 {
 		o.HeadMaxEvents = 256 << 10
+	}
+	if o.HeadMaxBytes <= 0 {
+		o.HeadMaxBytes = 128 << 20
 	}
 	if o.EventRetention <= 0 {
 		o.EventRetention = 30 * 24 * time.Hour
@@ -109,6 +116,7 @@ type Store struct {
 	parts    map[string][]Part // by day
 	head     map[partKey][]*event.Event
 	headN    int
+	headSize int64  // the head's events' memory, by event.Event.MemSize
 	headGen  uint64 // bumped on every change of the head
 	flushing map[partKey][]*event.Event
 	ids      map[string]idSet // by day

@@ -100,7 +100,7 @@ func (s *Store) add(ctx context.Context, evs []*event.Event, logged bool) (Appen
 	}
 	s.mu.Lock()
 	s.addToHead(fresh)
-	full := s.headN >= s.opts.HeadMaxEvents
+	full := s.headN >= s.opts.HeadMaxEvents || s.headSize >= s.opts.HeadMaxBytes
 	s.mu.Unlock()
 	s.appendMu.RUnlock()
 	res.Stored = len(fresh)
@@ -129,6 +129,9 @@ func (s *Store) addToHead(evs []*event.Event) {
 		s.head[k] = append(s.head[k], e)
 	}
 	s.headN += len(evs)
+	for _, e := range evs {
+		s.headSize += e.MemSize()
+	}
 	s.headGen++
 }
 

@@ -28,7 +28,7 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	s.mu.Lock()
 	taken := s.head
 	s.head = map[partKey][]*event.Event{}
-	s.headN = 0
+	s.headN, s.headSize = 0, 0
 	if !all {
 		// Keep the newest day in the head: events arrive roughly in time
 		// order, so it is still filling, and flushing it now would leave
@@ -46,6 +46,11 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 			}
 		}
 		s.headN = kept
+		for _, evs := range s.head {
+			for _, e := range evs {
+				s.headSize += e.MemSize()
+			}
+		}
 	}
 	s.flushing = taken
 	s.headGen++
@@ -99,6 +104,9 @@ func (s *Store) restoreHead(taken map[partKey][]*event.Event, cause error) error
 	for k, evs := range taken {
 		s.head[k] = append(s.head[k], evs...)
 		s.headN += len(evs)
+		for _, e := range evs {
+			s.headSize += e.MemSize()
+		}
 	}
 	s.flushing = map[partKey][]*event.Event{}
 	s.headGen++
