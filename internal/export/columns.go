@@ -40,8 +40,9 @@ func isPartition(id event.FieldID) bool { return id == event.OrganizationID || i
 // selectList is the SELECT list over the events_full view that writes
 // Columns. Times become TIMESTAMP_MS, which DuckDB writes as Parquet
 // TIMESTAMP(MILLIS) (it has no millisecond type adjusted to UTC: the values
-// are UTC all the same); raw becomes the whole original event.
-func selectList() string {
+// are UTC all the same); raw becomes the whole original event. lifted is
+// the union of the rows' _lifted (see originalSQL).
+func selectList(lifted uint64) string {
 	var exprs []string
 	for _, f := range event.Catalog() {
 		if isPartition(f.ID) {
@@ -54,7 +55,7 @@ func selectList() string {
 			exprs = append(exprs, name)
 		}
 	}
-	return strings.Join(append(exprs, originalSQL()+" AS raw"), ", ")
+	return strings.Join(append(exprs, originalSQL(lifted)+" AS raw"), ", ")
 }
 
 // originalSQL rebuilds the whole original event from the events_full view,
@@ -62,11 +63,18 @@ func selectList() string {
 // (bit i of _lifted is the catalog's i-th field) under their original keys,
 // then the residual raw keys. Outside spoor nothing knows _lifted, so the
 // exported raw must hold every key itself.
-func originalSQL() string {
+//
+// Only the fields in lifted (the union of the rows' _lifted) are tested:
+// a dozen of the catalog's sixty in a typical hour, and DuckDB binds a
+// statement in time that grows with its expressions.
+func originalSQL(lifted uint64) string {
+	if lifted == 0 {
+		return "coalesce(raw, '{}')"
+	}
 	var parts []string
 	for i, f := range event.Catalog() {
-		if f.Key == "" {
-			continue // never lifted: the value came from elsewhere
+		if f.Key == "" || lifted&(1<<i) == 0 {
+			continue // never lifted here
 		}
 		key, _ := json.Marshal(f.Key)
 		parts = append(parts, fmt.Sprintf("CASE WHEN (_lifted >> %d) & 1 = 1 THEN %s || coalesce(%s, 'null') END",

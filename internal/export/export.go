@@ -119,10 +119,12 @@ func Run(ctx context.Context, q Querier, o Options) (Summary, error) {
 	return sum, nil
 }
 
-// hour is one date_key of an organization and how many events it holds.
+// hour is one date_key of an organization, how many events it holds, and
+// the union of their _lifted bits.
 type hour struct {
-	key string
-	n   int64
+	key    string
+	n      int64
+	lifted uint64
 }
 
 // exportOrg writes org's hours one COPY each, then publishes them. A COPY
@@ -147,7 +149,7 @@ func exportOrg(ctx context.Context, q Querier, o Options, org, tmp, stage string
 		to := min(o.To, start.UnixMilli()+time.Hour.Milliseconds()-1)
 		name := "part-" + ulid.Make().String() + ".parquet"
 		staged := filepath.Join(stage, name)
-		n, err := copyHour(ctx, q, org, from, to, h.key, staged)
+		n, err := copyHour(ctx, q, org, from, to, h, staged)
 		if err != nil {
 			os.Remove(staged)
 			return p, fmt.Errorf("hour %s: %w", h.key, err)
@@ -181,7 +183,7 @@ const hourLayout = "2006-01-02-15"
 
 // hoursOf lists the date_keys of org's events in [from, to] with counts.
 func hoursOf(ctx context.Context, q Querier, org string, from, to int64) ([]hour, error) {
-	rows, err := q.Query(ctx, org, from, to, "SELECT date_key, count(*) FROM events GROUP BY date_key ORDER BY date_key")
+	rows, err := q.Query(ctx, org, from, to, "SELECT date_key, count(*), coalesce(bit_or(_lifted), 0) FROM events_full GROUP BY date_key ORDER BY date_key")
 	if err != nil {
 		return nil, err
 	}
@@ -189,23 +191,23 @@ func hoursOf(ctx context.Context, q Querier, org string, from, to int64) ([]hour
 	var hours []hour
 	for rows.Next() {
 		var k sql.NullString
-		var n int64
-		if err := rows.Scan(&k, &n); err != nil {
+		var n, lifted int64
+		if err := rows.Scan(&k, &n, &lifted); err != nil {
 			return nil, err
 		}
 		if !k.Valid {
 			return nil, errors.New("events without a date_key")
 		}
-		hours = append(hours, hour{k.String, n})
+		hours = append(hours, hour{k.String, n, uint64(lifted)})
 	}
 	return hours, rows.Err()
 }
 
-// copyHour writes org's events of one date_key in [from, to] to path,
-// sorted by agent_id then event_time, and returns how many it wrote. The
-// SQL holds no organization name: the scope carries it.
-func copyHour(ctx context.Context, q Querier, org string, from, to int64, dateKey, path string) (int64, error) {
-	stmt := "COPY (SELECT " + selectList() + " FROM events_full WHERE date_key = " + sqlquote.String(dateKey) +
+// copyHour writes org's events of hour h in [from, to] to path, sorted by
+// agent_id then event_time, and returns how many it wrote. The SQL holds no
+// organization name: the scope carries it.
+func copyHour(ctx context.Context, q Querier, org string, from, to int64, h hour, path string) (int64, error) {
+	stmt := "COPY (SELECT " + selectList(h.lifted) + " FROM events_full WHERE date_key = " + sqlquote.String(h.key) +
 		" ORDER BY agent_id, event_time, _id) TO " + sqlquote.String(path) + " (FORMAT parquet, COMPRESSION zstd)"
 	rows, err := q.Query(ctx, org, from, to, stmt)
 	if err != nil {
