@@ -58,7 +58,7 @@ type Summary struct {
 type ExistsError struct{ Dirs []string }
 
 func (e *ExistsError) Error() string {
-	return fmt.Sprintf("%d organization(s) already exported: %s (pass --force to replace them)", len(e.Dirs), strings.Join(e.Dirs, ", "))
+	return "already exported (pass --force to replace): " + strings.Join(e.Dirs, ", ")
 }
 
 // OrgDir is where org's export lives under root: one path element per
