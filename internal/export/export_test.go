@@ -17,6 +17,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/spoor-dev/spoor/internal/datadir"
+	"github.com/spoor-dev/spoor/internal/engine"
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/lake"
 )
@@ -77,9 +78,25 @@ func openLake(t *testing.T, perHour int) *datadir.DB {
 	return db
 }
 
+// recorder keeps the statements an export runs.
+type recorder struct {
+	*datadir.DB
+	stmts []string
+}
+
+func (r *recorder) Query(ctx context.Context, org string, from, to int64, q string, args ...any) (*engine.Rows, error) {
+	r.stmts = append(r.stmts, q)
+	return r.DB.Query(ctx, org, from, to, q, args...)
+}
+
 func run(t *testing.T, db *datadir.DB, out string, force bool) Summary {
 	t.Helper()
-	sum, err := Run(context.Background(), db, Options{Dir: out, Orgs: db.Lake.Orgs(), From: 0, To: event.MaxTime,
+	return runWith(t, db, db, out, force)
+}
+
+func runWith(t *testing.T, db *datadir.DB, q Querier, out string, force bool) Summary {
+	t.Helper()
+	sum, err := Run(context.Background(), q, Options{Dir: out, Orgs: db.Lake.Orgs(), From: 0, To: event.MaxTime,
 		Staging: filepath.Join(db.Lake.LakeDir(), "export"), Force: force})
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +180,19 @@ func spoorRows(t *testing.T, db *datadir.DB, org, q string) []string {
 func TestExportReadsBackThroughDDL(t *testing.T) {
 	db := openLake(t, 40)
 	out := filepath.Join(t.TempDir(), "out")
-	sum := run(t, db, out, false)
+	rec := &recorder{DB: db}
+	sum := runWith(t, db, rec, out, false)
+	// The organization travels in the scope, never in the SQL text.
+	for _, s := range rec.stmts {
+		for _, org := range testOrgs {
+			if strings.Contains(s, org) {
+				t.Fatalf("a statement names organization %q: %s", org, s)
+			}
+		}
+	}
+	if len(rec.stmts) != 3*(1+3) {
+		t.Errorf("%d statements, want 12 (per organization: its hours, then a COPY an hour)", len(rec.stmts))
+	}
 	if sum.Orgs != 3 || sum.Events != 3*3*40 || sum.Files != 9 || sum.Bytes == 0 {
 		t.Errorf("summary %+v, want 3 organizations, 360 events, 9 files", sum)
 	}
