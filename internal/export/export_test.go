@@ -395,3 +395,48 @@ func TestOrgDirIsOneElement(t *testing.T) {
 		}
 	}
 }
+
+// failing fails the nth COPY an export runs, as a full disk would.
+type failing struct {
+	*datadir.DB
+	n int
+}
+
+func (f *failing) Query(ctx context.Context, org string, from, to int64, q string, args ...any) (*engine.Rows, error) {
+	if strings.HasPrefix(q, "COPY") {
+		if f.n--; f.n == 0 {
+			return nil, errors.New("no space left on device")
+		}
+	}
+	return f.DB.Query(ctx, org, from, to, q, args...)
+}
+
+// An export that fails within an organization leaves the organizations
+// before it whole and nothing of that one: no directory, no temporary
+// files beside events/ or under the lake.
+func TestExportFailureLeavesNoPartialOrganization(t *testing.T) {
+	db := openLake(t, 5)
+	out := t.TempDir()
+	// The second organization's second hour fails (three hours each).
+	_, err := Run(context.Background(), &failing{DB: db, n: 5}, Options{Dir: out, Orgs: db.Lake.Orgs(), To: event.MaxTime,
+		Staging: filepath.Join(db.Lake.LakeDir(), "export")})
+	orgs := db.Lake.Orgs()
+	if err == nil || !strings.Contains(err.Error(), "no space left") || !strings.Contains(err.Error(), orgs[1]) {
+		t.Fatalf("export: %v, want the failure naming organization %q", err, orgs[1])
+	}
+	files, _ := filepath.Glob(filepath.Join(OrgDir(out, orgs[0]), "*", "*.parquet"))
+	if len(files) != 3 {
+		t.Errorf("the organization exported before the failure has %d files, want 3", len(files))
+	}
+	for _, org := range orgs[1:] {
+		if _, err := os.Stat(OrgDir(out, org)); !os.IsNotExist(err) {
+			t.Errorf("%s has a directory after its export failed: %v", org, err)
+		}
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 1 {
+		t.Errorf("the export root holds %v, want events/ only", ents)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(db.Lake.LakeDir(), "export")); len(ents) != 0 {
+		t.Errorf("the staging directory keeps %d entries", len(ents))
+	}
+}
