@@ -90,7 +90,7 @@ func runExport(ctx context.Context, o exportOptions, stdout, stderr io.Writer) e
 	}
 	defer db.Close(context.WithoutCancel(ctx))
 	held := db.Lake.Orgs()
-	orgs := o.orgs
+	orgs := slices.Compact(slices.Sorted(slices.Values(o.orgs))) // each once
 	if len(orgs) == 0 {
 		orgs = held
 		if len(orgs) == 0 {

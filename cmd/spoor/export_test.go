@@ -46,6 +46,12 @@ func TestExportCommand(t *testing.T) {
 	if err := runExport(context.Background(), o, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Errorf("a second export: %v, want a refusal naming --force", err)
 	}
+	// An organization named twice is exported once.
+	stdout.Reset()
+	twice := exportOptions{data: dataFlags{Dir: data}, to: filepath.Join(dir, "out2"), orgs: []string{"acme", "acme"}}
+	if err := runExport(context.Background(), twice, &stdout, &stderr); err != nil || !strings.Contains(stdout.String(), "exported 1 organization, 2 events") {
+		t.Errorf("--org acme --org acme: %v\n%s", err, stdout.String())
+	}
 	o.force, o.orgs = true, []string{"acme"}
 	if err := runExport(context.Background(), o, &stdout, &stderr); err != nil {
 		t.Errorf("a forced export of acme: %v", err)
