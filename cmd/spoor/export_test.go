@@ -57,18 +57,7 @@ func TestExportCommand(t *testing.T) {
 		t.Errorf("a forced export of acme: %v", err)
 	}
 
-	var ddl bytes.Buffer
-	if err := runLakeDDL(ddlOptions{engine: "duckdb", location: out}, &ddl); err != nil {
-		t.Fatal(err)
-	}
-	ddb, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ddb.Close()
-	if _, err := ddb.Exec(ddl.String()); err != nil {
-		t.Fatalf("%s: %v", ddl.String(), err)
-	}
+	ddb := duckOver(t, out)
 	var got string
 	if err := ddb.QueryRow("SELECT string_agg(organization_id || ':' || _id, ' ' ORDER BY _id) FROM events").Scan(&got); err != nil {
 		t.Fatal(err)
@@ -123,16 +112,7 @@ func TestExportRawIsTheOriginal(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
 		originals = append(originals, decodeJSON(t, line))
 	}
-	var ddl bytes.Buffer
-	if err := runLakeDDL(ddlOptions{engine: "duckdb", location: out}, &ddl); err != nil {
-		t.Fatal(err)
-	}
-	ddb, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ddb.Close()
-	rows, err := ddb.Query(ddl.String() + "SELECT raw, event_type FROM events ORDER BY event_time, _id")
+	rows, err := duckOver(t, out).Query("SELECT raw, event_type FROM events ORDER BY event_time, _id")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,4 +149,23 @@ func decodeJSON(t *testing.T, s string) any {
 		t.Fatalf("not JSON: %v: %s", err, s)
 	}
 	return v
+}
+
+// duckOver opens a plain DuckDB with the events view spoor lake ddl
+// prints for the export at out, as a user outside spoor would.
+func duckOver(t *testing.T, out string) *sql.DB {
+	t.Helper()
+	var ddl bytes.Buffer
+	if err := runLakeDDL(ddlOptions{engine: "duckdb", location: out}, &ddl); err != nil {
+		t.Fatal(err)
+	}
+	ddb, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ddb.Close() })
+	if _, err := ddb.Exec(ddl.String()); err != nil {
+		t.Fatalf("%s: %v", ddl.String(), err)
+	}
+	return ddb
 }
