@@ -59,7 +59,7 @@ func newRootCmd() *cobra.Command {
 }
 
 // commands lists the subcommand constructors; each lives in cmd_<verb>.go.
-var commands = []func() *cobra.Command{newGenCmd, newIngestCmd, newSearchCmd, newSQLCmd, newAlertsCmd, newRulesCmd, newDemoCmd, newServeCmd, newTokenCmd, newAgentCmd, newAgentsCmd}
+var commands = []func() *cobra.Command{newGenCmd, newIngestCmd, newSearchCmd, newSQLCmd, newAlertsCmd, newRulesCmd, newDemoCmd, newServeCmd, newTokenCmd, newAgentCmd, newAgentsCmd, newExportCmd, newLakeCmd}
 
 func main() { os.Exit(run(os.Args[1:])) }
 
