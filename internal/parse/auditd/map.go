@@ -23,7 +23,8 @@ const unsetID = 4294967295
 // mapper turns one reassembled audit event into a spoor event. It keeps
 // scratch buffers between events.
 type mapper struct {
-	raw []byte
+	raw   []byte
+	reuse bool // Decoder.ReuseRaw
 	// agentHost and agentID cache the agent_id of the last host.
 	agentHost, agentID string
 }
@@ -482,6 +483,9 @@ func (m *mapper) raw2(ev *aucoalesce.Event, msgs []*auparse.AuditMessage, line i
 	if len(out) > event.MaxEventBytes {
 		return nil, &parse.Rejection{Line: line, Reason: ReasonEventTooLarge,
 			Detail: "sequence " + strconv.FormatUint(uint64(ev.Sequence), 10) + ": over " + strconv.Itoa(len(out)) + " bytes, limit " + strconv.Itoa(event.MaxEventBytes)}
+	}
+	if m.reuse {
+		return out, nil
 	}
 	return append([]byte(nil), out...), nil
 }
