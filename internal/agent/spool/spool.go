@@ -93,6 +93,8 @@ type Spool struct {
 	dir  string
 	opts Options
 	log  *wal.WAL
+	// appendBatch is log.AppendBatch; tests put a reader inside it.
+	appendBatch func(context.Context, [][]byte) ([]wal.Pos, error)
 
 	mu       sync.Mutex
 	meta     meta
@@ -101,6 +103,12 @@ type Spool struct {
 	next     wal.Pos // last record handed to the reader (inclusive); zero: none
 	hasNext  bool
 	lastSeg  int   // segment of the last record appended: never dropped
+	// end is the last record counted in unread (hasEnd: there is one).
+	// Read hands out nothing after it: a record is durable, and visible
+	// to the reader, before Append counts it, and one read in between
+	// would be counted unread again after it was sent.
+	end      wal.Pos
+	hasEnd   bool
 	unread   int64 // records after next
 	inflight int64 // records handed out and not acknowledged
 	oldest   int64 // spool time of the first unread or in-flight record, 0 unknown
@@ -145,6 +153,7 @@ func Open(dir string, opts Options) (*Spool, error) {
 	m.Orphaned = 0
 	m.Floor.Offset = 0 // a floor is a segment's start
 	s := &Spool{dir: dir, opts: opts, log: w, meta: m, more: make(chan struct{}, 1)}
+	s.appendBatch = w.AppendBatch
 	s.next, s.hasNext = m.Ack, m.HasAck
 	if less(s.next, m.Floor) || !s.hasNext {
 		s.next, s.hasNext = m.Floor, false
@@ -173,6 +182,7 @@ func (s *Spool) countUnread() error {
 	var last wal.Pos
 	found := false
 	err := s.log.Replay(context.Background(), wal.Pos{Segment: s.next.Segment}, func(p wal.Pos, b []byte) error {
+		s.end, s.hasEnd = p, true
 		if s.hasNext && !less(s.next, p) {
 			last, found = p, true
 			return nil
@@ -230,12 +240,13 @@ func (s *Spool) Append(ctx context.Context, events [][]byte) (dropped int64, err
 		copy(r[timeBytes:], e)
 		recs[i] = r
 	}
-	pos, err := s.log.AppendBatch(ctx, recs)
+	pos, err := s.appendBatch(ctx, recs)
 	if err != nil {
 		return 0, fmt.Errorf("spool append: %w", err)
 	}
 	s.mu.Lock()
 	s.lastSeg = pos[len(pos)-1].Segment
+	s.end, s.hasEnd = pos[len(pos)-1], true
 	if s.unread == 0 && s.inflight == 0 {
 		s.oldest = now
 	}
@@ -267,8 +278,12 @@ func (s *Spool) Append(ctx context.Context, events [][]byte) (dropped int64, err
 func (s *Spool) Read(maxEvents, maxBytes int) ([]Record, error) {
 	s.mu.Lock()
 	from, has := s.next, s.hasNext
+	end, hasEnd := s.end, s.hasEnd
 	expect := int(min(int64(maxEvents), s.unread))
 	s.mu.Unlock()
+	if !hasEnd {
+		return nil, nil
+	}
 	out := make([]Record, 0, expect)
 	size := 0
 	stop := errors.New("enough")
@@ -278,6 +293,9 @@ func (s *Spool) Read(maxEvents, maxBytes int) ([]Record, error) {
 		}
 		if !has && less(p, from) {
 			return nil
+		}
+		if less(end, p) {
+			return stop // not counted yet
 		}
 		if len(out) >= maxEvents || (len(out) > 0 && size+len(b) > maxBytes) {
 			return stop
