@@ -37,8 +37,9 @@ func appendJSON(b []byte, s string) []byte {
 }
 
 // appendEscaped appends s quoted, copying the runs of bytes marked in
-// keep, escaping ASCII itself and leaving the rest of s from its first
-// non-ASCII byte to slow (which writes a whole string, quotes included).
+// keep, escaping the other ASCII bytes one by one and leaving the rest of
+// s from its first non-ASCII byte to slow (which writes a whole string,
+// quotes included).
 func appendEscaped(b []byte, s string, keep *[256]bool, slow func([]byte, string) []byte) []byte {
 	b = append(b, '"')
 	for {
@@ -58,17 +59,12 @@ func appendEscaped(b []byte, s string, keep *[256]bool, slow func([]byte, string
 			copy(b[n:], b[n+1:]) // slow's opening quote
 			return b[:len(b)-1]
 		}
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default: // the other control characters, and <, > and & for HTML
+		if c == '<' || c == '>' || c == '&' { // only kept out of plainHTML
 			b = append(b, '\\', 'u', '0', '0', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+		} else { // event.AppendJSONString's escape of c, without its quotes
+			n := len(b)
+			b = event.AppendJSONString(b, s[:1])
+			b = append(b[:n], b[n+1:len(b)-1]...)
 		}
 		s = s[1:]
 	}
