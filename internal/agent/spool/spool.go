@@ -110,7 +110,7 @@ type Spool struct {
 	metaDirt bool
 	next     wal.Pos // last record handed to the reader (inclusive); zero: none
 	hasNext  bool
-	lastSeg  int   // segment of the last record appended: never dropped
+	lastSeg  int // segment of the last record appended: never dropped
 	// end is the last record counted in unread (hasEnd: there is one).
 	// Read hands out nothing after it: a record is durable, and visible
 	// to the reader, before Append counts it, and one read in between
