@@ -26,7 +26,7 @@ func newHarness(t *testing.T, cfg FollowConfig) *harness {
 	t.Helper()
 	h := &harness{t: t}
 	h.f = NewFollower(cfg)
-	h.f.g = newGrouper(cfg.Host, func(e source.Event) { h.events = append(h.events, e) })
+	h.f.g = newGrouper(cfg.Host, func(e source.Event) { h.events = append(h.events, flat(t, e)) })
 	if err := h.f.start(); err != nil {
 		t.Fatal(err)
 	}

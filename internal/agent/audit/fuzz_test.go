@@ -49,6 +49,7 @@ func follow(t *testing.T, data, cuts []byte) []string {
 	var out []string
 	fl := NewFollower(FollowConfig{Path: path, Host: "h"})
 	fl.g = newGrouper("h", func(e source.Event) {
+		e = flat(t, e)
 		if id, _ := e["_id"].(string); id == "" {
 			t.Fatalf("event without _id: %v", e)
 		}

@@ -31,6 +31,7 @@ const (
 type grouper struct {
 	dec  *auditd.Decoder
 	emit source.Emit
+	conv converter
 
 	cur    []byte // records of the event being read
 	curKey []byte
@@ -50,6 +51,7 @@ type grouper struct {
 func newGrouper(host string, emit source.Emit) *grouper {
 	d := auditd.New()
 	d.Host = host
+	d.ReuseRaw = true // the converter hands Raw on and the agent encodes it before emit returns
 	return &grouper{dec: d, emit: emit}
 }
 
@@ -172,7 +174,7 @@ type output struct{ g *grouper }
 
 func (o output) Event(e *event.Event) error {
 	o.g.events++
-	o.g.emit(toSource(e))
+	o.g.emit(o.g.conv.event(e))
 	return nil
 }
 

@@ -52,7 +52,7 @@ func TestNetlinkSeesExecAndConnect(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- n.Run(ctx, func(e source.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
+		done <- n.Run(ctx, func(e source.Event) { e = flat(t, e); mu.Lock(); events = append(events, e); mu.Unlock() })
 	}()
 	marker := audittest.CopyExe(t, "/bin/true", t.TempDir(), fmt.Sprintf("spoor-marker-%d", time.Now().UnixNano()))
 	if err := exec.Command(marker, "--spoor-test").Run(); err != nil {

@@ -52,6 +52,9 @@ const (
 	segmentsPerSpool  = 8
 	metaPersistPeriod = time.Second
 	timeBytes         = 8
+	// maxKeptBuffer bounds the buffers Append and Read keep for the next
+	// call (a batch of the agent's is a few MB).
+	maxKeptBuffer = 8 << 20
 )
 
 // Options configures a spool.
@@ -93,6 +96,13 @@ type Spool struct {
 	dir  string
 	opts Options
 	log  *wal.WAL
+	// appendBatch is log.AppendBatch; tests put a reader inside it.
+	appendBatch func(context.Context, [][]byte) ([]wal.Pos, error)
+
+	// wbuf and wrecs are Append's, rbuf Read's, kept between calls.
+	wbuf  []byte
+	wrecs [][]byte
+	rbuf  []byte
 
 	mu       sync.Mutex
 	meta     meta
@@ -100,7 +110,13 @@ type Spool struct {
 	metaDirt bool
 	next     wal.Pos // last record handed to the reader (inclusive); zero: none
 	hasNext  bool
-	lastSeg  int   // segment of the last record appended: never dropped
+	lastSeg  int // segment of the last record appended: never dropped
+	// end is the last record counted in unread (hasEnd: there is one).
+	// Read hands out nothing after it: a record is durable, and visible
+	// to the reader, before Append counts it, and one read in between
+	// would be counted unread again after it was sent.
+	end      wal.Pos
+	hasEnd   bool
 	unread   int64 // records after next
 	inflight int64 // records handed out and not acknowledged
 	oldest   int64 // spool time of the first unread or in-flight record, 0 unknown
@@ -145,6 +161,7 @@ func Open(dir string, opts Options) (*Spool, error) {
 	m.Orphaned = 0
 	m.Floor.Offset = 0 // a floor is a segment's start
 	s := &Spool{dir: dir, opts: opts, log: w, meta: m, more: make(chan struct{}, 1)}
+	s.appendBatch = w.AppendBatch
 	s.next, s.hasNext = m.Ack, m.HasAck
 	if less(s.next, m.Floor) || !s.hasNext {
 		s.next, s.hasNext = m.Floor, false
@@ -173,6 +190,7 @@ func (s *Spool) countUnread() error {
 	var last wal.Pos
 	found := false
 	err := s.log.Replay(context.Background(), wal.Pos{Segment: s.next.Segment}, func(p wal.Pos, b []byte) error {
+		s.end, s.hasEnd = p, true
 		if s.hasNext && !less(s.next, p) {
 			last, found = p, true
 			return nil
@@ -220,22 +238,40 @@ func (s *Spool) Append(ctx context.Context, events [][]byte) (dropped int64, err
 		return 0, nil
 	}
 	now := s.opts.Now().UnixMilli()
-	recs := make([][]byte, len(events))
-	for i, e := range events {
+	size := 0
+	for _, e := range events {
 		if len(e) > s.opts.MaxRecordBytes {
 			return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(e), s.opts.MaxRecordBytes)
 		}
-		r := make([]byte, timeBytes+len(e))
-		binary.LittleEndian.PutUint64(r, uint64(now))
-		copy(r[timeBytes:], e)
-		recs[i] = r
+		size += timeBytes + len(e)
 	}
-	pos, err := s.log.AppendBatch(ctx, recs)
+	// The records are framed in one buffer kept from append to append:
+	// a record of its own per event was most of the agent's garbage.
+	buf := s.wbuf[:0]
+	if cap(buf) < size {
+		buf = make([]byte, 0, size)
+	}
+	recs := s.wrecs[:0]
+	for _, e := range events {
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(now))
+		buf = append(buf, e...)
+		recs = append(recs, buf[len(buf)-timeBytes-len(e):len(buf):len(buf)])
+	}
+	pos, err := s.appendBatch(ctx, recs)
+	clear(recs)
+	s.wrecs = recs[:0]
 	if err != nil {
+		// A cancelled append may still be written from buf: not reused.
+		s.wbuf = nil
 		return 0, fmt.Errorf("spool append: %w", err)
+	}
+	s.wbuf = nil
+	if cap(buf) <= maxKeptBuffer {
+		s.wbuf = buf[:0]
 	}
 	s.mu.Lock()
 	s.lastSeg = pos[len(pos)-1].Segment
+	s.end, s.hasEnd = pos[len(pos)-1], true
 	if s.unread == 0 && s.inflight == 0 {
 		s.oldest = now
 	}
@@ -261,15 +297,21 @@ func (s *Spool) Append(ctx context.Context, events [][]byte) (dropped int64, err
 
 // Read returns up to maxEvents unread events of at most maxBytes in all
 // (at least one, whatever its size), in order, and marks them in flight.
+// Their Data is valid until the next Read.
 // It returns none when there is nothing to read. The reader acknowledges
 // (Ack) each batch before it reads the next, retrying it until then: a
 // batch it gives up on is only read again after a restart.
 func (s *Spool) Read(maxEvents, maxBytes int) ([]Record, error) {
 	s.mu.Lock()
 	from, has := s.next, s.hasNext
+	end, hasEnd := s.end, s.hasEnd
 	expect := int(min(int64(maxEvents), s.unread))
 	s.mu.Unlock()
+	if !hasEnd {
+		return nil, nil
+	}
 	out := make([]Record, 0, expect)
+	buf := s.rbuf[:0]
 	size := 0
 	stop := errors.New("enough")
 	err := s.log.Replay(context.Background(), from, func(p wal.Pos, b []byte) error {
@@ -279,6 +321,9 @@ func (s *Spool) Read(maxEvents, maxBytes int) ([]Record, error) {
 		if !has && less(p, from) {
 			return nil
 		}
+		if less(end, p) {
+			return stop // not counted yet
+		}
 		if len(out) >= maxEvents || (len(out) > 0 && size+len(b) > maxBytes) {
 			return stop
 		}
@@ -286,12 +331,24 @@ func (s *Spool) Read(maxEvents, maxBytes int) ([]Record, error) {
 			s.opts.Logger.Warn("spool record too short, skipped", "pos", p.String())
 			return nil
 		}
-		// Each payload a copy of its own: one buffer for the batch saved
-		// allocations but, a large object, raised the peak RSS by 10 MB.
-		out = append(out, Record{Pos: p, Time: int64(binary.LittleEndian.Uint64(b)), Data: append([]byte(nil), b[timeBytes:]...)})
+		// The payloads are copied into one buffer kept from read to read
+		// (sliced once it stops growing): a copy of its own per event was
+		// garbage, and a new buffer per batch raised the peak RSS by 10 MB.
+		buf = append(buf, b[timeBytes:]...)
+		out = append(out, Record{Pos: p, Time: int64(binary.LittleEndian.Uint64(b)), Data: buf[len(buf)-len(b)+timeBytes:]})
 		size += len(b)
 		return nil
 	})
+	off := 0
+	for i := range out {
+		n := len(out[i].Data)
+		out[i].Data = buf[off : off+n : off+n]
+		off += n
+	}
+	s.rbuf = nil
+	if cap(buf) <= maxKeptBuffer {
+		s.rbuf = buf
+	}
 	if err != nil && err != stop {
 		return nil, fmt.Errorf("spool read: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/spoor-dev/spoor/internal/wal"
 )
 
 func openT(t testing.TB, dir string, opts Options) *Spool {
@@ -279,4 +281,29 @@ func TestSpoolBadMetaReadsFromStart(t *testing.T) {
 	s = openT(t, dir, Options{})
 	defer s.Close()
 	wantRun(t, readAll(t, s), 0, 3)
+}
+
+// A batch the reader takes as soon as it is durable, before Append has
+// counted it (the agent's shipper reads while its writer appends), must
+// not be counted unsent afterwards: it was, and the shipper, told events
+// were waiting, read an empty spool in a busy loop.
+func TestReadBeforeAppendReturnsLeavesNoPhantomEvents(t *testing.T) {
+	s := openT(t, t.TempDir(), Options{})
+	defer s.Close()
+	durable := s.appendBatch
+	read := 0
+	s.appendBatch = func(ctx context.Context, recs [][]byte) ([]wal.Pos, error) {
+		pos, err := durable(ctx, recs)
+		read += len(readAll(t, s)) // the reader, between the commit and Append's count
+		return pos, err
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := s.Append(context.Background(), events(i*5, 5)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read += len(readAll(t, s))
+	if st := s.Stats(); read != 15 || st.Events != 0 || st.Appended != 15 || st.Acked != 15 {
+		t.Fatalf("read %d of 15 events; then %+v, want no event unsent", read, st)
+	}
 }

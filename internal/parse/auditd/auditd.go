@@ -79,6 +79,11 @@ type Decoder struct {
 	// RequireHost makes Decode stop with a *parse.NoHostError at the first
 	// record that names no host when Host is empty.
 	RequireHost bool
+	// ReuseRaw lets an event's Raw live only until Output.Event returns:
+	// the decoder writes the next event's there. It saves a copy of each
+	// event's few kilobytes for an output that encodes events at once
+	// (the agent's), and must not be set for one that keeps them.
+	ReuseRaw bool
 }
 
 // New returns a Decoder with the default limits.
@@ -125,7 +130,7 @@ type node struct {
 
 // Decode implements parse.Decoder.
 func (d *Decoder) Decode(ctx context.Context, r io.Reader, out parse.Output) error {
-	st := &run{out: out, nodes: map[string]*node{}}
+	st := &run{out: out, nodes: map[string]*node{}, mb: mapper{reuse: d.ReuseRaw}}
 	err := d.decode(ctx, r, st)
 	if st.records > 0 {
 		out.Count(parse.CountRecords, st.records)

@@ -166,7 +166,7 @@ func (p *fieldParser) scan(s string) bool {
 		}
 		key, orig := s[i:j], s[v:end]
 		i = end
-		value := strings.Trim(orig, `'" `)
+		value := trimQuotes(orig)
 		switch value {
 		case "", "?", "?,", "(null)":
 			continue
@@ -180,6 +180,19 @@ func (p *fieldParser) scan(s string) bool {
 		p.add(key, orig, value)
 	}
 	return true
+}
+
+// trimQuotes is strings.Trim(s, `'" `) without building the cut set on
+// every call (a tenth of the parser's time).
+func trimQuotes(s string) string {
+	cut := func(c byte) bool { return c == '\'' || c == '"' || c == ' ' }
+	for s != "" && cut(s[0]) {
+		s = s[1:]
+	}
+	for s != "" && cut(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // A key written twice is held twice (add does not search): the last one

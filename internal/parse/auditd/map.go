@@ -23,7 +23,10 @@ const unsetID = 4294967295
 // mapper turns one reassembled audit event into a spoor event. It keeps
 // scratch buffers between events.
 type mapper struct {
-	raw []byte
+	raw   []byte
+	reuse bool // Decoder.ReuseRaw
+	// orders keeps the key orders of the coalesced events' maps.
+	orders keyOrders
 	// agentHost and agentID cache the agent_id of the last host.
 	agentHost, agentID string
 }
@@ -432,7 +435,7 @@ func proctitleArgs(msgs []*auparse.AuditMessage) []string {
 // raw2 renders Raw: the coalesced event as JSON plus "records", the
 // original lines, and "warnings" when go-libaudit had any.
 func (m *mapper) raw2(ev *aucoalesce.Event, msgs []*auparse.AuditMessage, line int64) ([]byte, *parse.Rejection) {
-	out, ok := appendEvent(m.raw[:0], ev)
+	out, ok := appendEvent(m.raw[:0], ev, &m.orders)
 	if !ok {
 		b, err := json.Marshal(ev)
 		if err != nil || len(b) < 2 {
@@ -454,7 +457,7 @@ func (m *mapper) raw2(ev *aucoalesce.Event, msgs []*auparse.AuditMessage, line i
 		if rec, ok := msg.Payload.(*record); ok {
 			text = rec.text
 		}
-		out = event.AppendJSONString(out, text)
+		out = appendText(out, text)
 		if len(out) > event.MaxEventBytes {
 			break
 		}
@@ -473,7 +476,7 @@ func (m *mapper) raw2(ev *aucoalesce.Event, msgs []*auparse.AuditMessage, line i
 			if i > 0 {
 				out = append(out, ',')
 			}
-			out = event.AppendJSONString(out, w)
+			out = appendText(out, w)
 		}
 		out = append(out, ']')
 	}
@@ -482,6 +485,9 @@ func (m *mapper) raw2(ev *aucoalesce.Event, msgs []*auparse.AuditMessage, line i
 	if len(out) > event.MaxEventBytes {
 		return nil, &parse.Rejection{Line: line, Reason: ReasonEventTooLarge,
 			Detail: "sequence " + strconv.FormatUint(uint64(ev.Sequence), 10) + ": over " + strconv.Itoa(len(out)) + " bytes, limit " + strconv.Itoa(event.MaxEventBytes)}
+	}
+	if m.reuse {
+		return out, nil
 	}
 	return append([]byte(nil), out...), nil
 }

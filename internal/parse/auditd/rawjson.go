@@ -8,8 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/elastic/go-libaudit/v2/aucoalesce"
-
-	"github.com/spoor-dev/spoor/internal/event"
 )
 
 // appendEvent appends ev as JSON, byte for byte what json.Marshal (goccy's,
@@ -20,7 +18,9 @@ import (
 // json.Marshal refuses (a year outside 0-9999), so the caller keeps the
 // library's error. TestEventJSONMatchesMarshal and FuzzEventJSON hold it to
 // json.Marshal.
-func appendEvent(b []byte, ev *aucoalesce.Event) ([]byte, bool) {
+//
+// ko, when not nil, keeps the maps' key orders from one event to the next.
+func appendEvent(b []byte, ev *aucoalesce.Event, ko *keyOrders) ([]byte, bool) {
 	if y := ev.Timestamp.Year(); y < 0 || y > 9999 {
 		return b, false
 	}
@@ -51,9 +51,9 @@ func appendEvent(b []byte, ev *aucoalesce.Event) ([]byte, bool) {
 
 	b = append(b, `},"user":{`...)
 	n := len(b)
-	b = appendMapMember(b, n, "ids", ev.User.IDs)
-	b = appendMapMember(b, n, "names", ev.User.Names)
-	b = appendMapMember(b, n, "selinux", ev.User.SELinux)
+	b = appendMapMember(b, n, "ids", ev.User.IDs, ko.of(orderIDs))
+	b = appendMapMember(b, n, "names", ev.User.Names, ko.of(orderNames))
+	b = appendMapMember(b, n, "selinux", ev.User.SELinux, ko.of(orderSELinux))
 
 	p := &ev.Process
 	b = append(b, `},"process":{`...)
@@ -69,7 +69,7 @@ func appendEvent(b []byte, ev *aucoalesce.Event) ([]byte, bool) {
 		n = len(b)
 		b = appendMembers(b, "path", f.Path, "device", f.Device, "inode", f.Inode, "mode", f.Mode,
 			"uid", f.UID, "gid", f.GID, "owner", f.Owner, "group", f.Group)
-		b = appendMapMember(b, n, "selinux", f.SELinux)
+		b = appendMapMember(b, n, "selinux", f.SELinux, ko.of(orderSELinux))
 		b = append(b, '}')
 	}
 	b = appendAddress(b, `,"source":{`, ev.Source)
@@ -80,7 +80,7 @@ func appendEvent(b []byte, ev *aucoalesce.Event) ([]byte, bool) {
 		b = append(b, '}')
 	}
 	if len(ev.Data) > 0 {
-		b = appendMap(append(b, `,"data":`...), ev.Data)
+		b = appendMap(append(b, `,"data":`...), ev.Data, ko.of(orderData))
 	}
 	if len(ev.Paths) > 0 {
 		b = append(b, `,"paths":[`...)
@@ -88,7 +88,7 @@ func appendEvent(b []byte, ev *aucoalesce.Event) ([]byte, bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendMap(b, m)
+			b = appendMap(b, m, ko.of(orderPath))
 		}
 		b = append(b, ']')
 	}
@@ -155,11 +155,11 @@ func appendOpt(b []byte, prefix, s string) []byte {
 	return appendJSON(append(b, prefix...), s)
 }
 
-func appendMapMember(b []byte, start int, key string, m map[string]string) []byte {
+func appendMapMember(b []byte, start int, key string, m map[string]string, order *keyOrder) []byte {
 	if len(m) == 0 {
 		return b
 	}
-	return appendMap(appendKey(b, start, key), m)
+	return appendMap(appendKey(b, start, key), m, order)
 }
 
 func appendEntity(b []byte, e aucoalesce.ECSEntityData) []byte {
@@ -189,24 +189,26 @@ func appendList(b []byte, l []string) []byte {
 }
 
 // appendMap appends m with its keys in json.Marshal's order; nil is null.
-func appendMap(b []byte, m map[string]string) []byte {
+// order, when not nil, is the key order of the last map written there:
+// maps of one kind (an event's data, a PATH record) mostly have the same
+// keys, whose order is then not worked out again.
+func appendMap(b []byte, m map[string]string, order *keyOrder) []byte {
 	if m == nil {
 		return append(b, "null"...)
 	}
-	var buf [32]string
-	keys := buf[:0]
-	plain := true
-	for k := range m {
-		keys = append(keys, k)
-		plain = plain && plainKey(k)
-	}
-	if plain {
-		slices.Sort(keys)
-	} else {
-		sortEncoded(keys)
+	if order == nil || !order.fits(m) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sortKeys(keys)
+		if order == nil {
+			order = &keyOrder{}
+		}
+		order.keys = keys
 	}
 	b = append(b, '{')
-	for i, k := range keys {
+	for i, k := range order.keys {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -215,6 +217,56 @@ func appendMap(b []byte, m map[string]string) []byte {
 		b = appendJSON(b, m[k])
 	}
 	return append(b, '}')
+}
+
+// keyOrder is the sorted keys of the last map of a kind.
+type keyOrder struct{ keys []string }
+
+// fits says whether m has exactly the keys of o: as many, and each of
+// them.
+func (o *keyOrder) fits(m map[string]string) bool {
+	if len(o.keys) != len(m) || o.keys == nil {
+		return false
+	}
+	for _, k := range o.keys {
+		if _, ok := m[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// The kinds of maps in a coalesced event.
+const (
+	orderIDs = iota
+	orderNames
+	orderSELinux
+	orderData
+	orderPath
+	numOrders
+)
+
+// keyOrders keeps a keyOrder per kind of map.
+type keyOrders [numOrders]keyOrder
+
+func (ko *keyOrders) of(kind int) *keyOrder {
+	if ko == nil {
+		return nil
+	}
+	return &ko[kind]
+}
+
+// sortKeys sorts a map's keys as json.Marshal does.
+func sortKeys(keys []string) {
+	plain := true
+	for _, k := range keys {
+		plain = plain && plainKey(k)
+	}
+	if plain {
+		slices.Sort(keys)
+	} else {
+		sortEncoded(keys)
+	}
 }
 
 // plainKey says whether k is written as it is and sorts the same bare as
@@ -238,36 +290,4 @@ func sortEncoded(keys []string) {
 		enc[k] = string(append(appendJSON(nil, k), ','))
 	}
 	slices.SortFunc(keys, func(a, b string) int { return strings.Compare(enc[a], enc[b]) })
-}
-
-// appendJSON appends s as a JSON string the way json.Marshal does by
-// default: event.AppendJSONString's escapes and U+FFFD for invalid UTF-8,
-// and besides <, > and & escaped for HTML and U+2028, U+2029 escaped. In
-// AppendJSONString's output those characters only stand for themselves,
-// so they are escaped after it.
-func appendJSON(b []byte, s string) []byte {
-	start := len(b)
-	b = event.AppendJSONString(b, s)
-	i := start
-	for i < len(b) && b[i] != '<' && b[i] != '>' && b[i] != '&' && b[i] != 0xe2 {
-		i++
-	}
-	if i == len(b) {
-		return b
-	}
-	rest := string(b[i:])
-	b = b[:i]
-	for j := 0; j < len(rest); j++ {
-		switch c := rest[j]; {
-		case c == '<' || c == '>' || c == '&':
-			b = append(b, '\\', 'u', '0', '0', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
-		case c == 0xe2 && strings.HasPrefix(rest[j:], "\u2028"):
-			b, j = append(b, `\u2028`...), j+2
-		case c == 0xe2 && strings.HasPrefix(rest[j:], "\u2029"):
-			b, j = append(b, `\u2029`...), j+2
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
 }

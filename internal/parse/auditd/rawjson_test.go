@@ -46,10 +46,18 @@ func eventOf(s string, full bool) *aucoalesce.Event {
 	return ev
 }
 
-func checkEventJSON(t *testing.T, ev *aucoalesce.Event) {
+// checkEventJSON holds appendEvent to json.Marshal, without key orders
+// and with ko, which the caller keeps from event to event.
+func checkEventJSON(t *testing.T, ev *aucoalesce.Event, ko *keyOrders) {
+	t.Helper()
+	checkEventJSONWith(t, ev, nil)
+	checkEventJSONWith(t, ev, ko)
+}
+
+func checkEventJSONWith(t *testing.T, ev *aucoalesce.Event, ko *keyOrders) {
 	t.Helper()
 	want, err := json.Marshal(ev)
-	got, ok := appendEvent([]byte("x"), ev)
+	got, ok := appendEvent([]byte("x"), ev, ko)
 	if err != nil {
 		if ok {
 			t.Fatalf("json.Marshal fails (%v), appendEvent wrote %s", err, got)
@@ -65,28 +73,30 @@ func checkEventJSON(t *testing.T, ev *aucoalesce.Event) {
 }
 
 func TestEventJSONMatchesMarshal(t *testing.T) {
+	ko := &keyOrders{}
 	for _, s := range []string{"", "plain", `q"b\s`, "<a&b>", "\x00\x01\x1f\x7f\t\n\r\b\f",
 		"caf\u00e9 \u2028\u2029 \ufffd", "bad\xff\xfe utf8 \xed\xa0\x80 \xe2\x80", "日本語"} {
-		checkEventJSON(t, eventOf(s, true))
-		checkEventJSON(t, eventOf(s, false))
+		checkEventJSON(t, eventOf(s, true), ko)
+		checkEventJSON(t, eventOf(s, false), ko)
 	}
 	for _, ts := range []time.Time{time.Unix(0, 0).UTC(), time.Unix(1700000000, 100000000).UTC(),
 		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)} {
 		ev := eventOf("x", true)
 		ev.Timestamp = ts
-		checkEventJSON(t, ev)
+		checkEventJSON(t, ev, ko)
 	}
 	ev := eventOf("x", true)
 	ev.Net.Direction = 0
 	ev.Category, ev.Type = 255, 0
-	checkEventJSON(t, ev)
+	checkEventJSON(t, ev, ko)
 }
 
 func FuzzEventJSON(f *testing.F) {
 	f.Add("plain", true)
 	f.Add("<\xff\u2028\"\\\x00>", false)
+	ko := &keyOrders{}
 	f.Fuzz(func(t *testing.T, s string, full bool) {
-		checkEventJSON(t, eventOf(s, full))
+		checkEventJSON(t, eventOf(s, full), ko)
 	})
 }
 
@@ -123,8 +133,9 @@ func BenchmarkEventJSON(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var buf []byte
+	var ko keyOrders
 	for i := 0; i < b.N; i++ {
-		buf, _ = appendEvent(buf[:0], evs[i%len(evs)])
+		buf, _ = appendEvent(buf[:0], evs[i%len(evs)], &ko)
 	}
 }
 
