@@ -86,27 +86,83 @@ func TestCompactSyncsPartitionDirBeforeJournalGoes(t *testing.T) {
 	}
 }
 
-const crashAtEnv = "SPOOR_TEST_COMPACT_CRASH_AT"
+const crashAtEnv = "SPOOR_TEST_CRASH_AT"
 
-// TestCompactCrashChild is the child of TestCompactKilledAtEachStep: it
-// compacts the lake in $SPOOR_TEST_COMPACT_DIR and kills itself (SIGKILL)
-// at step $SPOOR_TEST_COMPACT_CRASH_AT, printing how many steps it saw
-// when it gets to the end.
-func TestCompactCrashChild(t *testing.T) {
+// crashAt is the fault seam of a crash test's child process: it kills the
+// process (SIGKILL) at the durable step $SPOOR_TEST_CRASH_AT, counting
+// steps in *n. ok is false outside a child.
+func crashAt(n *int) (fault func(op, path string) error, ok bool) {
 	at, err := strconv.Atoi(os.Getenv(crashAtEnv))
 	if err != nil {
-		t.Skip("run by TestCompactKilledAtEachStep")
+		return nil, false
 	}
-	n := 0
-	s, err := Open(context.Background(), os.Getenv("SPOOR_TEST_COMPACT_DIR"), Options{Fault: func(op, path string) error {
+	return func(op, path string) error {
 		if compactionSteps(op) {
-			if n++; n == at {
+			if *n++; *n == at {
 				syscall.Kill(os.Getpid(), syscall.SIGKILL)
 				select {}
 			}
 		}
 		return nil
-	}})
+	}, true
+}
+
+// runChild runs test (a child test of this package) over dir, killed at
+// step at (1<<30: never), and returns its output.
+func runChild(test, dir string, at int) (string, error) {
+	c := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	c.Env = append(os.Environ(), crashAtEnv+"="+strconv.Itoa(at), "SPOOR_TEST_CRASH_DIR="+dir)
+	out, err := c.CombinedOutput()
+	return string(out), err
+}
+
+// childSteps runs test without a crash and returns the steps it printed.
+func childSteps(t *testing.T, test, dir string) int {
+	t.Helper()
+	out, err := runChild(test, dir, 1<<30)
+	if err != nil {
+		t.Fatalf("%s without a crash: %v\n%s", test, err, out)
+	}
+	var steps int
+	i := strings.Index(out, "steps=")
+	if i < 0 {
+		t.Fatalf("child printed no step count:\n%s", out)
+	}
+	fmt.Sscanf(out[i:], "steps=%d", &steps)
+	return steps
+}
+
+// killChild runs test over dir killed at step at, and fails unless it was.
+func killChild(t *testing.T, test, dir string, at int) {
+	t.Helper()
+	out, err := runChild(test, dir, at)
+	if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("step %d: child was not killed: %v\n%s", at, err, out)
+	}
+}
+
+// copyLake copies a template lake to a new directory.
+func copyLake(t *testing.T, template string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(template)); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "LOCK"))
+	return dir
+}
+
+// TestCompactCrashChild is the child of TestCompactKilledAtEachStep: it
+// compacts the lake in $SPOOR_TEST_CRASH_DIR and kills itself at step
+// $SPOOR_TEST_CRASH_AT, printing how many steps it saw when it gets to
+// the end.
+func TestCompactCrashChild(t *testing.T) {
+	n := 0
+	fault, ok := crashAt(&n)
+	if !ok {
+		t.Skip("run by TestCompactKilledAtEachStep")
+	}
+	s, err := Open(context.Background(), os.Getenv("SPOOR_TEST_CRASH_DIR"), Options{Fault: fault})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,39 +177,14 @@ func TestCompactCrashChild(t *testing.T) {
 func TestCompactKilledAtEachStep(t *testing.T) {
 	template := t.TempDir()
 	want := smallPartsLake(t, template)
-	child := func(dir string, at int) (string, error) {
-		c := exec.Command(os.Args[0], "-test.run=^TestCompactCrashChild$", "-test.count=1")
-		c.Env = append(os.Environ(), crashAtEnv+"="+strconv.Itoa(at), "SPOOR_TEST_COMPACT_DIR="+dir)
-		out, err := c.CombinedOutput()
-		return string(out), err
-	}
-	fresh := func() string {
-		dir := t.TempDir()
-		if err := os.CopyFS(dir, os.DirFS(template)); err != nil {
-			t.Fatal(err)
-		}
-		os.Remove(filepath.Join(dir, "LOCK"))
-		return dir
-	}
-	out, err := child(fresh(), 1<<30)
-	if err != nil {
-		t.Fatalf("compaction without a crash: %v\n%s", err, out)
-	}
-	var steps int
-	if i := strings.Index(out, "steps="); i < 0 {
-		t.Fatalf("child printed no step count:\n%s", out)
-	} else {
-		fmt.Sscanf(out[i:], "steps=%d", &steps)
-	}
+	const child = "TestCompactCrashChild"
+	steps := childSteps(t, child, copyLake(t, template))
 	if steps < 5 {
 		t.Fatalf("%d compaction steps seen, too few to test", steps)
 	}
 	for at := 1; at <= steps; at++ {
-		dir := fresh()
-		out, err := child(dir, at)
-		if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-			t.Fatalf("step %d: child was not killed: %v\n%s", at, err, out)
-		}
+		dir := copyLake(t, template)
+		killChild(t, child, dir, at)
 		s := openStore(t, dir)
 		if n, d := count(t, s, "o1"); n != int64(want) || d != int64(want) {
 			t.Fatalf("killed at step %d of %d: %d events, %d distinct after reopening; want %d once each", at, steps, n, d, want)

@@ -4,11 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -120,26 +116,16 @@ func TestLegacyLayoutMigrated(t *testing.T) {
 	}
 }
 
-const migrateCrashEnv = "SPOOR_TEST_MIGRATE_CRASH_AT"
-
 // TestMigrateCrashChild is the child of TestMigrationKilledAtEachStep: it
-// opens the lake in $SPOOR_TEST_MIGRATE_DIR (which migrates it) and kills
-// itself at step $SPOOR_TEST_MIGRATE_CRASH_AT.
+// opens the lake in $SPOOR_TEST_CRASH_DIR (which migrates it) and kills
+// itself at step $SPOOR_TEST_CRASH_AT.
 func TestMigrateCrashChild(t *testing.T) {
-	at, err := strconv.Atoi(os.Getenv(migrateCrashEnv))
-	if err != nil {
+	n := 0
+	fault, ok := crashAt(&n)
+	if !ok {
 		t.Skip("run by TestMigrationKilledAtEachStep")
 	}
-	n := 0
-	s, err := Open(context.Background(), os.Getenv("SPOOR_TEST_MIGRATE_DIR"), Options{Fault: func(op, path string) error {
-		if compactionSteps(op) {
-			if n++; n == at {
-				syscall.Kill(os.Getpid(), syscall.SIGKILL)
-				select {}
-			}
-		}
-		return nil
-	}})
+	s, err := Open(context.Background(), os.Getenv("SPOOR_TEST_CRASH_DIR"), Options{Fault: fault})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,29 +138,8 @@ func TestMigrateCrashChild(t *testing.T) {
 func TestMigrationKilledAtEachStep(t *testing.T) {
 	template := t.TempDir()
 	want := legacyLake(t, template)
-	child := func(dir string, at int) (string, error) {
-		c := exec.Command(os.Args[0], "-test.run=^TestMigrateCrashChild$", "-test.count=1")
-		c.Env = append(os.Environ(), migrateCrashEnv+"="+strconv.Itoa(at), "SPOOR_TEST_MIGRATE_DIR="+dir)
-		out, err := c.CombinedOutput()
-		return string(out), err
-	}
-	fresh := func() string {
-		dir := t.TempDir()
-		if err := os.CopyFS(dir, os.DirFS(template)); err != nil {
-			t.Fatal(err)
-		}
-		return dir
-	}
-	out, err := child(fresh(), 1<<30)
-	if err != nil {
-		t.Fatalf("migration without a crash: %v\n%s", err, out)
-	}
-	var steps int
-	if i := strings.Index(out, "steps="); i < 0 {
-		t.Fatalf("child printed no step count:\n%s", out)
-	} else {
-		fmt.Sscanf(out[i:], "steps=%d", &steps)
-	}
+	const child = "TestMigrateCrashChild"
+	steps := childSteps(t, child, copyLake(t, template))
 	if steps < 8 {
 		t.Fatalf("%d migration steps seen, too few to test", steps)
 	}
@@ -184,11 +149,8 @@ func TestMigrationKilledAtEachStep(t *testing.T) {
 		if at > 10 && at < steps-2 {
 			continue
 		}
-		dir := fresh()
-		out, err := child(dir, at)
-		if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-			t.Fatalf("step %d: child was not killed: %v\n%s", at, err, out)
-		}
+		dir := copyLake(t, template)
+		killChild(t, child, dir, at)
 		s := openStore(t, dir)
 		for org, n := range want {
 			if got, d := count(t, s, org); got != int64(n) || d != int64(n) {
