@@ -27,16 +27,16 @@ import (
 )
 
 type ingestOptions struct {
-	data        dataFlags
-	headEvents  int
-	format      string
-	host        string
-	strict      bool
-	rules       string
-	sigma       []string
-	noDetect    bool
-	progress    bool
-	stdin       io.Reader // what "-" reads (default os.Stdin)
+	data       dataFlags
+	headEvents int
+	format     string
+	host       string
+	strict     bool
+	rules      string
+	sigma      []string
+	noDetect   bool
+	progress   bool
+	stdin      io.Reader // what "-" reads (default os.Stdin)
 }
 
 func newIngestCmd() *cobra.Command {
