@@ -108,17 +108,17 @@ func fileFailure(err error) bool {
 }
 
 // Warning says what an answer over org's events in [from, to] lacks: the
-// hours whose corrupt parts are in quarantine; "" when it lacks nothing.
+// days whose corrupt parts are in quarantine; "" when it lacks nothing.
 // It names no server path: tenants read it.
 func (d *DB) Warning(org string, from, to int64) string {
-	hours := d.Lake.Quarantined(org, from, to)
-	if len(hours) == 0 {
+	days := d.Lake.Quarantined(org, from, to)
+	if len(days) == 0 {
 		return ""
 	}
-	list := strings.Join(hours[:min(len(hours), 5)], ", ")
-	if len(hours) > 5 {
-		list += fmt.Sprintf(" and %d more", len(hours)-5)
+	list := strings.Join(days[:min(len(days), 5)], ", ")
+	if len(days) > 5 {
+		list += fmt.Sprintf(" and %d more", len(days)-5)
 	}
-	return fmt.Sprintf("incomplete: corrupt parts of %d hour(s) of this organization are in quarantine (%s); "+
-		"the answer lacks their events until an operator restores them", len(hours), list)
+	return fmt.Sprintf("incomplete: corrupt parts holding events of this organization on %d day(s) are in quarantine (%s); "+
+		"the answer lacks their events until an operator restores them", len(days), list)
 }
