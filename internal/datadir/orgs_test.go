@@ -19,7 +19,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/lake"
 )
 
-const dayMS = 24 * 3600_000
+const msPerDay = 24 * 3600_000
 
 // streamCounts counts generated NDJSON as it passes, with encoding/json
 // rather than spoor's readers: events per organization and per agent, and
@@ -65,7 +65,7 @@ func (c *streamCounts) line(l []byte) {
 	c.orgs[e.Org]++
 	c.agents[e.Agent]++
 	c.agentOrg[e.Agent] = e.Org
-	c.days[e.Time-e.Time%dayMS] = true
+	c.days[e.Time-e.Time%msPerDay] = true
 }
 
 // ingestGenerated streams a generated fleet into db as `spoor ingest
@@ -113,9 +113,9 @@ func ingestGenerated(t *testing.T, db *DB, opts gen.Options) *streamCounts {
 	return &counts
 }
 
-// partFiles counts the part files under the lake's events, whatever the
-// layout of its directories.
-func partFiles(t *testing.T, lakeDir string) int {
+// eventPartFiles counts the part files under the lake's events, whatever
+// the layout of its directories.
+func eventPartFiles(t *testing.T, lakeDir string) int {
 	t.Helper()
 	n := 0
 	err := filepath.WalkDir(filepath.Join(lakeDir, "events"), func(p string, d fs.DirEntry, err error) error {
@@ -217,7 +217,7 @@ func TestManyOrganizationsIngestedFromFile(t *testing.T) {
 	worst, over := 0, 0
 	for _, org := range orgs {
 		for day := range counts.days {
-			n := len(db.Lake.Parts(org, day, day+dayMS-1))
+			n := len(db.Lake.Parts(org, day, day+msPerDay-1))
 			worst = max(worst, n)
 			if n > 3 {
 				over++
@@ -227,7 +227,7 @@ func TestManyOrganizationsIngestedFromFile(t *testing.T) {
 	if over > 0 {
 		t.Errorf("after compaction %d organization-days have more than 3 parts (at most %d), want at most 3 each", over, worst)
 	}
-	files := partFiles(t, db.lakeDir)
+	files := eventPartFiles(t, db.lakeDir)
 	t.Logf("%d organizations over %d day(s): %d part files, at most %d parts per organization and day",
 		len(orgs), len(counts.days), files, worst)
 	if files > 4*len(counts.days) {
@@ -249,7 +249,7 @@ func orgEvents(t *testing.T, org, prefix string, n int, dayStart, insert int64) 
 		// Agents and times interleave with the other organizations' so
 		// that the expired and kept rows sit side by side in a part.
 		line := fmt.Sprintf(`{"_id":"%s-%d","agent_id":"agent-%d","event_time":%d,"event_type":"audit","exe":"/bin/e","user":"u"}`,
-			prefix, i, i%5, dayStart+int64(i)*(dayMS/int64(n)))
+			prefix, i, i%5, dayStart+int64(i)*(msPerDay/int64(n)))
 		if err := norm.Normalize([]byte(line), e); err != nil {
 			t.Fatal(err)
 		}
@@ -295,7 +295,7 @@ func TestRetentionOnSharedParts(t *testing.T) {
 			if flushes == "one flush" {
 				// What this test is about: the organizations' events in
 				// the same part files.
-				kept, expired := db.Lake.Parts("kept", day, day+dayMS-1), db.Lake.Parts("expired", day, day+dayMS-1)
+				kept, expired := db.Lake.Parts("kept", day, day+msPerDay-1), db.Lake.Parts("expired", day, day+msPerDay-1)
 				if len(kept) == 0 || !slices.Equal(kept, expired) {
 					t.Errorf("one flush of a day's events: %d parts hold kept's events and %d expired's, the same ones: %v; want the same shared part(s)",
 						len(kept), len(expired), slices.Equal(kept, expired))
