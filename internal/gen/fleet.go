@@ -223,7 +223,9 @@ func newOrg(seed uint64, i int) *org {
 		o.id = string(appendHex(nil, ts, 8)) + randHex(r, 16)
 		rg := regions[r.IntN(len(regions))]
 		o.region, o.domain = rg.name, rg.domain
-		o.net = 10 + i
+		// Each organization's own VPC: separate customers may use the
+		// same 10.N/16, and N stays an octet however many there are.
+		o.net = 10 + i%240
 	}
 	o.bastion = ipString(10, o.net, 0, 10)
 	for k := 0; k < 2; k++ {

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -39,5 +40,27 @@ func TestLargeFleetInOneOrg(t *testing.T) {
 	}
 	if _, err := (Options{Hosts: MaxHostsPerOrg + 1, Orgs: 1, Scenarios: []string{}}).Normalize(); err == nil || !strings.Contains(err.Error(), "--orgs") {
 		t.Fatalf("more hosts than one organization's addresses: %v, want an error naming --orgs", err)
+	}
+}
+
+// Every address of a fleet of many organizations is a valid IPv4 address
+// (each organization's VPC is a 10.N.0.0/16; organizations are separate
+// customers, so two may use the same N).
+func TestManyOrgsAddressesAreValid(t *testing.T) {
+	orgs, err := buildFleet(context.Background(), 1, 600, 300, 1600000000000, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range orgs {
+		for _, ip := range append([]string{o.bastion}, o.office...) {
+			if a, err := netip.ParseAddr(ip); err != nil || !a.Is4() {
+				t.Fatalf("organization %d: address %q is not IPv4", o.idx, ip)
+			}
+		}
+		for _, h := range o.hosts {
+			if a, err := netip.ParseAddr(h.privateIP); err != nil || !a.IsPrivate() {
+				t.Fatalf("organization %d: private address %q (%s) is not a private IPv4 address", o.idx, h.privateIP, h.hostname)
+			}
+		}
 	}
 }
