@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -53,24 +52,14 @@ func ingestHTTP(ctx context.Context, c *config, ds *dataset) (*httpRow, error) {
 		return nil, err
 	}
 	row.tokens = len(ds.segs)
-	addr, err := freeAddr()
+	srv, err := startServer(ctx, c.spoor, "/healthz", func(addr string) []string {
+		return []string{"serve", "--no-detect", "--data", dir, "--listen", addr, "--operator-org", operatorOrg}
+	})
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startProc(ctx, io.Discard, c.spoor, "serve", "--no-detect", "--data", dir, "--listen", addr, "--operator-org", operatorOrg)
-	if err != nil {
-		return nil, err
-	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			srv.stop()
-		}
-	}()
-	base := "http://" + addr
-	if err := waitHTTP(ctx, base+"/healthz"); err != nil {
-		return nil, fmt.Errorf("spoor serve: %w", err)
-	}
+	defer srv.close()
+	base := srv.base
 	f, err := os.Open(ds.path)
 	if err != nil {
 		return nil, err
@@ -112,7 +101,6 @@ func ingestHTTP(ctx context.Context, c *config, ds *dataset) (*httpRow, error) {
 	}
 	row.toParts = time.Since(t0)
 	logf("  all in parts after %s (%s ev/s); stopping the server", secs(row.toParts), commas(int64(row.partsRate())))
-	stopped = true
 	if row.server, err = srv.stop(); err != nil {
 		return nil, err
 	}
@@ -270,36 +258,4 @@ func makeTokens(ctx context.Context, c *config, dir string, ds *dataset) (map[st
 	wg.Wait()
 	close(errs)
 	return tokens, <-errs
-}
-
-// freeAddr picks a free port on loopback.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-// waitHTTP waits up to a minute for url to answer 200.
-func waitHTTP(ctx context.Context, url string) error {
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not answer 200 within a minute (last: %v)", url, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }

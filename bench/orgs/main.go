@@ -138,7 +138,7 @@ func runAll(ctx context.Context, c *config) error {
 		return fmt.Errorf("run from inside spoor's module (go env GOMOD: %v)", err)
 	}
 	c.repoRoot = filepath.Dir(strings.TrimSpace(string(root)))
-	if c.scratch, err = os.MkdirTemp("", "spoor-orgs-"); err != nil {
+	if c.scratch, err = os.MkdirTemp("/tmp", "spoor-orgs-"); err != nil {
 		return err
 	}
 	if c.keep {

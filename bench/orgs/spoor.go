@@ -52,7 +52,7 @@ func ingestFile(ctx context.Context, c *config, ds *dataset) (*ingestRow, error)
 	if err := settle(ds.path); err != nil {
 		return nil, err
 	}
-	logf("spoor ingest --no-detect of %s' file", orgsName(ds.orgs))
+	logf("spoor ingest --no-detect of the %s-organization file", commas(int64(ds.orgs)))
 	out, m, err := run(ctx, c.spoor, "ingest", "--no-detect", "--data", dir, ds.path)
 	if err != nil {
 		return nil, err

@@ -66,26 +66,15 @@ func ingestVL(ctx context.Context, c *config, bin string, ds *dataset) (*vlRow, 
 	row := &vlRow{ds: ds}
 	dir := filepath.Join(c.scratch, fmt.Sprintf("vl-%d", ds.orgs))
 	defer c.drop(dir)
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
 	// Events from any date are kept (the default retention is 7 days).
-	srv, err := startProc(ctx, io.Discard, bin, "-storageDataPath="+dir, "-httpListenAddr="+addr,
-		"-retentionPeriod=100y", "-loggerLevel=WARN")
+	srv, err := startServer(ctx, bin, "/health", func(addr string) []string {
+		return []string{"-storageDataPath=" + dir, "-httpListenAddr=" + addr, "-retentionPeriod=100y", "-loggerLevel=WARN"}
+	})
 	if err != nil {
 		return nil, err
 	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			srv.stop()
-		}
-	}()
-	base := "http://" + addr
-	if err := waitHTTP(ctx, base+"/health"); err != nil {
-		return nil, fmt.Errorf("victoria-logs: %w", err)
-	}
+	defer srv.close()
+	base := srv.base
 	f, err := os.Open(ds.path)
 	if err != nil {
 		return nil, err
@@ -100,7 +89,7 @@ func ingestVL(ctx context.Context, c *config, bin string, ds *dataset) (*vlRow, 
 	}
 	pieces := ds.pieces(1, c.vlChunk)
 	row.requests = len(pieces)
-	logf("VictoriaLogs: %s' file, %d requests", orgsName(ds.orgs), len(pieces))
+	logf("VictoriaLogs: the %s-organization file, %d requests", commas(int64(ds.orgs)), len(pieces))
 	url := base + "/insert/jsonline?_stream_fields=agent_id&_time_field=event_time&_msg_field=event_type"
 	jobs := make(chan segment)
 	errs := make(chan error, 4)
@@ -146,7 +135,6 @@ func ingestVL(ctx context.Context, c *config, bin string, ds *dataset) (*vlRow, 
 	}
 	// force_flush makes the data searchable, in memory: only a clean stop
 	// writes all of it to the data directory.
-	stopped = true
 	if row.server, err = srv.stop(); err != nil {
 		return nil, err
 	}
