@@ -92,7 +92,7 @@ bench-console:
 # organization, beside VictoriaLogs. Prints the section between the orgs
 # markers of BENCHMARKS.md; EVENTS=50000 for a quick run, KEEP=1 keeps /tmp/spoor-orgs-*.
 bench-orgs:
-	$(GO) run ./bench/orgs
+	@$(GO) run ./bench/orgs
 
 clean:
 	rm -rf bin $(DATA)

@@ -152,12 +152,15 @@ func (r *report) httpTable(b *strings.Builder) {
 	t := newTable(b, fmt.Sprintf("`spoor serve --no-detect`, %d senders at once", base.senders), orgs)
 	n := len(h)
 	t.row("tokens (one per organization)", n, func(i int) string { return commas(int64(h[i].tokens)) }, nil, "")
-	t.row("ingest rate", n, func(i int) string { return commas(int64(h[i].rate())) + " ev/s" },
+	t.row("ingest rate (acknowledged)", n, func(i int) string { return commas(int64(h[i].rate())) + " ev/s" },
 		func(i int) string { return verdict(h[i].rate()/base.rate(), h[i].rate()/base.rate() >= goalIngest) },
 		fmt.Sprintf("≥ %g×", goalIngest))
 	t.row("rate until all is in parts (the WAL empty)", n, func(i int) string {
 		return fmt.Sprintf("%s ev/s (%s)", commas(int64(h[i].partsRate())), secs(h[i].toParts))
-	}, func(i int) string { return times(h[i].partsRate() / base.partsRate()) }, "")
+	}, func(i int) string {
+		x := h[i].partsRate() / base.partsRate()
+		return verdict(x, x >= goalIngest)
+	}, fmt.Sprintf("≥ %g×", goalIngest))
 	t.row(fmt.Sprintf("requests of %d events (sent again after 503)", r.c.batch), n,
 		func(i int) string { return fmt.Sprintf("%s (%s)", commas(h[i].requests), commas(h[i].retries)) }, nil, "")
 	t.row("server peak RSS", n, func(i int) string { return rssCell(h[i].server.rss) },
@@ -205,8 +208,9 @@ func (r *report) vlTable(b *strings.Builder) {
 	t.row("VictoriaLogs requests", n, func(i int) string { return commas(int64(v[i].requests)) }, nil, "")
 	fmt.Fprintf(b, "\nVictoriaLogs gets each organization's events as requests of at most %s lines to /insert/jsonline "+
 		"(AccountID = the organization's number, `_stream_fields=agent_id`, `_time_field=event_time`), four at a time; "+
-		"its rate runs to the end of /internal/force_flush, and its bytes are its data directory's files once stopped "+
-		"(force_flush makes the data searchable in memory; a clean stop writes it all).\n",
+		"its rate runs to the end of /internal/force_flush. Its bytes are its data directory's files after "+
+		"/internal/force_merge (as spoor's lake is compacted) and a clean stop: force_flush makes the data searchable in memory, "+
+		"not on disk.\n",
 		commas(int64(r.c.vlChunk)))
 }
 

@@ -157,9 +157,10 @@ func measureLake(ctx context.Context, dataDir string, prev *lakeFacts) (lakeFact
 			return l, fmt.Errorf("duckdb %s: %w", s, err)
 		}
 	}
-	q := `SELECT CAST(event_time AS DATE) AS day, count(DISTINCT filename) AS parts
+	// event_day, not day: the shared layout's directories are day=YYYY-MM-DD.
+	q := `SELECT CAST(event_time AS DATE) AS event_day, count(DISTINCT filename) AS parts
 		FROM read_parquet(?, hive_partitioning = true, filename = true)
-		GROUP BY organization_id, day`
+		GROUP BY organization_id, event_day`
 	rows, err := db.QueryContext(ctx, q, filepath.Join(root, "**", "*.parquet"))
 	if err != nil {
 		return l, fmt.Errorf("count parts per organization: %w", err)

@@ -24,7 +24,7 @@ type vlRow struct {
 	ds       *dataset
 	requests int
 	wall     time.Duration // from the first request to the end of /internal/force_flush
-	bytes    int64         // its data directory once stopped
+	bytes    int64         // its data directory once merged and stopped
 	server   measured
 }
 
@@ -126,12 +126,15 @@ func ingestVL(ctx context.Context, c *config, bin string, ds *dataset) (*vlRow, 
 		return nil, err
 	}
 	row.wall = time.Since(t0)
-	n, err := vlIngested(ctx, base)
+	n, err := vlMetric(ctx, base, "vl_rows_ingested_total")
 	if err != nil {
 		return nil, err
 	}
 	if n != int64(ds.events) {
 		return nil, fmt.Errorf("victoria-logs ingested %d rows of %d", n, ds.events)
+	}
+	if err := vlSettle(ctx, base); err != nil {
+		return nil, err
 	}
 	// force_flush makes the data searchable, in memory: only a clean stop
 	// writes all of it to the data directory.
@@ -184,8 +187,9 @@ func vlGet(ctx context.Context, url string) error {
 	return nil
 }
 
-// vlIngested reads the rows VictoriaLogs took from its /metrics.
-func vlIngested(ctx context.Context, base string) (int64, error) {
+// vlMetric sums the samples of VictoriaLogs' /metrics whose names are name
+// (with any labels).
+func vlMetric(ctx context.Context, base, name string) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
 		return 0, err
@@ -195,27 +199,60 @@ func vlIngested(ctx context.Context, base string) (int64, error) {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	var n int64
+	var n float64
 	found := false
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "vl_rows_ingested_total{"); ok {
-			if i := strings.LastIndexByte(rest, ' '); i >= 0 {
-				v, err := strconv.ParseFloat(rest[i+1:], 64)
-				if err == nil {
-					n += int64(v)
-					found = true
-				}
-			}
+		l := sc.Text()
+		rest, ok := strings.CutPrefix(l, name)
+		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
+			continue
+		}
+		if v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64); err == nil {
+			n += v
+			found = true
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return 0, err
 	}
 	if !found {
-		return 0, fmt.Errorf("victoria-logs /metrics: no vl_rows_ingested_total")
+		return 0, fmt.Errorf("victoria-logs /metrics: no %s", name)
 	}
-	return n, nil
+	return int64(n), nil
+}
+
+// vlSettle forces VictoriaLogs to merge its parts, as spoor's lake is
+// compacted before it is measured, and waits until no merge runs (seen
+// three times in a row, at most ten minutes).
+func vlSettle(ctx context.Context, base string) error {
+	if err := vlGet(ctx, base+"/internal/force_merge"); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for idle := 0; idle < 3; {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		a, err := vlMetric(ctx, base, "vl_active_force_merges")
+		if err != nil {
+			return err
+		}
+		b, err := vlMetric(ctx, base, "vl_active_merges")
+		if err != nil {
+			return err
+		}
+		idle++
+		if a+b > 0 {
+			idle = 0
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("victoria-logs still merging after ten minutes")
+		}
+	}
+	return nil
 }
 
 // treeBytes sums the sizes of the regular files under dir.
