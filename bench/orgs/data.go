@@ -120,7 +120,7 @@ func generate(ctx context.Context, c *config, nOrgs int) (*dataset, error) {
 		return nil, errors.New("gen wrote no events")
 	}
 	t.finish(ds)
-	logf("  %s events of %s organizations, %s of NDJSON, %s .. %s", commas(int64(ds.events)), commas(int64(len(ds.segs))),
+	logf("  %s events of %s, %s of NDJSON, %s .. %s", commas(int64(ds.events)), orgsName(len(ds.segs)),
 		bytesStr(ds.size), msTime(ds.first), msTime(ds.last))
 	return ds, nil
 }
