@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/spoor
 DATA    ?= ./spoor-data
 
-.PHONY: build demo test docs-check test-race fuzz bench bench-formats bench-detect bench-hunt bench-gate bench-console clean
+.PHONY: build demo test docs-check test-race fuzz bench bench-formats bench-detect bench-hunt bench-gate bench-console bench-orgs clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spoor
@@ -86,6 +86,13 @@ bench-gate:
 
 bench-console:
 	sh bench/console.sh
+
+# The same events over 1, 400 and 5,000 organizations: ingest, lake bytes,
+# parts per organization and day, a needle query, HTTP with a token per
+# organization, beside VictoriaLogs. Prints the section between the orgs
+# markers of BENCHMARKS.md; EVENTS=50000 for a quick run, KEEP=1 keeps /tmp/spoor-orgs-*.
+bench-orgs:
+	@$(GO) run ./bench/orgs
 
 clean:
 	rm -rf bin $(DATA)
