@@ -168,7 +168,14 @@ func (r *report) httpTable(b *strings.Builder) {
 	t.row("part files after its flushes / after one compaction", n, func(i int) string {
 		return commas(int64(h[i].flushed.parts)) + " / " + commas(int64(h[i].compacted.parts))
 	}, nil, "")
-	t.row("parts per organization and day after its flushes: max / median", n, func(i int) string { return perOrgCell(h[i].flushed) }, nil, "")
+	// Before compaction each flush adds a part per day it holds: what
+	// must not happen is more of them because tenants are more.
+	t.row("parts per organization and day after its flushes: max / median", n, func(i int) string {
+		return fmt.Sprintf("%d / %g", h[i].flushed.maxPerOrg(), h[i].flushed.medianPerOrg())
+	}, func(i int) string {
+		x := float64(h[i].flushed.maxPerOrg()) / float64(max(base.flushed.maxPerOrg(), 1))
+		return verdict(x, x <= 1)
+	}, "no more than with 1 organization")
 	t.row("after one compaction: max / median", n, func(i int) string { return perOrgCell(h[i].compacted) }, nil,
 		fmt.Sprintf("a few (≤ %d)", goalFewParts))
 	fmt.Fprintf(b, "\nEach sender POSTs its organization's events (with one organization, a %d-th share of them, all with "+
