@@ -321,7 +321,7 @@ func (b *bench) size(ctx context.Context) error {
 		return err
 	}
 	defer db.Close()
-	glob := filepath.Join(b.data, "lake", "events", "*", "*", "*.parquet")
+	glob := filepath.Join(b.data, "lake", "events", "day=*", "*.parquet") // docs/lake.md
 	rows, err := db.QueryContext(ctx, "SELECT path_in_schema, sum(total_compressed_size)::BIGINT AS b FROM parquet_metadata("+sqlQuote(glob)+") GROUP BY 1 ORDER BY b DESC")
 	if err != nil {
 		return fmt.Errorf("parquet_metadata: %w", err)

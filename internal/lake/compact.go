@@ -1,14 +1,11 @@
 package lake
 
 import (
-	"container/heap"
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -258,102 +255,6 @@ func (s *Store) dropParts(day string, old []Part, np *Part) error {
 	return s.removeParts(paths)
 }
 
-// mergeParts streams the rows of sorted parts into one sorted part, dropping
-// events ingested before cutoff, and returns its row count (0, and no part,
-// when every row expired).
-func (s *Store) mergeParts(day string, parts []Part, cutoff int64) (int, error) {
-	var srcs []*mergeSource
-	defer func() {
-		for _, src := range srcs {
-			src.close()
-		}
-	}()
-	orgCol, agentCol, timeCol, insertCol := -1, -1, -1, -1
-	for _, c := range s.schema.columns {
-		switch {
-		case c.raw || c.lift || c.meta:
-		case c.field == event.OrganizationID:
-			orgCol = c.index
-		case c.field == event.AgentID:
-			agentCol = c.index
-		case c.field == event.EventTime:
-			timeCol = c.index
-		case c.field == event.InsertTime:
-			insertCol = c.index
-		}
-	}
-	h := &mergeHeap{org: orgCol, agent: agentCol, time: timeCol}
-	for _, p := range parts {
-		src, err := openMergeSource(p.Path)
-		if err != nil {
-			return 0, err
-		}
-		srcs = append(srcs, src)
-		ok, err := src.next()
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			h.srcs = append(h.srcs, src)
-		}
-	}
-	heap.Init(h)
-
-	dir := partitionDir(s.dir, day)
-	id := ulid.MustNew(ulid.Now(), rand.Reader)
-	final := filepath.Join(dir, partPrefix+id.String()+partSuffix)
-	w := newPartWriter(s.schema)
-	w.noSync, w.fault = s.opts.NoSync, s.opts.Fault
-	f, out, err := w.create(final)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Abort()
-	pw := w.parquetWriter(out)
-	orgs := map[string]int64{}
-	n := 0
-	for h.Len() > 0 {
-		src := h.srcs[0]
-		row := src.row
-		if valueOf(row, insertCol).Int64() >= cutoff {
-			if _, err := pw.WriteRows([]parquet.Row{row}); err != nil {
-				return 0, err
-			}
-			orgs[string(valueOf(row, orgCol).ByteArray())]++
-			n++
-		}
-		ok, err := src.next()
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			heap.Fix(h, 0)
-		} else {
-			heap.Pop(h)
-		}
-	}
-	pw.SetKeyValueMetadata(orgsKey, encodeOrgs(orgs))
-	if err := pw.Close(); err != nil {
-		return 0, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	if n == 0 {
-		return 0, s.dropParts(day, parts, nil)
-	}
-	np := Part{Path: final, Day: day, ULID: id, Size: st.Size(), orgs: orgs, rows: int64(n)}
-	old := make([]string, len(parts))
-	for i, p := range parts {
-		old[i] = p.Path
-	}
-	err = s.journaled(id, final, old, func() error { return w.commit(f) }, func() error {
-		return s.dropParts(day, parts, &np)
-	})
-	return n, err
-}
-
 // journaled publishes a new part in place of old ones so that a crash
 // anywhere leaves either the old parts (no new one published) or the new
 // one and a journal that the next open (finishCompactions) uses to delete
@@ -385,74 +286,3 @@ func (s *Store) journaled(id ulid.ULID, final string, old []string, commit, fini
 	return os.Remove(jpath)
 }
 
-// valueOf finds the first value of leaf column col in a row.
-func valueOf(row parquet.Row, col int) parquet.Value {
-	for _, v := range row {
-		if v.Column() == col {
-			return v
-		}
-	}
-	return parquet.Value{}
-}
-
-// mergeSource reads one sorted part row by row.
-type mergeSource struct {
-	f    *os.File
-	r    *parquet.Reader
-	buf  []parquet.Row
-	i, n int
-	row  parquet.Row
-}
-
-func openMergeSource(path string) (*mergeSource, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	return &mergeSource{f: f, r: parquet.NewReader(f), buf: make([]parquet.Row, 256)}, nil
-}
-
-func (m *mergeSource) next() (bool, error) {
-	if m.i >= m.n {
-		n, err := m.r.ReadRows(m.buf)
-		if n == 0 {
-			if err == nil || errors.Is(err, io.EOF) {
-				return false, nil
-			}
-			return false, err
-		}
-		m.i, m.n = 0, n
-	}
-	m.row = m.buf[m.i].Clone()
-	m.i++
-	return true, nil
-}
-
-func (m *mergeSource) close() {
-	m.r.Close()
-	m.f.Close()
-}
-
-type mergeHeap struct {
-	srcs             []*mergeSource
-	org, agent, time int
-}
-
-func (h *mergeHeap) Len() int { return len(h.srcs) }
-func (h *mergeHeap) Less(i, j int) bool {
-	a, b := h.srcs[i].row, h.srcs[j].row
-	if c := strings.Compare(string(valueOf(a, h.org).ByteArray()), string(valueOf(b, h.org).ByteArray())); c != 0 {
-		return c < 0
-	}
-	if c := strings.Compare(string(valueOf(a, h.agent).ByteArray()), string(valueOf(b, h.agent).ByteArray())); c != 0 {
-		return c < 0
-	}
-	return valueOf(a, h.time).Int64() < valueOf(b, h.time).Int64()
-}
-func (h *mergeHeap) Swap(i, j int) { h.srcs[i], h.srcs[j] = h.srcs[j], h.srcs[i] }
-func (h *mergeHeap) Push(x any)    { h.srcs = append(h.srcs, x.(*mergeSource)) }
-func (h *mergeHeap) Pop() any {
-	x := h.srcs[len(h.srcs)-1]
-	h.srcs = h.srcs[:len(h.srcs)-1]
-	return x
-}
