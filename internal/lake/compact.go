@@ -285,4 +285,3 @@ func (s *Store) journaled(id ulid.ULID, final string, old []string, commit, fini
 	}
 	return os.Remove(jpath)
 }
-
