@@ -119,7 +119,9 @@ type Store struct {
 	headSize int64  // the head's events' memory, by event.Event.MemSize
 	headGen  uint64 // bumped on every change of the head
 	flushing map[partKey][]*event.Event
-	ids      map[string]idSet // by day
+	ids      map[string]idSet  // by day, at most maxIDDays of them
+	idsUsed  map[string]uint64 // when each day's set was last used, in idsTick
+	idsTick  uint64
 	problems []Problem
 	// quarantined holds, per day, the organizations whose parts were moved
 	// to quarantine (this run or an earlier one; anyOrg when the part's
@@ -158,7 +160,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	s := &Store{
 		dir: dir, opts: opts, lock: lock,
 		parts: map[string][]Part{}, head: map[partKey][]*event.Event{},
-		flushing: map[partKey][]*event.Event{}, ids: map[string]idSet{},
+		flushing: map[partKey][]*event.Event{}, ids: map[string]idSet{}, idsUsed: map[string]uint64{},
 		snapshots: map[string]snapshot{}, schema: newPartSchema(), quarantined: map[string]map[string]bool{},
 	}
 	os.RemoveAll(filepath.Join(dir, lakeDir, headDir))
@@ -210,7 +212,7 @@ func OpenReadOnly(ctx context.Context, dir string, opts Options) (*Store, error)
 	s := &Store{
 		dir: dir, opts: opts, readOnly: true,
 		parts: map[string][]Part{}, head: map[partKey][]*event.Event{},
-		flushing: map[partKey][]*event.Event{}, ids: map[string]idSet{},
+		flushing: map[partKey][]*event.Event{}, ids: map[string]idSet{}, idsUsed: map[string]uint64{},
 		snapshots: map[string]snapshot{}, schema: newPartSchema(), quarantined: map[string]map[string]bool{},
 	}
 	if err := s.scanParts(); err != nil {

@@ -17,6 +17,8 @@ type AppendResult struct {
 // idsFor returns the dedupe set of a day, loading it from the day's parts
 // on first use. s.mu is held.
 func (s *Store) idsFor(day string) idSet {
+	s.idsTick++
+	s.idsUsed[day] = s.idsTick
 	set, ok := s.ids[day]
 	if ok {
 		return set
@@ -80,6 +82,9 @@ func (s *Store) add(ctx context.Context, evs []*event.Event, logged bool) (Appen
 		fresh = append(fresh, e)
 		hashes = append(hashes, h)
 	}
+	if len(fresh) == 0 {
+		s.evictIDs() // no new event holds a set's entry alone
+	}
 	s.mu.Unlock()
 	if len(fresh) == 0 {
 		return res, nil
@@ -122,6 +127,28 @@ func (s *Store) add(ctx context.Context, evs []*event.Event, logged bool) (Appen
 	return res, nil
 }
 
+// maxIDDays bounds the days whose dedupe sets stay in memory: events
+// arrive mostly in time order, and a store that keeps every day's set
+// holds a map entry per event stored (10M events: some 300 MB).
+const maxIDDays = 8
+
+// evictIDs drops the dedupe sets of the least recently used days beyond
+// maxIDDays; idsFor reloads one from its parts (and the head) when needed.
+// Only once the events that used them are in the head: a reload counts the
+// head. s.mu is held.
+func (s *Store) evictIDs() {
+	for len(s.ids) > maxIDDays {
+		oldest, at := "", uint64(1<<64-1)
+		for day := range s.ids {
+			if s.idsUsed[day] < at {
+				oldest, at = day, s.idsUsed[day]
+			}
+		}
+		delete(s.ids, oldest)
+		delete(s.idsUsed, oldest)
+	}
+}
+
 // addToHead files events into their head partitions. s.mu is held.
 func (s *Store) addToHead(evs []*event.Event) {
 	for _, e := range evs {
@@ -133,6 +160,7 @@ func (s *Store) addToHead(evs []*event.Event) {
 		s.headSize += e.MemSize()
 	}
 	s.headGen++
+	s.evictIDs()
 }
 
 // replay loads the WAL's events that are not in parts yet into the head.

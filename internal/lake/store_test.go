@@ -141,3 +141,45 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+// Dedupe holds across more days than keep their sets in memory: a day's
+// set, dropped, is rebuilt from its parts and the head.
+func TestDedupeAcrossManyDays(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir())
+	defer s.Close(ctx)
+	const days = 3 * maxIDDays
+	batch := func() []*event.Event {
+		var evs []*event.Event
+		for d := range days {
+			evs = append(evs, synth(t, "o1", 5, 1600000000000+int64(d)*86400_000, 1700000000000)...)
+		}
+		return evs
+	}
+	for round, flush := range []bool{false, true, false} {
+		res, err := s.Append(ctx, batch())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		if round == 0 {
+			want = 5 * days
+		}
+		if res.Stored != want || res.Duplicates != 5*days-want {
+			t.Fatalf("round %d: %+v, want %d stored", round, res, want)
+		}
+		if len(s.ids) > maxIDDays {
+			t.Errorf("round %d: %d days of dedupe sets in memory, want at most %d", round, len(s.ids), maxIDDays)
+		}
+		if flush {
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// synth's _ids repeat from day to day: dedupe is within an hour, so
+	// count distinct (_id, hour) pairs.
+	if n, _ := count(t, s, "o1"); n != 5*days {
+		t.Errorf("%d events, want %d", n, 5*days)
+	}
+}
