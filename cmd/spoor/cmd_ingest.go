@@ -69,6 +69,8 @@ read and the events stored.`,
 		},
 	}
 	o.data.add(cmd)
+	// A local ingest sets Go's soft limit to it (see runIngest), with its own default.
+	cmd.Flags().Lookup("memory-limit").Usage = "memory a local ingest may use, e.g. 2GB (default " + defaultIngestMemory + "; Go's soft limit, GOMEMLIMIT wins)"
 	// A local ingest runs no query; through --server, requests may take
 	// long (a file sent whole is read and stored before the answer).
 	o.data.Timeout = 10 * time.Minute

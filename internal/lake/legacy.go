@@ -42,7 +42,7 @@ func (s *Store) scanLegacyOrg(root, name string) error {
 		dk := strings.TrimPrefix(d.Name(), datePrefix)
 		err := s.scanDir(filepath.Join(root, name, d.Name()), func(path string) {
 			if _, err := parseULID(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), partPrefix), partSuffix)); err != nil {
-				s.quarantine(dayOf(dk), org, path, fmt.Errorf("%w: %s", errNotPart, filepath.Base(path)).Error())
+				s.quarantine(dayOf(dk), []string{org}, path, fmt.Errorf("%w: %s", errNotPart, filepath.Base(path)).Error())
 				return
 			}
 			s.legacyParts = append(s.legacyParts, legacyPart{path, org, dk})
@@ -68,7 +68,7 @@ func (s *Store) migrateLegacy(ctx context.Context) error {
 			return err
 		}
 		if err := checkParquetFrame(lp.path); err != nil {
-			s.quarantine(dayOf(lp.dateKey), lp.org, lp.path, err.Error())
+			s.quarantine(dayOf(lp.dateKey), []string{lp.org}, lp.path, err.Error())
 			continue
 		}
 		p, err := s.migratePart(w, lp)

@@ -24,13 +24,13 @@ import (
 const anyOrg = "\x00any"
 
 // quarantine moves a bad part of day out of the lake so the rest stays
-// readable; orgs are the organizations it held (anyOrg when unknown).
+// readable; orgs are the organizations it held ([anyOrg] when unknown).
 // s.mu is held (or the store is being opened).
-func (s *Store) quarantine(day, org, path, why string, more ...string) {
+func (s *Store) quarantine(day string, orgs []string, path, why string) {
 	if s.quarantined[day] == nil {
 		s.quarantined[day] = map[string]bool{}
 	}
-	for _, o := range append([]string{org}, more...) {
+	for _, o := range orgs {
 		s.quarantined[day][o] = true
 	}
 	if s.readOnly {
@@ -44,10 +44,10 @@ func (s *Store) quarantine(day, org, path, why string, more ...string) {
 	if err := os.Rename(path, dst); err != nil {
 		why += "; could not move it to quarantine: " + err.Error()
 		dst = path
-	} else if org != anyOrg {
+	} else if !slices.Contains(orgs, anyOrg) {
 		// Which organizations it held, for the warnings after a restart
 		// (the part's own footer may be what is damaged).
-		b, _ := json.Marshal(append([]string{org}, more...))
+		b, _ := json.Marshal(orgs)
 		os.WriteFile(dst+orgsSuffix, b, 0o644)
 	}
 	s.problems = append(s.problems, Problem{What: "part", Path: path, Msg: why + " (moved to " + dst + ")"})
@@ -83,7 +83,7 @@ func (s *Store) quarantineLocked(day, path, why string) {
 		orgs = slices.Sorted(maps.Keys(s.parts[day][i].orgs))
 	}
 	s.parts[day] = slices.DeleteFunc(s.parts[day], func(p Part) bool { return p.Path == path })
-	s.quarantine(day, orgs[0], path, why, orgs[1:]...)
+	s.quarantine(day, orgs, path, why)
 }
 
 // scanQuarantine notes the days (and, for parts of the older layout, the

@@ -267,7 +267,7 @@ func (s *Store) scanParts() error {
 			err = s.scanDir(filepath.Join(root, d.Name()), func(path string) {
 				p, err := parsePart(path, day)
 				if err != nil {
-					s.quarantine(day, anyOrg, path, err.Error())
+					s.quarantine(day, []string{anyOrg}, path, err.Error())
 					return
 				}
 				s.parts[day] = append(s.parts[day], p)
