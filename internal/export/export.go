@@ -12,6 +12,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/spoor-dev/spoor/internal/atomicfile"
 	"github.com/spoor-dev/spoor/internal/engine"
 	"github.com/spoor-dev/spoor/internal/lake"
 	"github.com/spoor-dev/spoor/internal/sqlquote"
@@ -166,14 +167,14 @@ func exportOrg(ctx context.Context, q Querier, o Options, org, tmp, stage string
 		if err != nil {
 			return p, err
 		}
-		if err := syncDir(dir); err != nil {
+		if err := atomicfile.SyncDir(dir); err != nil {
 			return p, err
 		}
 		p.Events += n
 		p.Files++
 		p.Bytes += size
 	}
-	if err := syncDir(work); err != nil {
+	if err := atomicfile.SyncDir(work); err != nil {
 		return p, err
 	}
 	return p, publish(work, OrgDir(o.Dir, org), o.Force)

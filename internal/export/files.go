@@ -62,8 +62,6 @@ func copyFile(src, dst string) error {
 	return nil
 }
 
-func syncDir(dir string) error { return atomicfile.SyncDir(dir) }
-
 // publish renames the whole directory work to target. With force an
 // existing target is moved aside first and removed once work is in place;
 // without it an existing target is an error (an export that appeared
@@ -86,7 +84,7 @@ func publish(work, target string, force bool) error {
 		}
 		return fmt.Errorf("publish %s: %w", target, err)
 	}
-	if err := syncDir(filepath.Dir(target)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(target)); err != nil {
 		return err
 	}
 	if old != "" {
