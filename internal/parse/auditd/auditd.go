@@ -108,6 +108,10 @@ type run struct {
 	records int64 // audit records read
 	mb      mapper
 	fp      fieldParser
+	// group, when set, takes each event's records as they are (Group):
+	// fields are not parsed, nothing is coalesced or mapped.
+	group GroupOutput
+	lines []string // Group's scratch
 }
 
 // node reassembles the records of one audit node (host).
@@ -182,28 +186,11 @@ func (d *Decoder) decode(ctx context.Context, r io.Reader, st *run) error {
 		if len(b) == 0 || bytes.HasPrefix(b, []byte("----")) {
 			continue // blank lines and ausearch separators
 		}
-		line := string(b)
-		host, text, ok := splitLine(line)
-		if !ok {
-			out.Reject(parse.Rejection{Line: lr.n, Reason: ReasonMalformed, Detail: "no type= field: " + clip(line)})
+		msg, host, size, rej := st.record(lr.n, string(b))
+		if rej != nil {
+			out.Reject(*rej)
 			continue
 		}
-		rec := &record{line: lr.n, text: text}
-		body := text
-		if node, rest, ok := cutNode(body); ok {
-			host, body = node, rest
-		}
-		if i := strings.IndexByte(body, 0x1d); i >= 0 {
-			rec.tail = body[i+1:]
-			body = strings.TrimRight(body[:i], " ")
-		}
-		msg, err := auparse.ParseLogLine(body)
-		if err != nil {
-			out.Reject(parse.Rejection{Line: lr.n, Reason: ReasonMalformed, Detail: err.Error() + ": " + clip(line)})
-			continue
-		}
-		msg.Payload = rec
-		st.fp.fill(msg)
 		if host == "" {
 			host = d.Host
 			if host == "" && d.RequireHost {
@@ -227,7 +214,7 @@ func (d *Decoder) decode(ctx context.Context, r io.Reader, st *run) error {
 			}
 			continue
 		}
-		n.push(msg, len(text))
+		n.push(msg, size)
 		if n.bytes > maxNodeBytes {
 			n.reset()
 		}
@@ -237,6 +224,35 @@ func (d *Decoder) decode(ctx context.Context, r io.Reader, st *run) error {
 	}
 	st.flush()
 	return st.err
+}
+
+// record parses one record line (its syslog prefix and node= field
+// taken off, its enrichment tail kept aside) into an audit message with
+// its fields parsed: the node or syslog host that names it ("" for none),
+// the size of the text the message holds, or why the line is rejected.
+func (st *run) record(lineNo int64, line string) (msg *auparse.AuditMessage, host string, size int, rej *parse.Rejection) {
+	host, text, ok := splitLine(line)
+	if !ok {
+		return nil, "", 0, &parse.Rejection{Line: lineNo, Reason: ReasonMalformed, Detail: "no type= field: " + clip(line)}
+	}
+	rec := &record{line: lineNo, text: text}
+	body := text
+	if node, rest, ok := cutNode(body); ok {
+		host, body = node, rest
+	}
+	if i := strings.IndexByte(body, 0x1d); i >= 0 {
+		rec.tail = body[i+1:]
+		body = strings.TrimRight(body[:i], " ")
+	}
+	msg, err := auparse.ParseLogLine(body)
+	if err != nil {
+		return nil, "", 0, &parse.Rejection{Line: lineNo, Reason: ReasonMalformed, Detail: err.Error() + ": " + clip(line)}
+	}
+	msg.Payload = rec
+	if st.group == nil {
+		st.fp.fill(msg)
+	}
+	return msg, host, len(text), nil
 }
 
 // node returns the reassembler of host, making it on first use.
@@ -340,12 +356,18 @@ func (n *node) daemon(msg *auparse.AuditMessage) {
 }
 
 // emit maps one audit event and hands it on.
-func (n *node) emit(msgs []*auparse.AuditMessage) {
-	st := n.r
+func (n *node) emit(msgs []*auparse.AuditMessage) { n.r.emit(n.host, msgs) }
+
+// emit maps one audit event of host and hands it on.
+func (st *run) emit(host string, msgs []*auparse.AuditMessage) {
 	if st.err != nil {
 		return
 	}
-	e, rej := st.mb.build(n.host, msgs)
+	if st.group != nil {
+		st.groupOf(host, msgs)
+		return
+	}
+	e, rej := st.mb.build(host, msgs)
 	if rej != nil {
 		st.out.Reject(*rej)
 		return
