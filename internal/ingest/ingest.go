@@ -363,6 +363,8 @@ func parseChunk(norm *event.Normalizer, c chunk, reject func(Rejection)) []*even
 	out := make([]*event.Event, 0, len(slab))
 	line := c.firstLine
 	data := c.data
+	var env envelopes
+	used := 0 // slab's events taken
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		var l []byte
@@ -376,7 +378,12 @@ func parseChunk(norm *event.Normalizer, c chunk, reject func(Rejection)) []*even
 			line++
 			continue
 		}
-		e := &slab[len(out)]
+		var isEnv bool
+		if out, isEnv = env.decode(norm, l, c.file, line, 0, out, reject); isEnv {
+			line++
+			continue
+		}
+		e := &slab[used]
 		if err := norm.Normalize(l, e); err != nil {
 			r := Rejection{File: c.file, Line: line, Reason: event.ReasonOf(err)}
 			var re *event.RejectError
@@ -389,6 +396,7 @@ func parseChunk(norm *event.Normalizer, c chunk, reject func(Rejection)) []*even
 			*e = event.Event{}
 		} else {
 			out = append(out, e)
+			used++
 		}
 		line++
 	}

@@ -403,10 +403,15 @@ func convertChunk(norm *event.Normalizer, c chunk, reject func(Rejection)) []*ev
 	norm.StartBatch()
 	slab := make([]event.Event, len(c.recs))
 	out := make([]*event.Event, 0, len(c.recs))
+	var env envelopes
 	for i, ref := range c.recs {
 		e := &slab[i]
 		var err error
 		if c.conv == nil {
+			var isEnv bool
+			if out, isEnv = env.decode(norm, c.data[ref.off:ref.end], c.file, ref.line, ref.index, out, reject); isEnv {
+				continue
+			}
 			err = norm.Normalize(c.data[ref.off:ref.end], e)
 		} else if err = c.conv(c.data[ref.off:ref.end], e); err == nil {
 			err = norm.Complete(e)

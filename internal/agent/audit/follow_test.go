@@ -2,7 +2,7 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,33 +229,33 @@ func TestFollowerCountsSequenceGaps(t *testing.T) {
 	}
 }
 
-// members splits the decoder's Raw as a JSON parser does.
-func TestMembersAgreesWithParser(t *testing.T) {
-	f := func(obj string) {
-		t.Helper()
-		got := map[string]string{}
-		ok := members([]byte(obj), func(k string, v []byte) { got[k] = string(v) })
-		var want map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(obj), &want); err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			t.Fatalf("%s: not split", obj)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d members, want %d", obj, len(got), len(want))
-		}
-		for k, v := range want {
-			if got[k] != string(v) {
-				t.Fatalf("%s: %s = %s, want %s", obj, k, got[k], v)
-			}
-		}
+// A chunk cut short by the agent stopping (Group returns at its next
+// check of ctx) is not passed over: the read position stays before it and
+// the flush at the stop hands over every event in it.
+func TestStopMidChunkLosesNothing(t *testing.T) {
+	seen := map[string]bool{}
+	g := newGrouper("h", func(e source.Event) { seen[e["_id"].(string)] = true })
+	var text strings.Builder
+	const events = 1500 // more than Group reads between its looks at ctx
+	for i := 1; i <= events; i++ {
+		fmt.Fprintf(&text, "type=USER_CMD msg=audit(1700000000.%03d:%d): pid=%d uid=0 auid=0 ses=1 msg='cwd=\"/\" cmd=6C73 exe=\"/usr/bin/sudo\" terminal=pts/0 res=success'\n", i%1000, i, i)
 	}
-	f(`{}`)
-	f(`{"a":1}`)
-	f(`{"a":"x,}\"]","b":[1,{"c":"]"}],"d":{"e":[]},"f":true,"g":null,"h":-1.5e3}`)
-	f(`{"records":["type=SYSCALL msg=audit(1.1:1): comm=\"x\" a0=\"{\"","b"]}`)
-	if members([]byte(`{"a\"b":1}`), func(string, []byte) {}) {
-		t.Fatal("an escaped key was split without being decoded")
+	var end int64
+	for _, l := range strings.SplitAfter(text.String(), "\n") {
+		if l == "" {
+			continue
+		}
+		end += int64(len(l))
+		g.line(context.Background(), []byte(strings.TrimSuffix(l, "\n")), end)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	g.flush(ctx, true) // the poll that was under way when the agent stopped
+	if g.safe == end && len(seen) < events {
+		t.Fatalf("read position moved to the end with %d of %d events handed over", len(seen), events)
+	}
+	g.flush(context.Background(), true) // Run's last flush
+	if len(seen) != events || g.safe != end {
+		t.Fatalf("%d of %d events handed over, position %d of %d", len(seen), events, g.safe, end)
 	}
 }

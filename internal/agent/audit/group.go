@@ -7,7 +7,6 @@ import (
 
 	"github.com/spoor-dev/spoor/internal/agent/source"
 	"github.com/spoor-dev/spoor/internal/event"
-	"github.com/spoor-dev/spoor/internal/parse"
 	"github.com/spoor-dev/spoor/internal/parse/auditd"
 )
 
@@ -24,14 +23,16 @@ const (
 )
 
 // grouper cuts audit log lines into whole events (the records sharing one
-// "msg=audit(time:serial)") and decodes them with the auditd decoder, the
-// same one `spoor ingest` uses. An event is whole when a record of another
+// "msg=audit(time:serial)") and hands them, a chunk at a time, to the
+// auditd decoder's first half (Group: go-libaudit's reassembler, the
+// same one `spoor ingest` uses), which sends each event's records on as an
+// audit envelope (output). An event is whole when a record of another
 // event follows it or the log has been quiet (flush), so the offset after
-// a decoded chunk is a point where nothing is held: a safe read position.
+// a chunk is a point where nothing is held: a safe read position.
 type grouper struct {
 	dec  *auditd.Decoder
 	emit source.Emit
-	conv converter
+	recs []byte // the envelope's records, JSON
 
 	cur    []byte // records of the event being read
 	curKey []byte
@@ -51,7 +52,6 @@ type grouper struct {
 func newGrouper(host string, emit source.Emit) *grouper {
 	d := auditd.New()
 	d.Host = host
-	d.ReuseRaw = true // the converter hands Raw on and the agent encodes it before emit returns
 	return &grouper{dec: d, emit: emit}
 }
 
@@ -110,8 +110,13 @@ func (g *grouper) reset() {
 
 func (g *grouper) decode(ctx context.Context) {
 	if len(g.chunk) > 0 {
-		// Decode fails only when Output.Event does, which never happens.
-		_ = g.dec.Decode(ctx, bytes.NewReader(g.chunk), output{g})
+		if err := g.dec.Group(ctx, bytes.NewReader(g.chunk), output{g}); err != nil {
+			// Only ctx ends Group early: the agent is stopping. The chunk
+			// stays, and the read position before it; the last flush
+			// hands it over whole (the events already handed over again:
+			// their _ids are the same, the server keeps them once).
+			return
+		}
 		g.chunk = g.chunk[:0]
 	}
 	g.safe = g.chunkEnd
@@ -168,15 +173,3 @@ func groupKey(buf, b []byte) []byte {
 	buf = append(buf, '|')
 	return append(buf, b[i+len("msg=audit("):i+j]...)
 }
-
-// output is the decoder's parse.Output: events go to emit.
-type output struct{ g *grouper }
-
-func (o output) Event(e *event.Event) error {
-	o.g.events++
-	o.g.emit(o.g.conv.event(e))
-	return nil
-}
-
-func (o output) Reject(parse.Rejection) { o.g.rejects++ }
-func (o output) Count(string, int64)    {}
