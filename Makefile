@@ -50,6 +50,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzFollower -fuzztime=$(FUZZTIME) ./internal/agent/audit/
 	$(GO) test -run='^$$' -fuzz=FuzzConvert -fuzztime=$(FUZZTIME) ./internal/parse/k8saudit/
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./internal/parse/auditd/
+	$(GO) test -run='^$$' -fuzz=FuzzWholeMatchesDecode -fuzztime=$(FUZZTIME) ./internal/parse/auditd/
+	$(GO) test -run='^$$' -fuzz=FuzzEnvelope -fuzztime=$(FUZZTIME) ./internal/parse/auditd/
 	$(GO) test -run='^$$' -fuzz=FuzzConvert -fuzztime=$(FUZZTIME) ./internal/parse/winevent/
 	$(GO) test -run='^$$' -fuzz=FuzzEVTX -fuzztime=$(FUZZTIME) ./internal/parse/winevent/
 	$(GO) test -run='^$$' -fuzz=FuzzParseRule -fuzztime=$(FUZZTIME) ./internal/rules/

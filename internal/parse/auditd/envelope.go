@@ -2,7 +2,6 @@ package auditd
 
 import (
 	"bytes"
-	"errors"
 	"slices"
 	"strconv"
 
@@ -72,10 +71,17 @@ func (w *Whole) Envelope(line []byte, out parse.Output) (bool, error) {
 		key string
 		to  any
 	}{{EnvelopeKey, &env.Records}, {"_id", &env.ID}, {"agent_id", &env.AgentID}, {"hostname", &env.Hostname}, {"containerId", &env.ContainerID}} {
-		if v, ok := m[f.key]; ok {
-			if err := json.Unmarshal(v, f.to); err != nil {
-				return true, &event.RejectError{Reason: ReasonBadEnvelope, Detail: f.key + ": " + shortJSONError(err)}
-			}
+		v, ok := m[f.key]
+		if !ok {
+			continue
+		}
+		want, kind := byte('"'), "a string"
+		if f.key == EnvelopeKey {
+			want, kind = '[', "an array of strings (record lines)"
+		}
+		v = bytes.TrimLeft(v, " \t\r\n")
+		if len(v) == 0 || v[0] != want || json.Unmarshal(v, f.to) != nil {
+			return true, &event.RejectError{Reason: ReasonBadEnvelope, Detail: f.key + ": want " + kind + ", got " + clip(string(v))}
 		}
 	}
 	if len(env.Records) == 0 {
@@ -145,13 +151,4 @@ func (o *envelopeOutput) withExtra(raw []byte) []byte {
 		b = append(b, o.members[k]...)
 	}
 	return append(b, '}')
-}
-
-// shortJSONError is a JSON error without the library's long prefix.
-func shortJSONError(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return "want " + te.Type.String() + ", got " + te.Value
-	}
-	return clip(err.Error())
 }
