@@ -28,6 +28,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/agent/ship"
 	"github.com/spoor-dev/spoor/internal/agent/source"
 	"github.com/spoor-dev/spoor/internal/event"
+	"github.com/spoor-dev/spoor/internal/ingest"
 	"github.com/spoor-dev/spoor/internal/parse"
 	"github.com/spoor-dev/spoor/internal/parse/auditd"
 )
@@ -219,3 +220,89 @@ func (s streamCounter) ReassemblyComplete(msgs []*auparse.AuditMessage) { *s.n++
 func (s streamCounter) EventsLost(int)                                  {}
 
 var _ source.Source = (*audit.Follower)(nil)
+
+// envelopeLines are the lines the agent ships for the events of the audit
+// log at path (one audit envelope each, as Agent.Emit writes them).
+func envelopeLines(b *testing.B, path string) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	d := auditd.New()
+	d.Host = "bench"
+	out := &envelopeWriter{}
+	if err := d.Group(context.Background(), f, out); err != nil {
+		b.Fatal(err)
+	}
+	return out.buf
+}
+
+type envelopeWriter struct{ buf []byte }
+
+func (w *envelopeWriter) Event(r auditd.Records) {
+	ev := source.Event{"_id": r.ID, "agent_id": "0b5c3f5e-1111-4222-8333-444455556666", "hostname": r.Host,
+		auditd.EnvelopeKey: r.Lines}
+	w.buf, _ = source.AppendJSON(w.buf, ev)
+	w.buf = append(w.buf, '\n')
+}
+func (w *envelopeWriter) Reject(parse.Rejection) {}
+
+// BenchmarkServerEnvelopes is the server's side of the agent's events:
+// the envelopes of b.N events read as a request body is (ingest.ParseLines:
+// the records decoded, the event completed), CPU per event.
+func BenchmarkServerEnvelopes(b *testing.B) {
+	path, _ := benchLog(b, b.N)
+	body := envelopeLines(b, path)
+	resetPeak()
+	b.ResetTimer()
+	c0 := cpu()
+	var rejected int
+	evs := ingest.ParseLines(&event.Normalizer{Org: "o"}, "body", body, func(ingest.Rejection) { rejected++ })
+	used := cpu() - c0
+	b.StopTimer()
+	if len(evs) < b.N*9/10 || rejected > 0 {
+		b.Fatalf("%d events of %d, %d rejected", len(evs), b.N, rejected)
+	}
+	b.ReportMetric(float64(used.Microseconds())/float64(b.N), "cpu-µs/event")
+	b.ReportMetric(float64(len(body))/float64(b.N), "bytes/event")
+}
+
+// BenchmarkServerAuditLog is the baseline for it: `spoor ingest` of the same
+// events as an audit.log file (the decoder, then the event completed).
+func BenchmarkServerAuditLog(b *testing.B) {
+	path, _ := benchLog(b, b.N)
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	out := &completeOut{norm: &event.Normalizer{Org: "o"}}
+	resetPeak()
+	b.ResetTimer()
+	c0 := cpu()
+	if err := auditd.New().Decode(context.Background(), f, out); err != nil {
+		b.Fatal(err)
+	}
+	used := cpu() - c0
+	b.StopTimer()
+	if len(out.evs) < b.N*9/10 {
+		b.Fatalf("%d events of %d", len(out.evs), b.N)
+	}
+	b.ReportMetric(float64(used.Microseconds())/float64(b.N), "cpu-µs/event")
+}
+
+// completeOut completes and keeps a decoder's events, as the ingest does.
+type completeOut struct {
+	norm *event.Normalizer
+	evs  []*event.Event
+}
+
+func (c *completeOut) Event(e *event.Event) error {
+	if c.norm.Complete(e) == nil {
+		c.evs = append(c.evs, e)
+	}
+	return nil
+}
+func (c *completeOut) Reject(parse.Rejection) {}
+func (c *completeOut) Count(string, int64)    {}

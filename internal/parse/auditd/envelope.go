@@ -55,6 +55,16 @@ func (w *Whole) Envelope(line []byte, out parse.Output) (bool, error) {
 	if len(line) > event.MaxEventBytes {
 		return true, &event.RejectError{Reason: event.ReasonTooLarge, Detail: strconv.Itoa(len(line)) + " bytes, limit " + strconv.Itoa(event.MaxEventBytes)}
 	}
+	// The usual envelope (the agent's: known members of the right kinds)
+	// is read in one pass; anything else the slow way, which can say
+	// what is wrong and keep members it does not know.
+	var env envelope
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&env) == nil && len(env.Records) > 0 && !dec.More() {
+		return true, w.Decode(env.Hostname, env.Records, &envelopeOutput{out: out, id: env.ID, agent: env.AgentID, container: env.ContainerID})
+	}
+	env = envelope{}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(line, &m); err != nil {
 		return false, nil // not one JSON object: the line's own reader says why
@@ -62,10 +72,6 @@ func (w *Whole) Envelope(line []byte, out parse.Output) (bool, error) {
 	recs, ok := m[EnvelopeKey]
 	if !ok {
 		return false, nil // the key was nested deeper
-	}
-	var env struct {
-		ID, AgentID, Hostname, ContainerID string
-		Records                            []string
 	}
 	for _, f := range []struct {
 		key string
@@ -96,6 +102,16 @@ func (w *Whole) Envelope(line []byte, out parse.Output) (bool, error) {
 	slices.Sort(extra)
 	named := &envelopeOutput{out: out, id: env.ID, agent: env.AgentID, container: env.ContainerID, extra: extra, members: m}
 	return true, w.Decode(env.Hostname, env.Records, named)
+}
+
+// envelope is what Envelope reads of an envelope.
+type envelope struct {
+	ID          string          `json:"_id"`
+	AgentID     string          `json:"agent_id"`
+	Hostname    string          `json:"hostname"`
+	ContainerID string          `json:"containerId"`
+	PID         json.RawMessage `json:"pid"`
+	Records     []string        `json:"audit_records"`
 }
 
 // envelopeOutput names the events of one envelope as it says.

@@ -11,7 +11,7 @@ import (
 
 const envSyscall = `type=SYSCALL msg=audit(1700000000.001:2): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=0 ppid=9 pid=1632 auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=104 comm="grep" exe="/bin/grep" key=(null)`
 
-func envelope(t testing.TB, members map[string]any) []byte {
+func envelopeOf(t testing.TB, members map[string]any) []byte {
 	t.Helper()
 	b, err := json.Marshal(members)
 	if err != nil {
@@ -23,7 +23,7 @@ func envelope(t testing.TB, members map[string]any) []byte {
 // TestEnvelopeNamesItsEvent: the envelope's _id, agent_id, container and
 // host name the decoded event; its other members are kept in Raw.
 func TestEnvelopeNamesItsEvent(t *testing.T) {
-	line := envelope(t, map[string]any{
+	line := envelopeOf(t, map[string]any{
 		"_id": "id-1", "agent_id": "agent-1", "hostname": "web-1", "pid": 1632, "containerId": "c0ffee",
 		"container_runtime": "docker", "records": "an envelope member named like Raw's",
 		EnvelopeKey: []string{envSyscall, `type=EXECVE msg=audit(1700000000.001:2): argc=2 a0="grep" a1="x"`, "not a record"},
