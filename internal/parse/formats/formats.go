@@ -168,9 +168,11 @@ func detectJSON(b []byte) Format {
 }
 
 // threatstackKeys are the keys that make a JSON record a Threat Stack (or
-// spoor, or generic) event: Threat Stack's own, or a time the normaliser
-// reads. A record with none of them could only be rejected.
-var threatstackKeys = []string{"event_type", "organization_id", "agent_id", "event_time", "timestamp", "eventTime", "@timestamp"}
+// spoor, or generic) event: Threat Stack's own, a time the normaliser
+// reads, or the records of spoor's audit envelope (the agent's audit
+// events, which the Threat Stack reader decodes). A record with none of
+// them could only be rejected.
+var threatstackKeys = []string{"event_type", "organization_id", "agent_id", "event_time", "timestamp", "eventTime", "@timestamp", "audit_records"}
 
 func hasAny(has func(string) bool, keys []string) bool {
 	for _, k := range keys {
