@@ -185,21 +185,8 @@ func BenchmarkReassemblerOnly(b *testing.B) {
 // uses: go-libaudit's parser, reassembler and coalescer, then the mapping
 // to spoor's fields) on the same records, events only counted.
 func BenchmarkDecoderOnly(b *testing.B) {
-	path, records := benchLog(b, b.N)
-	f, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
 	out := &countOut{}
-	resetPeak()
-	b.ResetTimer()
-	c0 := cpu()
-	if err := auditd.New().Decode(context.Background(), f, out); err != nil {
-		b.Fatal(err)
-	}
-	used := cpu() - c0
-	b.StopTimer()
+	used, records := decodeLog(b, out)
 	if out.n < b.N*9/10 {
 		b.Fatalf("%d events of %d", out.n, b.N)
 	}
@@ -271,25 +258,32 @@ func BenchmarkServerEnvelopes(b *testing.B) {
 // BenchmarkServerAuditLog is the baseline for it: `spoor ingest` of the same
 // events as an audit.log file (the decoder, then the event completed).
 func BenchmarkServerAuditLog(b *testing.B) {
-	path, _ := benchLog(b, b.N)
+	out := &completeOut{norm: &event.Normalizer{Org: "o"}}
+	used, _ := decodeLog(b, out)
+	if len(out.evs) < b.N*9/10 {
+		b.Fatalf("%d events of %d", len(out.evs), b.N)
+	}
+	b.ReportMetric(float64(used.Microseconds())/float64(b.N), "cpu-µs/event")
+}
+
+// decodeLog decodes a log of b.N events with spoor's auditd decoder into
+// out, timed: the CPU it took and the records it read.
+func decodeLog(b *testing.B, out parse.Output) (used time.Duration, records int) {
+	path, records := benchLog(b, b.N)
 	f, err := os.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	out := &completeOut{norm: &event.Normalizer{Org: "o"}}
 	resetPeak()
 	b.ResetTimer()
 	c0 := cpu()
 	if err := auditd.New().Decode(context.Background(), f, out); err != nil {
 		b.Fatal(err)
 	}
-	used := cpu() - c0
+	used = cpu() - c0
 	b.StopTimer()
-	if len(out.evs) < b.N*9/10 {
-		b.Fatalf("%d events of %d", len(out.evs), b.N)
-	}
-	b.ReportMetric(float64(used.Microseconds())/float64(b.N), "cpu-µs/event")
+	return used, records
 }
 
 // completeOut completes and keeps a decoder's events, as the ingest does.

@@ -117,11 +117,8 @@ func TestWholeMatchesDecode(t *testing.T) {
 		if len(g.rejects)+len(got.rejects) != len(want.rejects) {
 			t.Errorf("%s: %d+%d rejections from Group+Whole, %d from Decode", name, len(g.rejects), len(got.rejects), len(want.rejects))
 		}
-		for i := range want.events {
-			if a, b := describe(want.events[i]), describe(got.events[i]); a != b {
-				t.Errorf("%s: event %d differs:\nDecode: %s\nWhole:  %s", name, i, a, b)
-				break
-			}
+		if msg := firstDifference(want.events, got.events); msg != "" {
+			t.Errorf("%s: %s", name, msg)
 		}
 		total += len(want.events)
 	}
@@ -129,6 +126,17 @@ func TestWholeMatchesDecode(t *testing.T) {
 		t.Errorf("only %d events compared", total)
 	}
 	t.Logf("%d logs, %d events compared", len(corpus), total)
+}
+
+// firstDifference describes the first of Decode's events (want) that
+// Whole's (got, as many) do not match, "" when all do.
+func firstDifference(want, got []*event.Event) string {
+	for i := range want {
+		if a, b := describe(want[i]), describe(got[i]); a != b {
+			return fmt.Sprintf("event %d differs:\nDecode: %s\nWhole:  %s", i, a, b)
+		}
+	}
+	return ""
 }
 
 // describe renders every field an event has, and its Raw.
@@ -174,10 +182,8 @@ func TestWholeCutsWhereReassemblerDoes(t *testing.T) {
 			t.Errorf("%s: Whole made %d events and %d rejections, Decode %d and %d", name, len(got.events), len(got.rejects), len(want.events), len(want.rejects))
 			continue
 		}
-		for i := range want.events {
-			if a, b := describe(want.events[i]), describe(got.events[i]); a != b {
-				t.Errorf("%s: event %d differs:\nDecode: %s\nWhole:  %s", name, i, a, b)
-			}
+		if msg := firstDifference(want.events, got.events); msg != "" {
+			t.Errorf("%s: %s", name, msg)
 		}
 	}
 }
@@ -213,10 +219,8 @@ func FuzzWholeMatchesDecode(f *testing.F) {
 			t.Fatalf("Group+Whole: %d events, %d+%d rejections; Decode: %d events, %d rejections",
 				len(got.events), len(g.rejects), len(got.rejects), len(want.events), len(want.rejects))
 		}
-		for i := range want.events {
-			if a, b := describe(want.events[i]), describe(got.events[i]); a != b {
-				t.Fatalf("event %d differs:\nDecode: %s\nWhole:  %s", i, a, b)
-			}
+		if msg := firstDifference(want.events, got.events); msg != "" {
+			t.Fatal(msg)
 		}
 	})
 }
