@@ -1,8 +1,11 @@
 package alert
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -132,4 +135,54 @@ func TestAlertsIndependentOfOrder(t *testing.T) {
 			t.Errorf("alert %s names %q, want %q (all: %v)", k, hosts[k], v, hosts)
 		}
 	}
+}
+
+// An alert stored before windows were fixed keeps its id (its first
+// observed hit's): hits that fit its span as they did then join it, so
+// events it counted already count once when they are sent again; later
+// hits make the alerts of their fixed windows.
+func TestLegacyAlertKeepsItsID(t *testing.T) {
+	dir := t.TempDir()
+	legacyID := idOf("o", "brute", "g", t0.Add(20*time.Minute).UnixMilli())
+	old := line{Alert: Alert{ID: legacyID, Org: "o", Rule: "brute", Kind: "native", Title: "brute", Severity: 1, GroupKey: "g",
+		Hostname: "h-old", FirstTime: t0.Add(20 * time.Minute).UnixMilli(), LastTime: t0.Add(30 * time.Minute).UnixMilli(),
+		Count: 2, EventIDs: []string{"e1", "e2"}, Status: StatusOpen, CreatedAt: t0.UnixMilli(), UpdatedAt: t0.UnixMilli(), Version: 1},
+		NewIDs: []string{"e1", "e2"}, Window: time.Hour.Milliseconds()}
+	b, _ := json.Marshal(old)
+	j := filepath.Join(dir, "alerts", "organization_id=o", "alerts.ndjson")
+	if err := os.MkdirAll(filepath.Dir(j), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(j, append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hits := []Hit{
+		hit("brute", "g", 1, 20*time.Minute), // counted already
+		hit("brute", "g", 3, 50*time.Minute), // within the old alert's hour
+		hit("brute", "g", 5, 5*time.Minute),  // before it, within its hour
+		hit("brute", "g", 4, 85*time.Minute), // past it: the 11:00 window's
+	}
+	check := func(when string, s *Store) {
+		t.Helper()
+		list, _ := s.List("o")
+		got := map[string]int64{}
+		for _, a := range list {
+			got[a.ID] = a.Count
+		}
+		newID := idOf("o", "brute", "g", t0.Add(time.Hour).UnixMilli())
+		if len(got) != 2 || got[legacyID] != 4 || got[newID] != 1 {
+			t.Errorf("%s: alerts %v; want the old one (%s) with 4 events and the 11:00 window's (%s) with 1", when, got, legacyID, newID)
+		}
+	}
+	s := open(t, dir)
+	if _, err := s.Observe("o", hits); err != nil {
+		t.Fatal(err)
+	}
+	check("first", s)
+	s.Close()
+	s = open(t, dir)
+	if _, err := s.Observe("o", hits); err != nil { // sent again after a restart
+		t.Fatal(err)
+	}
+	check("sent again", s)
 }
