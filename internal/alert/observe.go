@@ -157,6 +157,9 @@ func (st *state) representedBy(h Hit) bool {
 // fixed (its id named by its first hit), the one whose span the hit fits
 // as it did then, so that events it counted already still count there.
 func (o *orgAlerts) find(h Hit, start int64) *state {
+	if len(o.legacy) == 0 { // the common case: a journal of fixed windows only
+		return o.windows[winKey{h.Rule, h.GroupKey, start}]
+	}
 	for _, st := range o.legacy[key(h.Rule, h.GroupKey)] {
 		w := st.window
 		if w <= 0 {
