@@ -61,7 +61,7 @@ type Hit struct {
 	Severity  int
 	Technique string        // ATT&CK technique id, "" when the rule names none
 	GroupKey  string        // aggregate values; "" groups all of a rule's hits
-	Window    time.Duration // alerts gather hits within this of their first
+	Window    time.Duration // an alert gathers the hits of one fixed window this long (an hour when 0)
 	Threshold int64         // hits before the alert opens (at least 1)
 	EventID   string
 	EventTime int64 // epoch ms
@@ -70,7 +70,8 @@ type Hit struct {
 }
 
 // idOf names an alert by what it gathers: organization, rule, group key
-// and the time its window starts, so replaying the same hits finds it.
+// and the time its window starts, so the same hits make the same alert
+// whatever order they come in, and replaying them finds it.
 func idOf(org, rule, group string, first int64) string {
 	h := sha256.New()
 	for _, s := range []string{org, rule, group, strconv.FormatInt(first, 10)} {

@@ -58,6 +58,12 @@ func (o *orgAlerts) apply(l line) {
 	if l.Window > 0 {
 		st.window = time.Duration(l.Window) * time.Millisecond
 	}
+	// A line written before alerts named the event of their host: the
+	// host stays unless an earlier event names one.
+	st.hostAt, st.hostEvent = l.Alert.FirstTime, ""
+	if l.HostEvent != "" {
+		st.hostAt, st.hostEvent = l.HostAt, l.HostEvent
+	}
 	for _, id := range l.NewIDs {
 		st.ids[idHash(id)] = struct{}{}
 	}
@@ -79,7 +85,7 @@ func (o *orgAlerts) rewrite(path string) error {
 		for h := range st.ids {
 			ids = append(ids, fmt.Sprintf("#%016x", h))
 		}
-		b, _ := json.Marshal(line{Alert: st.Alert, NewIDs: ids, Window: st.window.Milliseconds()})
+		b, _ := json.Marshal(st.line(ids))
 		bw.Write(append(b, '\n'))
 	}
 	if err := bw.Flush(); err != nil {

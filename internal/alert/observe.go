@@ -2,15 +2,51 @@ package alert
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"slices"
+	"strings"
+	"time"
 )
 
 func key(rule, group string) string { return rule + "\x00" + group }
+
+// winKey names the alert of one rule, group and window.
+type winKey struct {
+	rule, group string
+	start       int64 // epoch ms
+}
+
+// windowMillis is the length of a hit's window: an hour when it names none.
+func windowMillis(w time.Duration) int64 {
+	if ms := w.Milliseconds(); ms > 0 {
+		return ms
+	}
+	return time.Hour.Milliseconds()
+}
+
+// windowStart is the start of the window of length w (ms) that holds t.
+// Windows are fixed, aligned on multiples of their length since the Unix
+// epoch (an hour's on the UTC hour), as the rules backtest counts them:
+// which alert a hit joins depends on its own time, never on the hits
+// observed before it.
+func windowStart(t, w int64) int64 {
+	s := t - t%w
+	if t%w < 0 {
+		s -= w
+	}
+	return s
+}
 
 // Observe adds hits to org's alerts and makes the changes durable before
 // it returns. Each event counts once per alert however often it is
 // observed (a batch sent again after a crash, say). It returns the alerts
 // that opened.
+//
+// Whatever order the hits come in, the same hits make the same alerts: an
+// alert gathers its rule's hits of one group and one fixed window, is
+// named by them (idOf), and names the host and agent of its earliest
+// event.
 func (s *Store) Observe(org string, hits []Hit) ([]Alert, error) {
 	if len(hits) == 0 {
 		return nil, nil
@@ -26,16 +62,19 @@ func (s *Store) Observe(org string, hits []Hit) ([]Alert, error) {
 	was := map[string]string{} // status before this batch
 	var order []string
 	for _, h := range hits {
-		st := o.find(h)
+		w := windowMillis(h.Window)
+		start := windowStart(h.EventTime, w)
+		st := o.find(h, start)
 		if st == nil {
-			st = &state{Alert: Alert{ID: idOf(org, h.Rule, h.GroupKey, h.EventTime), Org: org, Rule: h.Rule, Kind: h.Kind,
-				Title: h.Title, Severity: h.Severity, Technique: h.Technique, Hostname: h.Hostname, AgentID: h.AgentID, GroupKey: h.GroupKey,
-				FirstTime: h.EventTime, LastTime: h.EventTime, Status: StatusPending, CreatedAt: now}, ids: map[uint64]struct{}{}, window: h.Window}
-			o.alerts[st.ID] = st
-			k := key(h.Rule, h.GroupKey)
-			if c := o.current[k]; c == nil || st.FirstTime >= c.FirstTime {
-				o.current[k] = st
+			id := idOf(org, h.Rule, h.GroupKey, start)
+			if st = o.alerts[id]; st == nil {
+				st = &state{Alert: Alert{ID: id, Org: org, Rule: h.Rule, Kind: h.Kind, Title: h.Title, Severity: h.Severity,
+					Technique: h.Technique, Hostname: h.Hostname, AgentID: h.AgentID, GroupKey: h.GroupKey,
+					FirstTime: h.EventTime, LastTime: h.EventTime, Status: StatusPending, CreatedAt: now},
+					ids: map[uint64]struct{}{}, window: time.Duration(w) * time.Millisecond, hostAt: h.EventTime, hostEvent: h.EventID}
+				o.alerts[id] = st
 			}
+			o.windows[winKey{h.Rule, h.GroupKey, start}] = st
 		}
 		hid := idHash(h.EventID)
 		if _, seen := st.ids[hid]; seen {
@@ -54,8 +93,8 @@ func (s *Store) Observe(org string, hits []Hit) ([]Alert, error) {
 		if len(st.EventIDs) < MaxSampleIDs {
 			st.EventIDs = append(st.EventIDs, h.EventID)
 		}
-		if st.Hostname != h.Hostname && h.Hostname != "" && st.Hostname != "" {
-			st.Hostname = "(several)"
+		if st.representedBy(h) {
+			st.Hostname, st.AgentID, st.hostAt, st.hostEvent = h.Hostname, h.AgentID, h.EventTime, h.EventID
 		}
 		threshold := max(h.Threshold, 1)
 		if st.Status == StatusPending && st.Count >= threshold {
@@ -76,7 +115,7 @@ func (s *Store) Observe(org string, hits []Hit) ([]Alert, error) {
 		wasOpen := was[id] == StatusOpen || was[id] == StatusDismissed
 		st.Version++
 		st.UpdatedAt = now
-		b, err := json.Marshal(line{Alert: st.Alert, NewIDs: changed[id], Window: st.window.Milliseconds()})
+		b, err := json.Marshal(st.line(changed[id]))
 		if err != nil {
 			return nil, err
 		}
@@ -98,34 +137,59 @@ func (s *Store) Observe(org string, hits []Hit) ([]Alert, error) {
 	return opened, nil
 }
 
-// find returns the alert a hit belongs to: one of its rule and group
-// whose window can hold the hit's time. Hits come out of order (batches
-// are evaluated in parallel), so a hit a little before an alert's first
-// event joins it too, as long as the alert then still spans less than
-// its window.
-func (o *orgAlerts) find(h Hit) *state {
-	fits := func(st *state) bool {
+// representedBy says whether h, rather than the event that names the
+// alert's host now, is its earliest event: the earliest by event time
+// among those that name a host (any, when none does), the smaller event id
+// on a tie. The alert's host and agent are that one event's, so they do
+// not depend on the order the hits come in.
+func (st *state) representedBy(h Hit) bool {
+	if (h.Hostname == "") != (st.Hostname == "") {
+		return h.Hostname != ""
+	}
+	if h.EventTime != st.hostAt {
+		return h.EventTime < st.hostAt
+	}
+	return h.EventID < st.hostEvent
+}
+
+// find returns the alert a hit belongs to: the one of its rule, group and
+// window (starting at start), or, for an alert made before windows were
+// fixed (its id named by its first hit), the one whose span the hit fits
+// as it did then, so that events it counted already still count there.
+func (o *orgAlerts) find(h Hit, start int64) *state {
+	if len(o.legacy) == 0 { // the common case: a journal of fixed windows only
+		return o.windows[winKey{h.Rule, h.GroupKey, start}]
+	}
+	for _, st := range o.legacy[key(h.Rule, h.GroupKey)] {
 		w := st.window
 		if w <= 0 {
-			w = h.Window
+			w = time.Duration(windowMillis(h.Window)) * time.Millisecond
 		}
-		return h.EventTime >= st.LastTime-w.Milliseconds() && h.EventTime < st.FirstTime+w.Milliseconds()
+		if h.EventTime >= st.LastTime-w.Milliseconds() && h.EventTime < st.FirstTime+w.Milliseconds() {
+			return st
+		}
 	}
-	c := o.current[key(h.Rule, h.GroupKey)]
-	if c == nil {
-		return nil
-	}
-	if fits(c) {
-		return c
-	}
-	if h.EventTime < c.FirstTime {
-		// Older than the current window: an earlier alert of the key may
-		// hold it.
-		for _, st := range o.alerts {
-			if st != c && st.Rule == h.Rule && st.GroupKey == h.GroupKey && fits(st) {
-				return st
+	return o.windows[winKey{h.Rule, h.GroupKey, start}]
+}
+
+// index files the alerts read from the journal: each under its window,
+// or, when its id is not its window's (an alert made before windows were
+// fixed), among the legacy alerts of its rule and group, oldest first.
+func (o *orgAlerts) index(org string) {
+	for _, st := range o.alerts {
+		if w := st.window.Milliseconds(); w > 0 {
+			start := windowStart(st.FirstTime, w)
+			if st.ID == idOf(org, st.Rule, st.GroupKey, start) {
+				o.windows[winKey{st.Rule, st.GroupKey, start}] = st
+				continue
 			}
 		}
+		k := key(st.Rule, st.GroupKey)
+		o.legacy[k] = append(o.legacy[k], st)
 	}
-	return nil
+	for _, list := range o.legacy {
+		slices.SortFunc(list, func(a, b *state) int {
+			return cmp.Or(cmp.Compare(a.FirstTime, b.FirstTime), strings.Compare(a.ID, b.ID))
+		})
+	}
 }

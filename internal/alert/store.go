@@ -41,8 +41,12 @@ type orgAlerts struct {
 	written, synced int64
 	syncMu          sync.Mutex
 	alerts          map[string]*state
-	// current is the newest alert of each rule and group key.
-	current map[string]*state
+	// windows holds the alerts by rule, group and window.
+	windows map[winKey]*state
+	// legacy holds, by rule and group, the alerts made before windows
+	// were fixed: their id is their first observed hit's, not their
+	// window's.
+	legacy map[string][]*state
 }
 
 type state struct {
@@ -50,14 +54,25 @@ type state struct {
 	ids map[uint64]struct{}
 	// window is the rule's window when the alert was made.
 	window time.Duration
+	// hostAt and hostEvent are the event time and id of the event whose
+	// host and agent the alert names (see representedBy).
+	hostAt    int64
+	hostEvent string
 }
 
 // line is one journal record: an alert's state after a change and the
 // event ids added by it.
 type line struct {
-	Alert  Alert    `json:"alert"`
-	NewIDs []string `json:"new_ids,omitempty"`
-	Window int64    `json:"window_ms,omitempty"`
+	Alert     Alert    `json:"alert"`
+	NewIDs    []string `json:"new_ids,omitempty"`
+	Window    int64    `json:"window_ms,omitempty"`
+	HostAt    int64    `json:"host_ms,omitempty"`
+	HostEvent string   `json:"host_event,omitempty"`
+}
+
+// line is the alert's journal record, with the event ids added.
+func (st *state) line(newIDs []string) line {
+	return line{Alert: st.Alert, NewIDs: newIDs, Window: st.window.Milliseconds(), HostAt: st.hostAt, HostEvent: st.hostEvent}
 }
 
 // Open opens (creating) the alerts dataset under a lake directory. An
@@ -126,7 +141,7 @@ func (s *Store) org(org string) (*orgAlerts, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, journalName)
-	o := &orgAlerts{alerts: map[string]*state{}, current: map[string]*state{}}
+	o := &orgAlerts{alerts: map[string]*state{}, windows: map[winKey]*state{}, legacy: map[string][]*state{}}
 	good, err := o.load(path)
 	if err != nil {
 		return nil, err
@@ -160,12 +175,7 @@ func (s *Store) org(org string) (*orgAlerts, error) {
 			return nil, err
 		}
 	}
-	for _, st := range o.alerts {
-		k := key(st.Rule, st.GroupKey)
-		if c := o.current[k]; c == nil || st.FirstTime > c.FirstTime {
-			o.current[k] = st
-		}
-	}
+	o.index(org)
 	s.orgs[org] = o
 	return o, nil
 }

@@ -80,7 +80,7 @@ func (s *Store) update(org, id string, f func(*Alert) error) (Alert, error) {
 	}
 	st.Version++
 	st.UpdatedAt = s.now().UnixMilli()
-	b, _ := json.Marshal(line{Alert: st.Alert, Window: st.window.Milliseconds()})
+	b, _ := json.Marshal(st.line(nil))
 	if err := o.write(append(b, '\n')); err != nil {
 		return Alert{}, err
 	}

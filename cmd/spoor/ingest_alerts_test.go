@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/alert"
+)
+
+// The same files ingested into two data directories, named in either
+// order, raise the same alerts: the same ids, hosts, times and counts.
+// Files (and chunks of a file) are evaluated in parallel, so which event
+// reaches the alerts first is not the data's to say.
+func TestIngestAlertsSameWhateverTheOrder(t *testing.T) {
+	dir := t.TempDir()
+	rulesDir := filepath.Join(dir, "rules")
+	if err := os.MkdirAll(rulesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rule := `name: wget-run
+title: wget run
+type: host
+severity: 2
+filter: event_type = 'audit' AND exe = '/usr/bin/wget'
+aggregate: [exe]
+window: 1h
+threshold: 1
+enabled: true
+`
+	if err := os.WriteFile(filepath.Join(rulesDir, "wget-run.yml"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Two hosts run wget within the hour: one file each, the later events
+	// in the file named first.
+	at := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	write := func(name, host string, minutes ...int) string {
+		var b strings.Builder
+		for _, m := range minutes {
+			fmt.Fprintf(&b, `{"_id":"%s-%d","event_time":%d,"event_type":"audit","syscall":"execve","exe":"/usr/bin/wget","agent_id":"agent-%s","hostname":"%s"}`+"\n",
+				host, m, at.Add(time.Duration(m)*time.Minute).UnixMilli(), host, host)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	late := write("late.ndjson", "web-2", 50, 55, 70)
+	early := write("early.ndjson", "web-1", 20, 25, 40)
+
+	alerts := func(data string, paths ...string) []string {
+		t.Helper()
+		var out bytes.Buffer
+		o := ingestOptions{data: dataFlags{Dir: data}, format: "auto", rules: rulesDir}
+		if err := runIngest(context.Background(), o, paths, &out, &out); err != nil {
+			t.Fatalf("ingest: %v\n%s", err, out.String())
+		}
+		st, err := alert.Open(filepath.Join(data, "lake"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		list, err := st.List("default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range list {
+			got = append(got, fmt.Sprintf("%s %s host=%s agent=%s %d..%d count=%d", a.ID, a.Rule, a.Hostname, a.AgentID, a.FirstTime, a.LastTime, a.Count))
+		}
+		slices.Sort(got)
+		return got
+	}
+	one := alerts(filepath.Join(dir, "one"), late, early)
+	two := alerts(filepath.Join(dir, "two"), early, late)
+	if len(one) == 0 || !slices.Equal(one, two) {
+		t.Fatalf("the same files, named in the other order, raised other alerts:\n%s\nthen\n%s", strings.Join(one, "\n"), strings.Join(two, "\n"))
+	}
+	// One alert per window of the hour: 10:00 (both hosts, web-1's first)
+	// and 11:00.
+	if len(one) != 2 || !strings.Contains(strings.Join(one, "\n"), "host=web-1 agent=agent-web-1") {
+		t.Errorf("alerts: %s; want two, the first naming web-1", strings.Join(one, "\n"))
+	}
+}
