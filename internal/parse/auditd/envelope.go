@@ -2,6 +2,7 @@ package auditd
 
 import (
 	"bytes"
+	stdjson "encoding/json"
 	"slices"
 	"strconv"
 
@@ -66,7 +67,10 @@ func (w *Whole) Envelope(line []byte, out parse.Output) (bool, error) {
 	}
 	env = envelope{}
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(line, &m); err != nil {
+	// goccy's decoder takes a member's text as it is (`"k":{""}` too), and
+	// the members it does not know go into Raw: the line is checked whole
+	// first.
+	if !stdjson.Valid(line) || json.Unmarshal(line, &m) != nil {
 		return false, nil // not one JSON object: the line's own reader says why
 	}
 	recs, ok := m[EnvelopeKey]
