@@ -36,6 +36,7 @@ type serveOptions struct {
 	maxSpill string
 	reserve  string
 	timeout  time.Duration
+	shutdown time.Duration
 	// query and ingest slots, and one organization's share of them
 	maxQueries, orgQueries int
 	maxIngests, orgIngests int
@@ -104,6 +105,7 @@ Settings come from flags, then SPOOR_* variables, then --config.`,
 	f.IntVar(&o.maxIngests, "max-ingests", 16, "ingest requests in flight")
 	f.IntVar(&o.orgIngests, "max-ingests-per-org", 0, "of those, what one organization may hold (default half, rounded up)")
 	f.DurationVar(&o.timeout, "timeout", 60*time.Second, "query timeout")
+	f.DurationVar(&o.shutdown, "shutdown-timeout", 10*time.Second, "how long SIGTERM may take")
 	f.StringVar(&o.operator, "operator-org", os.Getenv("SPOOR_OPERATOR_ORG"), "organization whose /metrics also shows what all share (the WAL), and whose admins edit the shared rules (?scope=shared)")
 	f.StringVar(&o.rules, "rules", os.Getenv("SPOOR_RULES"), "rules directory: shared rules, and each organization's own under org/ORG/; reloaded within a second of a change (default DATA/rules)")
 	f.StringSliceVar(&o.sigma, "sigma", nil, "more folders of Sigma rules to enable (a SigmaHQ checkout's rules/, say)")
@@ -141,7 +143,8 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		return err
 	}
 	sopts := server.Options{Listen: o.listen, MaxBodyBytes: o.maxBody, FlushEvery: o.flush, TLSCert: o.tlsCert, TLSKey: o.tlsKey, Logger: log, OperatorOrg: o.operator,
-		MaxQueries: o.maxQueries, MaxQueriesPerOrg: o.orgQueries, MaxIngests: o.maxIngests, MaxIngestsPerOrg: o.orgIngests, Console: true}
+		MaxQueries: o.maxQueries, MaxQueriesPerOrg: o.orgQueries, MaxIngests: o.maxIngests, MaxIngestsPerOrg: o.orgIngests, Console: true,
+		ShutdownWait: o.shutdown}
 	if !o.noDetect && db.Alerts != nil {
 		dir, err := rules.OpenDir(rulesDirOf(o.data, o.rules))
 		if err != nil {
