@@ -2,7 +2,7 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
+	"context"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -58,29 +58,17 @@ func TestShutdownPastTheDeadlineLeavesTheHeadToTheWAL(t *testing.T) {
 
 	// The next start replays the WAL: every event once.
 	srv = startServe(t, data, "--flush-every", "1h", "--no-detect")
-	out := apiSQL(t, srv.url, token, `SELECT count(*), count(DISTINCT "_id") FROM events`)
-	if out != fmt.Sprintf("%d,%d", n, n) {
-		t.Errorf("after the restart: count, distinct _id = %s, want %d,%d", out, n, n)
-	}
-	if code, log := srv.stop(t); code != 0 || strings.Contains(log, "not flushed") {
-		t.Errorf("second stop, with time to flush: exit %d:\n%s", code, log)
-	}
-}
-
-// apiSQL runs query through the server's SQL endpoint as CSV and returns
-// the first row's values joined by commas.
-func apiSQL(t *testing.T, url, token, query string) string {
-	t.Helper()
-	req, _ := http.NewRequest("POST", url+"/api/v1/sql?format=csv", strings.NewReader(fmt.Sprintf(`{"sql": %q}`, query)))
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	var out bytes.Buffer
+	remote := dataFlags{Server: srv.url, Token: token}
+	if err := runSQL(context.Background(), sqlOptions{data: remote, format: "csv"}, `SELECT count(*) AS n, count(DISTINCT "_id") AS ids FROM events`, &out); err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	rec, err := csv.NewReader(resp.Body).ReadAll()
-	if resp.StatusCode != 200 || err != nil || len(rec) != 2 {
-		t.Fatalf("sql %q: %d %v %v", query, resp.StatusCode, rec, err)
+	if want := fmt.Sprintf("n,ids\n%d,%d\n", n, n); out.String() != want {
+		t.Errorf("after the restart: %q, want %q: every event once", out.String(), want)
 	}
-	return strings.Join(rec[1], ",")
+	code, log = srv.stop(t)
+	parts, _ := filepath.Glob(filepath.Join(data, "lake", "events", "*", "*.parquet"))
+	if code != 0 || strings.Contains(log, "not flushed") || len(parts) == 0 {
+		t.Errorf("second stop, with time to flush: exit %d, parts %v:\n%s", code, parts, log)
+	}
 }

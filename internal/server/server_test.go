@@ -116,7 +116,7 @@ func startIn(t *testing.T, dir string, dopts datadir.Options, opts Options) fixt
 	var closeOnce sync.Once
 	var closeErr error
 	f.close = func() error {
-		closeOnce.Do(func() { closeErr = db.Close(context.Background()) })
+		closeOnce.Do(func() { closeErr = db.CloseUnflushed() })
 		return closeErr
 	}
 	t.Cleanup(func() {
