@@ -36,6 +36,7 @@ type serveOptions struct {
 	maxSpill string
 	reserve  string
 	timeout  time.Duration
+	shutdown time.Duration
 	// query and ingest slots, and one organization's share of them
 	maxQueries, orgQueries int
 	maxIngests, orgIngests int
@@ -85,6 +86,9 @@ Settings come from flags, then SPOOR_* variables, then --config.`,
 					return usageError{err}
 				}
 			}
+			if o.shutdown <= 0 {
+				return usagef("--shutdown-timeout must be more than 0, not %s", o.shutdown)
+			}
 			return runServe(cmd.Context(), o, cmd.ErrOrStderr())
 		},
 	}
@@ -104,6 +108,7 @@ Settings come from flags, then SPOOR_* variables, then --config.`,
 	f.IntVar(&o.maxIngests, "max-ingests", 16, "ingest requests in flight")
 	f.IntVar(&o.orgIngests, "max-ingests-per-org", 0, "of those, what one organization may hold (default half, rounded up)")
 	f.DurationVar(&o.timeout, "timeout", 60*time.Second, "query timeout")
+	f.DurationVar(&o.shutdown, "shutdown-timeout", 10*time.Second, "how long a stop (SIGTERM, Ctrl-C) may take: requests still running after 3/4 of it are cut, then the head is flushed to parts; what is not flushed in time stays in the WAL and is replayed at the next start")
 	f.StringVar(&o.operator, "operator-org", os.Getenv("SPOOR_OPERATOR_ORG"), "organization whose /metrics also shows what all share (the WAL), and whose admins edit the shared rules (?scope=shared)")
 	f.StringVar(&o.rules, "rules", os.Getenv("SPOOR_RULES"), "rules directory: shared rules, and each organization's own under org/ORG/; reloaded within a second of a change (default DATA/rules)")
 	f.StringSliceVar(&o.sigma, "sigma", nil, "more folders of Sigma rules to enable (a SigmaHQ checkout's rules/, say)")
@@ -131,7 +136,10 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close(context.WithoutCancel(ctx))
+	// The server's shutdown flushes the head within --shutdown-timeout;
+	// what it could not flush stays in the WAL, not for a flush here
+	// without a bound.
+	defer db.CloseUnflushed()
 	setGoMemoryLimit(db.Engine.Memory(), log)
 	for _, p := range db.Lake.Problems() {
 		log.Warn("recovered", "problem", p.String())
@@ -141,7 +149,8 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		return err
 	}
 	sopts := server.Options{Listen: o.listen, MaxBodyBytes: o.maxBody, FlushEvery: o.flush, TLSCert: o.tlsCert, TLSKey: o.tlsKey, Logger: log, OperatorOrg: o.operator,
-		MaxQueries: o.maxQueries, MaxQueriesPerOrg: o.orgQueries, MaxIngests: o.maxIngests, MaxIngestsPerOrg: o.orgIngests, Console: true}
+		MaxQueries: o.maxQueries, MaxQueriesPerOrg: o.orgQueries, MaxIngests: o.maxIngests, MaxIngestsPerOrg: o.orgIngests, Console: true,
+		ShutdownWait: o.shutdown}
 	if !o.noDetect && db.Alerts != nil {
 		dir, err := rules.OpenDir(rulesDirOf(o.data, o.rules))
 		if err != nil {

@@ -11,6 +11,7 @@ func TestBadUsageExits2(t *testing.T) {
 		{"sql", "SELECT 1", "extra"},
 		{"search", "--bogus", "x"},
 		{"rules", "test", "--format", "xml", "x.yml"},
+		{"serve", "--shutdown-timeout", "0s"},
 	}
 	for _, c := range newRootCmd().Commands() {
 		if c.Name() == "help" || c.Name() == "completion" {

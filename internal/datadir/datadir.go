@@ -110,13 +110,23 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 
 // Close flushes the head and closes everything.
 func (d *DB) Close(ctx context.Context) error {
+	return d.close(func() error { return d.Lake.Close(ctx) })
+}
+
+// CloseUnflushed closes everything but leaves the head to the WAL, which
+// the next Open replays: for a server whose shutdown flushed what its
+// deadline allowed, and must not start an unbounded flush after it.
+func (d *DB) CloseUnflushed() error { return d.close(d.Lake.Abandon) }
+
+// close closes the engine, the alerts and then the lake with closeLake.
+func (d *DB) close(closeLake func() error) error {
 	err := d.Engine.Close()
 	if d.Alerts != nil {
 		if aerr := d.Alerts.Close(); aerr != nil {
 			err = aerr
 		}
 	}
-	if lerr := d.Lake.Close(ctx); lerr != nil {
+	if lerr := closeLake(); lerr != nil {
 		err = lerr
 	}
 	if !d.Lake.ReadOnly() {

@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -184,8 +185,13 @@ func (w *partWriter) parquetWriter(f io.Writer) *parquet.Writer {
 }
 
 // write stores evs (already sorted) as a new part in the partition
-// directory dir and returns it.
-func (w *partWriter) write(dir, day string, evs []*event.Event) (Part, error) {
+// directory dir and returns it. When ctx ends first, the part is not
+// published and its temporary file goes: a shutdown out of time stops
+// within a batch of rows, not at the end of a large part.
+func (w *partWriter) write(ctx context.Context, dir, day string, evs []*event.Event) (Part, error) {
+	if err := ctx.Err(); err != nil {
+		return Part{}, err
+	}
 	// The partition's directory entry is fsynced before the part is
 	// published, so a WAL trimmed after the flush never leaves its events
 	// in a directory a crash forgets.
@@ -210,6 +216,9 @@ func (w *partWriter) write(dir, day string, evs []*event.Event) (Part, error) {
 		w.rows = make([]partRow, batch)
 	}
 	for i := 0; i < len(evs); i += batch {
+		if err := ctx.Err(); err != nil {
+			return Part{}, err
+		}
 		rows := w.rows[:min(batch, len(evs)-i)]
 		for j, e := range evs[i : i+len(rows)] {
 			rows[j].fill(e)
@@ -224,6 +233,9 @@ func (w *partWriter) write(dir, day string, evs []*event.Event) (Part, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return Part{}, fmt.Errorf("stat part: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return Part{}, err // closing the writer took what time was left
 	}
 	if err := w.commit(f); err != nil {
 		return Part{}, fmt.Errorf("publish part: %w", err)

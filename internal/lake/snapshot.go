@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,7 +44,7 @@ func (s *Store) HeadFiles(org string) ([]string, error) {
 	var files []string
 	for day, evs := range byDay {
 		sortForPart(evs) // a copy (append above): the head is not reordered
-		p, err := w.write(filepath.Join(root, dayPrefix+day), day, evs)
+		p, err := w.write(context.Background(), filepath.Join(root, dayPrefix+day), day, evs)
 		if err != nil {
 			return nil, err
 		}

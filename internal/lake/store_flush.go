@@ -166,7 +166,9 @@ func (s *Store) workers() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// writeParts writes a part per chunk, spread over the CPUs.
+// writeParts writes a part per chunk, spread over the CPUs. When ctx ends
+// the writers stop, the part in progress unpublished, and the error says
+// so; what they finished is returned for the caller to remove.
 func (s *Store) writeParts(ctx context.Context, todo []chunk) ([]Part, error) {
 	workers := min(s.workers(), len(todo))
 	jobs := make(chan chunk)
@@ -184,7 +186,7 @@ func (s *Store) writeParts(ctx context.Context, todo []chunk) ([]Part, error) {
 			w.noSync = s.opts.NoSync
 			w.fault = s.opts.Fault
 			for c := range jobs {
-				p, err := w.write(partitionDir(s.dir, c.day), c.day, c.evs)
+				p, err := w.write(ctx, partitionDir(s.dir, c.day), c.day, c.evs)
 				mu.Lock()
 				if err != nil && first == nil {
 					first = fmt.Errorf("write part of %s: %w", c.day, err)
@@ -196,6 +198,7 @@ func (s *Store) writeParts(ctx context.Context, todo []chunk) ([]Part, error) {
 			}
 		}()
 	}
+	sent := 0
 	for _, c := range todo {
 		if ctx.Err() != nil {
 			break
@@ -207,10 +210,12 @@ func (s *Store) writeParts(ctx context.Context, todo []chunk) ([]Part, error) {
 			break
 		}
 		jobs <- c
+		sent++
 	}
 	close(jobs)
 	wg.Wait()
-	if first == nil {
+	if first == nil && sent < len(todo) {
+		// Every part begun was finished, but not every part was begun.
 		first = ctx.Err()
 	}
 	return written, first

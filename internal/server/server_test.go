@@ -31,8 +31,10 @@ type fixture struct {
 	ingestA, analystA, analystB string
 	adminA, adminB              string
 	// stop ends the server as SIGTERM does and returns what Run returned;
-	// the test's cleanup calls it too.
-	stop func() error
+	// close then closes the data directory as spoor serve does. The
+	// test's cleanup calls both.
+	stop  func() error
+	close func() error
 }
 
 // webhookURL, when set, is where the next started server posts new alerts.
@@ -111,11 +113,17 @@ func startIn(t *testing.T, dir string, dopts datadir.Options, opts Options) fixt
 		})
 		return runErr
 	}
+	var closeOnce sync.Once
+	var closeErr error
+	f.close = func() error {
+		closeOnce.Do(func() { closeErr = db.CloseUnflushed() })
+		return closeErr
+	}
 	t.Cleanup(func() {
 		if err := f.stop(); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
-		if err := db.Close(context.Background()); err != nil {
+		if err := f.close(); err != nil {
 			t.Errorf("close the data directory: %v", err)
 		}
 	})
