@@ -26,18 +26,20 @@ import (
 const (
 	DefaultHealthEvery = time.Minute
 	DefaultStatusEvery = 5 * time.Second
-	// DefaultQueue is 1024 lines (~3.5 MB): at 2048, with the line
-	// buffers recycled (held by their pool between collections), the peak
-	// RSS went over 60 MB in two runs of five; at 1024 it stayed at 51-56
-	// MB at no cost in CPU (the queue only rides out the fsyncs). The
-	// netlink source has its own queue in front of the kernel.
+	// DefaultQueue is 1024 lines (~1.2 MB of audit envelopes; it was
+	// sized when the agent shipped decoded events of ~3 KB, when 2048
+	// took the peak RSS over 60 MB in two runs of five and 1024 kept it
+	// at 51-56 MB at no cost in CPU: the queue only rides out the
+	// fsyncs). The netlink source has its own queue in front of the
+	// kernel.
 	DefaultQueue = 1024
 	DefaultDrain = 5 * time.Second
 	// writeBatch bounds the events made durable by one spool append (one
 	// fsync); writeLinger is how long the writer waits for more. A batch
 	// is held twice while the spool frames it, beside a full queue: at
-	// 4096 events of ~3 KB the agent's peak RSS went past 60 MB once the
-	// decoder caught up with the disk; 512 keeps it a queue's half.
+	// 4096 decoded events of ~3 KB the agent's peak RSS went past 60 MB
+	// once the decoder caught up with the disk; 512 keeps it a queue's
+	// half.
 	writeBatch  = 512
 	writeLinger = 20 * time.Millisecond
 	// maxPooledLine is the largest line buffer kept for reuse: a rare
