@@ -245,3 +245,82 @@ func TestSequenceAgreesWithBacktest(t *testing.T) {
 		}
 	}
 }
+
+// A sequence rule's memory is bounded, and what it keeps is relative to
+// the newest event of each group, not to the last to arrive: an old event
+// arriving late forgets nothing newer.
+func TestSequenceMemoryBounded(t *testing.T) {
+	dir, _ := rulesAndAlerts(t)
+	set := Load(dir)
+	var seq *sequence
+	for c, s := range set.seqs {
+		if c.Rule.Name == "brute-force-success" {
+			seq = s
+		}
+	}
+	if seq == nil {
+		t.Fatal("no brute-force-success sequence")
+	}
+	base := alert.Hit{}
+	fail := func(id, host, src string, at time.Duration) {
+		e := new(event.Event)
+		e.SetString(event.ID, id)
+		e.SetString(event.EventType, "login")
+		e.SetString(event.Hostname, host)
+		e.SetString(event.SrcIP, src)
+		e.SetBool(event.Success, false)
+		e.SetInt(event.EventTime, seqT0.Add(at).UnixMilli())
+		if hits := seq.observe("o", e, false, base, nil); len(hits) != 0 {
+			t.Fatalf("a failure hit: %v", hits)
+		}
+	}
+	held := func() (groups, after int) {
+		seq.mu.Lock()
+		defer seq.mu.Unlock()
+		n := 0
+		for _, g := range seq.groups {
+			n += len(g.after)
+		}
+		if n != seq.after {
+			t.Fatalf("%d After events held, %d counted", n, seq.after)
+		}
+		return len(seq.groups), seq.after
+	}
+	// A group keeps its newest maxSeqGroupAfter After events.
+	for i := range maxSeqGroupAfter + 10 {
+		fail(fmt.Sprint("flood-", i), "bastion", "192.0.2.9", time.Duration(i)*time.Millisecond)
+	}
+	if g, a := held(); g != 1 || a != maxSeqGroupAfter {
+		t.Errorf("a flooded group: %d groups, %d After events; want 1 and %d", g, a, maxSeqGroupAfter)
+	}
+	if first := seq.groups["o\x00"+`hostname="bastion",src_ip="192.0.2.9"`].after[0].t; first != seqT0.Add(10*time.Millisecond).UnixMilli() {
+		t.Errorf("the group keeps from %d, want its newest (from the 11th)", first)
+	}
+	// Late events forget nothing newer: one older than the lateness and a
+	// window behind the group's newest is not kept, nor one within reach
+	// but older than all the full group keeps.
+	fail("late-old", "bastion", "192.0.2.9", -seqLateness-2*time.Hour)
+	fail("late-in-reach", "bastion", "192.0.2.9", -seqLateness+2*time.Hour)
+	if _, a := held(); a != maxSeqGroupAfter {
+		t.Errorf("after late events: %d After events, want %d", a, maxSeqGroupAfter)
+	}
+	if first := seq.groups["o\x00"+`hostname="bastion",src_ip="192.0.2.9"`].after[0].t; first != seqT0.Add(10*time.Millisecond).UnixMilli() {
+		t.Errorf("after late events, the group keeps from %d, want the same newest", first)
+	}
+	// At maxSeqGroups, a new group is not remembered until older ones
+	// are more than two windows behind the newest event.
+	for i := range maxSeqGroups - 1 {
+		fail(fmt.Sprint("src-", i), "web", fmt.Sprint("src-", i), time.Minute)
+	}
+	if g, _ := held(); g != maxSeqGroups {
+		t.Fatalf("%d groups, want %d", g, maxSeqGroups)
+	}
+	fail("one-more", "web", "one-more", time.Minute)
+	if g, _ := held(); g != maxSeqGroups {
+		t.Errorf("%d groups beyond the bound, want %d", g, maxSeqGroups)
+	}
+	fail("later", "web", "later", 3*time.Hour)
+	if g, a := held(); g != 1 || a != 1 {
+		t.Errorf("after an event two windows on: %d groups, %d After events; want only its own", g, a)
+	}
+}
