@@ -57,26 +57,9 @@ enabled: true
 
 	alerts := func(data string, paths ...string) []string {
 		t.Helper()
-		var out bytes.Buffer
-		o := ingestOptions{data: dataFlags{Dir: data}, format: "auto", rules: rulesDir}
-		if err := runIngest(context.Background(), o, paths, &out, &out); err != nil {
-			t.Fatalf("ingest: %v\n%s", err, out.String())
-		}
-		st, err := alert.Open(filepath.Join(data, "lake"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		list, err := st.List("default")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, a := range list {
-			got = append(got, fmt.Sprintf("%s %s host=%s agent=%s %d..%d count=%d", a.ID, a.Rule, a.Hostname, a.AgentID, a.FirstTime, a.LastTime, a.Count))
-		}
-		slices.Sort(got)
-		return got
+		return ingestAlerts(t, data, rulesDir, paths, func(a alert.Alert) string {
+			return fmt.Sprintf("%s %s host=%s agent=%s %d..%d count=%d", a.ID, a.Rule, a.Hostname, a.AgentID, a.FirstTime, a.LastTime, a.Count)
+		})
 	}
 	one := alerts(filepath.Join(dir, "one"), late, early)
 	two := alerts(filepath.Join(dir, "two"), early, late)
@@ -125,26 +108,9 @@ func TestIngestSequenceAlertSameWhateverTheOrder(t *testing.T) {
 	logon := write("logon", true, 5)
 	alerts := func(data string, paths ...string) []string {
 		t.Helper()
-		var out bytes.Buffer
-		o := ingestOptions{data: dataFlags{Dir: data}, format: "auto", rules: rulesDir}
-		if err := runIngest(context.Background(), o, paths, &out, &out); err != nil {
-			t.Fatalf("ingest: %v\n%s", err, out.String())
-		}
-		st, err := alert.Open(filepath.Join(data, "lake"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		list, err := st.List("default")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, a := range list {
-			got = append(got, fmt.Sprintf("%s %s %s host=%s %s %d..%d count=%d %v", a.ID, a.Rule, a.Status, a.Hostname, a.GroupKey, a.FirstTime, a.LastTime, a.Count, a.EventIDs))
-		}
-		slices.Sort(got)
-		return got
+		return ingestAlerts(t, data, rulesDir, paths, func(a alert.Alert) string {
+			return fmt.Sprintf("%s %s %s host=%s %s %d..%d count=%d %v", a.ID, a.Rule, a.Status, a.Hostname, a.GroupKey, a.FirstTime, a.LastTime, a.Count, a.EventIDs)
+		})
 	}
 	for _, paths := range [][]string{{failed, logon}, {logon, failed}} {
 		got := alerts(t.TempDir(), paths...)
@@ -154,4 +120,30 @@ func TestIngestSequenceAlertSameWhateverTheOrder(t *testing.T) {
 			t.Errorf("%s then %s: alerts\n%s\nwant one: ... %s", filepath.Base(paths[0]), filepath.Base(paths[1]), strings.Join(got, "\n"), want)
 		}
 	}
+}
+
+// ingestAlerts ingests paths into the data directory data with the rules
+// of rulesDir and returns its alerts, each as show says, sorted.
+func ingestAlerts(t *testing.T, data, rulesDir string, paths []string, show func(alert.Alert) string) []string {
+	t.Helper()
+	var out bytes.Buffer
+	o := ingestOptions{data: dataFlags{Dir: data}, format: "auto", rules: rulesDir}
+	if err := runIngest(context.Background(), o, paths, &out, &out); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out.String())
+	}
+	st, err := alert.Open(filepath.Join(data, "lake"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	list, err := st.List("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range list {
+		got = append(got, show(a))
+	}
+	slices.Sort(got)
+	return got
 }
