@@ -57,26 +57,9 @@ enabled: true
 
 	alerts := func(data string, paths ...string) []string {
 		t.Helper()
-		var out bytes.Buffer
-		o := ingestOptions{data: dataFlags{Dir: data}, format: "auto", rules: rulesDir}
-		if err := runIngest(context.Background(), o, paths, &out, &out); err != nil {
-			t.Fatalf("ingest: %v\n%s", err, out.String())
-		}
-		st, err := alert.Open(filepath.Join(data, "lake"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		list, err := st.List("default")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, a := range list {
-			got = append(got, fmt.Sprintf("%s %s host=%s agent=%s %d..%d count=%d", a.ID, a.Rule, a.Hostname, a.AgentID, a.FirstTime, a.LastTime, a.Count))
-		}
-		slices.Sort(got)
-		return got
+		return ingestAlerts(t, data, rulesDir, paths, func(a alert.Alert) string {
+			return fmt.Sprintf("%s %s host=%s agent=%s %d..%d count=%d", a.ID, a.Rule, a.Hostname, a.AgentID, a.FirstTime, a.LastTime, a.Count)
+		})
 	}
 	one := alerts(filepath.Join(dir, "one"), late, early)
 	two := alerts(filepath.Join(dir, "two"), early, late)
@@ -88,4 +71,79 @@ enabled: true
 	if len(one) != 2 || !strings.Contains(strings.Join(one, "\n"), "host=web-1 agent=agent-web-1") {
 		t.Errorf("alerts: %s; want two, the first naming web-1", strings.Join(one, "\n"))
 	}
+}
+
+// A brute force split over two files, the failed logons in one and the
+// logon that followed in the other, raises the same brute-force-success
+// alert whichever file is named first: a sequence rule counts the
+// failures that came before the logon in event time, not in the order
+// the files were read.
+func TestIngestSequenceAlertSameWhateverTheOrder(t *testing.T) {
+	dir := t.TempDir()
+	rulesDir := filepath.Join(dir, "rules")
+	if err := os.MkdirAll(rulesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rule, err := os.ReadFile("../../internal/rules/defaults/brute-force-success.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rulesDir, "brute-force-success.yml"), rule, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	write := func(name string, ok bool, minutes ...int) string {
+		var b strings.Builder
+		for _, m := range minutes {
+			fmt.Fprintf(&b, `{"_id":"%s-%d","event_time":%d,"event_type":"login","success":%t,"src_ip":"198.51.100.7","user":"root","agent_id":"agent-bastion","hostname":"bastion"}`+"\n",
+				name, m, at.Add(time.Duration(m)*time.Minute).UnixMilli(), ok)
+		}
+		p := filepath.Join(dir, name+".ndjson")
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	failed := write("failed", false, 0, 1, 2, 3, 4)
+	logon := write("logon", true, 5)
+	alerts := func(data string, paths ...string) []string {
+		t.Helper()
+		return ingestAlerts(t, data, rulesDir, paths, func(a alert.Alert) string {
+			return fmt.Sprintf("%s %s %s host=%s %s %d..%d count=%d %v", a.ID, a.Rule, a.Status, a.Hostname, a.GroupKey, a.FirstTime, a.LastTime, a.Count, a.EventIDs)
+		})
+	}
+	for _, paths := range [][]string{{failed, logon}, {logon, failed}} {
+		got := alerts(t.TempDir(), paths...)
+		want := fmt.Sprintf(`brute-force-success open host=bastion hostname="bastion",src_ip="198.51.100.7" %d..%d count=1 [logon-5]`,
+			at.Add(5*time.Minute).UnixMilli(), at.Add(5*time.Minute).UnixMilli())
+		if len(got) != 1 || !strings.HasSuffix(got[0], want) {
+			t.Errorf("%s then %s: alerts\n%s\nwant one: ... %s", filepath.Base(paths[0]), filepath.Base(paths[1]), strings.Join(got, "\n"), want)
+		}
+	}
+}
+
+// ingestAlerts ingests paths into the data directory data with the rules
+// of rulesDir and returns its alerts, each as show says, sorted.
+func ingestAlerts(t *testing.T, data, rulesDir string, paths []string, show func(alert.Alert) string) []string {
+	t.Helper()
+	var out bytes.Buffer
+	o := ingestOptions{data: dataFlags{Dir: data}, format: "auto", rules: rulesDir}
+	if err := runIngest(context.Background(), o, paths, &out, &out); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out.String())
+	}
+	st, err := alert.Open(filepath.Join(data, "lake"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	list, err := st.List("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range list {
+		got = append(got, show(a))
+	}
+	slices.Sort(got)
+	return got
 }

@@ -256,14 +256,9 @@ func (s *Set) Hits(org string, e *event.Event, doc *sigma.Doc, out []alert.Hit) 
 		for _, c := range list {
 			ok, suppressed := c.Match(e)
 			if seq := s.seqs[c]; seq != nil {
-				ok = seq.observe(org, e, ok && !suppressed)
-			}
-			if ok && !suppressed {
-				r := c.Rule
-				h := base
-				h.Rule, h.Kind, h.Title, h.Severity, h.Technique = r.Name, "native", r.Title, r.Severity, r.Technique
-				h.GroupKey, h.Window, h.Threshold = c.GroupKey(e), r.Window, int64(r.Threshold)
-				out = append(out, h)
+				out = seq.observe(org, e, ok && !suppressed, base, out)
+			} else if ok && !suppressed {
+				out = append(out, nativeHit(c, base, c.GroupKey(e)))
 			}
 		}
 	}
@@ -279,6 +274,16 @@ func (s *Set) Hits(org string, e *event.Event, doc *sigma.Doc, out []alert.Hit) 
 		})
 	}
 	return out
+}
+
+// nativeHit is the hit of native rule c on the event of base (its id,
+// time, host and agent) in group.
+func nativeHit(c *rules.Compiled, base alert.Hit, group string) alert.Hit {
+	r := c.Rule
+	h := base
+	h.Rule, h.Kind, h.Title, h.Severity, h.Technique = r.Name, "native", r.Title, r.Severity, r.Technique
+	h.GroupKey, h.Window, h.Threshold = group, r.Window, int64(r.Threshold)
+	return h
 }
 
 // correlate feeds a base rule's match to the correlations that name it;
