@@ -1,0 +1,217 @@
+package sigma
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/event"
+)
+
+// corrT0 is when the correlation tests' events happen.
+var corrT0 = time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+
+// timed is a Security logon event (4624 logon, 4625 failure) of user
+// from host, with its id and event time (corrT0 + at).
+type timed struct {
+	e  *event.Event
+	at time.Duration
+}
+
+func logonAt(id string, eventID int64, user, host string, at time.Duration) timed {
+	e := &event.Event{}
+	e.SetString(event.EventType, "winsec")
+	e.SetInt(event.WinEventID, eventID)
+	e.SetString(event.Channel, "Security")
+	e.SetString(event.ID, id)
+	e.SetString(event.Hostname, host)
+	e.SetInt(event.EventTime, corrT0.Add(at).UnixMilli())
+	e.Raw = []byte(`{"TargetUserName":"` + user + `","WorkstationName":"` + host + `"}`)
+	return timed{e, at}
+}
+
+// corrFeed runs the batches through a fresh correlator of text, the
+// batches at once, then flushes it at corrT0+flush (when flush > 0), and
+// returns its hits: "group event-id", sorted, each once.
+func corrFeed(t *testing.T, text string, batches [][]timed, flush time.Duration) []string {
+	t.Helper()
+	co, s := correlator(t, text)
+	var (
+		mu  sync.Mutex
+		all []Firing
+		wg  sync.WaitGroup
+	)
+	for _, b := range batches {
+		wg.Go(func() {
+			var out []Firing
+			for _, x := range b {
+				d := NewDoc(x.e)
+				s.Match(d, func(c *Compiled) {
+					out = append(out, co.Feed(c.Rule.Name, d, corrT0.Add(x.at))...)
+				})
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			all = append(all, out...)
+		})
+	}
+	wg.Wait()
+	if flush > 0 {
+		all = append(all, co.Flush(corrT0.Add(flush))...)
+	}
+	var hits []string
+	for _, f := range all {
+		for _, id := range firingIDs(f) {
+			hits = append(hits, f.Group+" "+id)
+		}
+	}
+	slices.Sort(hits)
+	return slices.Compact(hits)
+}
+
+func firingIDs(f Firing) []string { return f.EventIDs }
+
+// corrOrders are the orders the same events may reach detection in: in
+// event-time order, backwards, shuffled, and shuffled into batches
+// evaluated at once.
+func corrOrders(evs []timed) map[string][][]timed {
+	inOrder := slices.Clone(evs)
+	slices.SortStableFunc(inOrder, func(a, b timed) int { return int(a.at - b.at) })
+	backwards := slices.Clone(inOrder)
+	slices.Reverse(backwards)
+	orders := map[string][][]timed{"in event-time order": {inOrder}, "backwards": {backwards}}
+	for seed := range uint64(4) {
+		shuffled := slices.Clone(inOrder)
+		rand.New(rand.NewPCG(seed, 11)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		orders[fmt.Sprintf("shuffled %d", seed)] = [][]timed{shuffled}
+		var batches [][]timed
+		for b := range slices.Chunk(shuffled, 2) {
+			batches = append(batches, b)
+		}
+		orders[fmt.Sprintf("shuffled %d, batches of 2 at once", seed)] = batches
+	}
+	return orders
+}
+
+// Each correlation type fires on the same events, naming the same ones,
+// whatever the order they reach detection in; events outside the
+// timespan, of another group, or (temporal_ordered) in the wrong order by
+// event time fire in no order.
+func TestCorrelationsWhateverTheOrder(t *testing.T) {
+	sec := func(n float64) time.Duration { return time.Duration(n * float64(time.Second)) }
+	cases := []struct {
+		name, yaml string
+		evs        []timed
+		flush      time.Duration // when the test ends: Flush's time, 0 for none
+		want       []string
+	}{{
+		name: "event_count gte 3 names every event of every window that holds 3",
+		yaml: corrYAML("event_count", "gte: 3", ""),
+		evs: []timed{
+			// bob: four failures within the timespan: all four, not the
+			// first three only.
+			logonAt("bob-1", 4625, "bob", "h1", sec(0)), logonAt("bob-2", 4625, "bob", "h1", sec(1)),
+			logonAt("bob-3", 4625, "bob", "h1", sec(2)), logonAt("bob-4", 4625, "bob", "h1", sec(3)),
+			// bob's logon is not a failure; a failure of his an hour on is
+			// in no window with two others.
+			logonAt("bob-ok", 4624, "bob", "h1", sec(4)), logonAt("bob-late", 4625, "bob", "h1", time.Hour),
+			// carol: three failures spanning exactly the timespan (both
+			// ends count).
+			logonAt("carol-1", 4625, "carol", "h1", 0), logonAt("carol-2", 4625, "carol", "h1", 150*time.Second),
+			logonAt("carol-3", 4625, "carol", "h1", 5*time.Minute),
+			// dave: three failures a millisecond more than the timespan
+			// apart.
+			logonAt("dave-1", 4625, "dave", "h1", 0), logonAt("dave-2", 4625, "dave", "h1", 150*time.Second),
+			logonAt("dave-3", 4625, "dave", "h1", 5*time.Minute+time.Millisecond),
+			// eve: two failures, and one of another user between them.
+			logonAt("eve-1", 4625, "eve", "h1", sec(10)), logonAt("eve-2", 4625, "eve", "h1", sec(12)),
+			logonAt("frank-1", 4625, "frank", "h1", sec(11)),
+		},
+		want: []string{"bob bob-1", "bob bob-2", "bob bob-3", "bob bob-4", "carol carol-1", "carol carol-2", "carol carol-3"},
+	}, {
+		name: "event_count gte 3 counts two bursts of one group apart",
+		yaml: corrYAML("event_count", "gte: 3", ""),
+		evs: []timed{
+			logonAt("a-1", 4625, "bob", "h1", 0), logonAt("a-2", 4625, "bob", "h1", sec(1)), logonAt("a-3", 4625, "bob", "h1", sec(2)),
+			logonAt("b-1", 4625, "bob", "h1", 20*time.Minute), logonAt("b-2", 4625, "bob", "h1", 21*time.Minute),
+			logonAt("c-1", 4625, "bob", "h1", time.Hour), logonAt("c-2", 4625, "bob", "h1", time.Hour+sec(1)), logonAt("c-3", 4625, "bob", "h1", time.Hour+sec(2)),
+		},
+		want: []string{"bob a-1", "bob a-2", "bob a-3", "bob c-1", "bob c-2", "bob c-3"},
+	}, {
+		name: "value_count gt 2 names every event of a window with three hosts",
+		yaml: corrYAML("value_count", "gt: 2\nfield: WorkstationName", ""),
+		evs: []timed{
+			logonAt("bob-1", 4625, "bob", "h1", 0), logonAt("bob-2", 4625, "bob", "h1", sec(1)),
+			logonAt("bob-3", 4625, "bob", "h2", sec(2)), logonAt("bob-4", 4625, "bob", "H2", sec(3)),
+			logonAt("bob-5", 4625, "bob", "h3", sec(4)),
+			// eve: three hosts, but over more than the timespan.
+			logonAt("eve-1", 4625, "eve", "h1", 0), logonAt("eve-2", 4625, "eve", "h2", 4*time.Minute),
+			logonAt("eve-3", 4625, "eve", "h3", 9*time.Minute),
+		},
+		want: []string{"bob bob-1", "bob bob-2", "bob bob-3", "bob bob-4", "bob bob-5"},
+	}, {
+		name: "temporal: both rules within the timespan, in either order",
+		yaml: corrYAML("temporal", "", "\n    - logon"),
+		evs: []timed{
+			logonAt("bob-ok", 4624, "bob", "h1", 0), logonAt("bob-fail", 4625, "bob", "h1", sec(30)),
+			logonAt("carol-fail", 4625, "carol", "h1", 0), logonAt("carol-ok", 4624, "carol", "h1", sec(30)),
+			// eve: only failures; frank: the logon after the timespan;
+			// gina's logon meets a failure of another user.
+			logonAt("eve-1", 4625, "eve", "h1", 0), logonAt("eve-2", 4625, "eve", "h1", sec(1)),
+			logonAt("frank-fail", 4625, "frank", "h1", 0), logonAt("frank-ok", 4624, "frank", "h1", 5*time.Minute+time.Millisecond),
+			logonAt("gina-ok", 4624, "gina", "h1", sec(2)),
+		},
+		want: []string{"bob bob-fail", "bob bob-ok", "carol carol-fail", "carol carol-ok"},
+	}, {
+		name: "temporal_ordered: the rules in their order by event time",
+		yaml: corrYAML("temporal_ordered", "", "\n    - logon"),
+		evs: []timed{
+			// bob: failures, then the logon.
+			logonAt("bob-fail-1", 4625, "bob", "h1", 0), logonAt("bob-fail-2", 4625, "bob", "h1", sec(10)),
+			logonAt("bob-ok", 4624, "bob", "h1", sec(20)),
+			// carol: the logon came first by event time; in event-time
+			// order ("backwards") the failure arrives first.
+			logonAt("carol-ok", 4624, "carol", "h1", 0), logonAt("carol-fail", 4625, "carol", "h1", sec(10)),
+			// dave: failure then logon past the timespan.
+			logonAt("dave-fail", 4625, "dave", "h1", 0), logonAt("dave-ok", 4624, "dave", "h1", 6*time.Minute),
+			// erin: a failure and the logon at the same millisecond are in
+			// order.
+			logonAt("erin-fail", 4625, "erin", "h1", sec(5)), logonAt("erin-ok", 4624, "erin", "h1", sec(5)),
+		},
+		want: []string{"bob bob-fail-1", "bob bob-fail-2", "bob bob-ok", "erin erin-fail", "erin erin-ok"},
+	}, {
+		name: "event_count lt 2 counts fixed windows, decided when they close",
+		yaml: corrYAML("event_count", "lt: 2", ""),
+		evs: []timed{
+			// bob: one failure in 10:00-10:05: fires. carol: two: does not.
+			logonAt("bob-1", 4625, "bob", "h1", sec(30)),
+			logonAt("carol-1", 4625, "carol", "h1", sec(30)), logonAt("carol-2", 4625, "carol", "h1", 4*time.Minute),
+			// dave: one in 10:00-10:05 and one in 10:05-10:10: both fire.
+			logonAt("dave-1", 4625, "dave", "h1", 4*time.Minute), logonAt("dave-2", 4625, "dave", "h1", 6*time.Minute),
+		},
+		flush: time.Hour,
+		want:  []string{"bob bob-1", "dave dave-1", "dave dave-2"},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for order, batches := range corrOrders(c.evs) {
+				if got := corrFeed(t, c.yaml, batches, c.flush); !slices.Equal(got, c.want) {
+					t.Errorf("%s: hits\n  %s\nwant\n  %s", order, strings.Join(got, "\n  "), strings.Join(c.want, "\n  "))
+				}
+			}
+		})
+	}
+}
+
+// An event sent twice (a batch resent after a crash) counts once: two
+// sends of two failures are not four.
+func TestCorrelationCountsAnEventOnce(t *testing.T) {
+	evs := []timed{logonAt("bob-1", 4625, "bob", "h1", 0), logonAt("bob-2", 4625, "bob", "h1", time.Second)}
+	if got := corrFeed(t, corrYAML("event_count", "gte: 3", ""), [][]timed{evs, evs}, 0); len(got) != 0 {
+		t.Errorf("two failures sent twice fired gte 3: %v", got)
+	}
+}
