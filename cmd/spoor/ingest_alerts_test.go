@@ -147,3 +147,70 @@ func ingestAlerts(t *testing.T, data, rulesDir string, paths []string, show func
 	slices.Sort(got)
 	return got
 }
+
+// A Sigma correlation split over two files raises the same alert whichever
+// file is named first: it counts the runs within its timespan by event
+// time, names every one of them, and not a run alone in its timespan.
+func TestIngestCorrelationAlertSameWhateverTheOrder(t *testing.T) {
+	dir := t.TempDir()
+	rulesDir := filepath.Join(dir, "rules")
+	if err := os.MkdirAll(rulesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rule := `title: Whoami run
+name: whoami_run
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    Image|endswith: '\whoami.exe'
+  condition: selection
+---
+title: Whoami run three times with one command line within ten minutes
+name: whoami_burst
+correlation:
+  type: event_count
+  rules: [whoami_run]
+  group-by: [CommandLine]
+  timespan: 10m
+  condition: {gte: 3}
+`
+	if err := os.WriteFile(filepath.Join(rulesDir, "whoami.yml"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	write := func(name, host string, minutes ...int) string {
+		var b strings.Builder
+		for _, m := range minutes {
+			fmt.Fprintf(&b, `{"_id":"%s-%d","event_time":%d,"event_type":"sysmon","win_event_id":1,"channel":"Microsoft-Windows-Sysmon/Operational","hostname":"%s","agent_id":"agent-%s","Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all"}`+"\n",
+				host, m, at.Add(time.Duration(m)*time.Minute).UnixMilli(), host, host)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// ws1 runs it at 10:00 and 10:03, ws2 at 10:02 and, alone, at 10:40.
+	one := write("ws1.ndjson", "ws1", 3, 0)
+	two := write("ws2.ndjson", "ws2", 40, 2)
+	var first []string
+	for _, paths := range [][]string{{one, two}, {two, one}} {
+		got := ingestAlerts(t, t.TempDir(), rulesDir, paths, func(a alert.Alert) string {
+			if a.Kind != "correlation" {
+				return ""
+			}
+			ids := slices.Sorted(slices.Values(a.EventIDs))
+			return fmt.Sprintf("%s %s %s host=%s %d..%d count=%d %v", a.ID, a.Rule, a.Status, a.Hostname, a.FirstTime, a.LastTime, a.Count, ids)
+		})
+		got = slices.DeleteFunc(got, func(s string) bool { return s == "" })
+		want := fmt.Sprintf(`whoami_burst open host=ws1 %d..%d count=3 [ws1-0 ws1-3 ws2-2]`, at.UnixMilli(), at.Add(3*time.Minute).UnixMilli())
+		if len(got) != 1 || !strings.HasSuffix(got[0], want) {
+			t.Errorf("%s then %s: correlation alerts\n%s\nwant one: ... %s", filepath.Base(paths[0]), filepath.Base(paths[1]), strings.Join(got, "\n"), want)
+		}
+		if first == nil {
+			first = got
+		} else if !slices.Equal(got, first) {
+			t.Errorf("the files named in the other order raised other alerts:\n%s\nthen\n%s", strings.Join(first, "\n"), strings.Join(got, "\n"))
+		}
+	}
+}
