@@ -287,7 +287,9 @@ func nativeHit(c *rules.Compiled, base alert.Hit, group string) alert.Hit {
 }
 
 // correlate feeds a base rule's match to the correlations that name it;
-// a firing becomes hits of the correlation rule, one per event involved.
+// a firing becomes hits of the correlation rule, one per event it names,
+// each with that event's own time, host and agent: the same events make
+// the same alerts whatever the order they arrive in.
 func (s *Set) correlate(org string, c *sigma.Compiled, doc *sigma.Doc, e *event.Event, out []alert.Hit) []alert.Hit {
 	seen := map[*corrDef]bool{}
 	for _, ref := range []string{c.Rule.ID, c.Rule.Name} {
@@ -302,10 +304,10 @@ func (s *Set) correlate(org string, c *sigma.Compiled, doc *sigma.Doc, e *event.
 			}
 			for _, f := range cr.Feed(ref, doc, e.Time()) {
 				span := def.rule.Correlation.Timespan
-				for _, id := range f.EventIDs {
+				for _, m := range f.Events {
 					out = append(out, alert.Hit{Rule: sigmaName(def.rule), Kind: "correlation", Title: def.rule.Title, Technique: def.rule.Technique(),
 						Severity: sigmaSeverity(def.rule.Level), GroupKey: f.Group, Window: max(span, time.Minute), Threshold: 1,
-						EventID: id, EventTime: f.Last.UnixMilli(), Hostname: e.Str[event.Hostname], AgentID: e.Str[event.AgentID]})
+						EventID: m.ID, EventTime: m.Time.UnixMilli(), Hostname: m.Host, AgentID: m.Agent})
 				}
 			}
 		}

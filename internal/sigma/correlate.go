@@ -3,6 +3,7 @@ package sigma
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -11,51 +12,135 @@ import (
 	"github.com/spoor-dev/spoor/internal/event"
 )
 
-// Firing is one correlation hit: the group it holds for, how many events
-// (event_count), distinct values (value_count) or distinct rules
-// (temporal) were counted, and the ids of the events involved.
+// What a correlator remembers is bounded. A group forgets what is more
+// than the lateness and a timespan behind its newest match; where a bound
+// is reached, the groups more than two timespans behind the correlator's
+// newest match are forgotten (at most once per sweep interval of event
+// time), and when that frees nothing, what does not fit is not
+// remembered: a new group, a match.
+const (
+	maxCorrGroups = 100_000 // groups of one correlator (a rule in one organization)
+	// maxCorrEvents is how many base-rule matches a correlator remembers,
+	// all groups; a group keeps at most maxCorrGroupEvents (or the
+	// condition's count and one, when higher): past it a sliding group
+	// forgets its oldest, and a fixed window stops counting and does not
+	// fire.
+	maxCorrEvents      = 200_000
+	maxCorrGroupEvents = 10_000
+	// corrLateness is how far behind the newest match of its group a
+	// match may reach the correlator and still count exactly as it would
+	// have in event-time order (and how long after its end a fixed window
+	// waits before it is decided): the chunks of files ingested at once,
+	// rotated logs named newest first.
+	corrLateness = 24 * time.Hour
+)
+
+// Firing is what one Feed (or Flush) adds to a correlation's hits in one
+// group: the events newly found in a window where the correlation holds.
+// The same matches yield the same events in all, whatever the order they
+// were fed in; how they are split into Firings depends on that order.
 type Firing struct {
 	Rule        *Rule
 	Group       string   // group-by values joined by "\x00", "" without group-by
 	GroupValues []string // one per group-by field
-	Count       int64
-	EventIDs    []string
-	First, Last time.Time
+	// Count is how many events (event_count), distinct values
+	// (value_count) or rules (temporal, temporal_ordered: in order) the
+	// largest window that holds counted.
+	Count  int64
+	Events []Member // in event-time order
 }
 
-// Correlator runs one correlation rule over the matches of its base rules.
-// Feed it each base-rule match; it keeps, per group, only the matches
-// inside the timespan, and drops groups older than the timespan, so its
-// memory is bounded by the events of one timespan (and MaxGroups). Safe for
-// concurrent use.
+// Member is an event a correlation names.
+type Member struct {
+	ID          string
+	Time        time.Time
+	Host, Agent string
+}
+
+// Correlator runs one correlation rule over the matches of its base rules,
+// in one organization. Safe for concurrent use.
+//
+// A window holds when the correlation's condition holds on the group's
+// matches inside it: their number (event_count), their distinct values of
+// the field (value_count, case-insensitive), the distinct rules among them
+// (temporal), or how many of the rules match in their order by event time
+// (temporal_ordered; equal times are in order). Without a condition, the
+// temporal types need every rule.
+//
+// With gt, gte or no condition, windows slide: each is the timespan
+// starting at one of the group's matches (at a match of the first rule,
+// for temporal_ordered), both ends included, and the correlation names
+// every match of every window that holds. Its hits are then those of
+// event-time order whatever the order the matches are fed in: a match
+// that completes a window names the earlier ones, and a window that
+// already holds names each match fed later.
+//
+// With lt, lte or eq, a count can only be decided once no more matches
+// can join it, so windows are fixed: a timespan long, aligned on the Unix
+// epoch, as alert windows are. A window is decided, and fires with all its
+// matches when its condition holds, once the correlator has seen a match
+// corrLateness past its end (or Flush is called past it); a match for a
+// window already decided is not counted.
 type Correlator struct {
-	rule *Rule
-	corr *Correlation
-	// MaxGroups caps the groups held at once (default 100,000): past it,
-	// the stalest groups are dropped.
-	MaxGroups int
+	rule     *Rule
+	corr     *Correlation
+	fixed    bool  // lt, lte, eq: fixed windows
+	span     int64 // timespan, ms
+	lateness int64 // ms
+	every    int64 // sweep interval, ms
+	groupCap int
+	seed     maphash.Seed
 
 	base   map[string]int // base rule ID or name → position in corr.Rules
 	fields []map[int]*field
 	value  map[int]*field
 
-	mu     sync.Mutex
-	groups map[string]*group
-	latest time.Time
-	swept  time.Time
+	mu      sync.Mutex
+	groups  map[string]*group
+	events  int   // matches held, all groups
+	newest  int64 // the newest match time seen, all groups
+	swept   int64 // newest when groups were last swept
+	flushed int64 // Flush's time: fixed windows ending by it are decided
 }
 
-type hit struct {
-	t     time.Time
-	rule  int
-	id    string
-	value string
+// member is a base-rule match held by a group.
+type member struct {
+	t     int64  // event time, ms
+	id    uint64 // hash of the event id: with t and rule, the match's identity
+	vh    uint64 // value_count: hash of the value, lowercased
+	rule  int32  // position in corr.Rules
+	named bool   // already in a Firing
+	// what a Firing says of it
+	eventID, host, agent string
 }
 
-type group struct {
-	vals []string
-	hits []hit
-	last time.Time
+func cmpMember(a, b *member) int {
+	if a.t != b.t {
+		return cmpInt(a.t, b.t)
+	}
+	if a.id != b.id {
+		if a.id < b.id {
+			return -1
+		}
+		return 1
+	}
+	return int(a.rule - b.rule)
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// firstAt is the index of the first member at t or later.
+func firstAt(ms []member, t int64) int {
+	i, _ := slices.BinarySearchFunc(ms, t, func(m member, t int64) int { return cmpInt(m.t, t) })
+	return i
 }
 
 // NewCorrelator prepares correlation rule corr. base holds the compiled
@@ -65,8 +150,18 @@ func NewCorrelator(corr *Rule, base []*Compiled) (*Correlator, error) {
 	if corr.Correlation == nil {
 		return nil, errors.New("sigma: not a correlation rule")
 	}
-	c := &Correlator{rule: corr, corr: corr.Correlation, base: map[string]int{}, groups: map[string]*group{}, MaxGroups: 100000}
 	cc := corr.Correlation
+	c := &Correlator{rule: corr, corr: cc, base: map[string]int{}, groups: map[string]*group{},
+		span: max(cc.Timespan.Milliseconds(), 1), lateness: corrLateness.Milliseconds(),
+		groupCap: maxCorrGroupEvents, seed: maphash.MakeSeed(), swept: -1 << 62, flushed: -1 << 62}
+	c.every = max(c.span/8, time.Minute.Milliseconds())
+	switch cc.Condition.Op {
+	case "lt", "lte", "eq":
+		c.fixed = true
+	}
+	if cc.Condition.HasOp && cc.Condition.Value < int64(maxCorrEvents) {
+		c.groupCap = max(c.groupCap, int(cc.Condition.Value)+1)
+	}
 	c.fields = make([]map[int]*field, len(cc.GroupBy))
 	for i := range c.fields {
 		c.fields[i] = map[int]*field{}
@@ -138,10 +233,9 @@ func dedupeStrings(s []string) []string {
 func (c *Correlator) Rule() *Rule { return c.rule }
 
 // Feed records that base rule ruleRef (ID or name) matched the event in d
-// at time t, and returns the firings that match completes. A group fires
-// once per window: its hits are then dropped. Conditions lt and lte are
-// decided when a group's window closes, so they fire from Feed or Flush
-// with the hits of the closed window.
+// at time t, and returns what that adds to the correlation's hits: the
+// events of the sliding windows the match completes or joins, and of the
+// fixed windows decided meanwhile. A match fed twice counts once.
 func (c *Correlator) Feed(ruleRef string, d *Doc, t time.Time) []Firing {
 	ri, ok := c.base[ruleRef]
 	if !ok {
@@ -156,107 +250,109 @@ func (c *Correlator) Feed(ruleRef string, d *Doc, t time.Time) []Firing {
 		}
 		vals[j] = strings.Clone(vs[0])
 	}
-	h := hit{t: t, rule: ri}
-	if d.e.Has(event.ID) {
-		h.id = d.e.Str[event.ID]
-	}
+	m := member{t: t.UnixMilli(), rule: int32(ri)}
+	m.id = maphash.String(c.seed, d.e.Str[event.ID])
+	m.eventID = strings.Clone(d.e.Str[event.ID])
+	m.host, m.agent = strings.Clone(d.e.Str[event.Hostname]), strings.Clone(d.e.Str[event.AgentID])
 	if cc.Type == "value_count" {
 		vs := d.values(c.value[ri])
 		if len(vs) == 0 {
 			return nil
 		}
-		h.value = strings.Clone(vs[0])
+		m.vh = maphash.String(c.seed, strings.ToLower(vs[0]))
 	}
 	key := strings.Join(vals, "\x00")
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []Firing
-	if t.After(c.latest) {
-		c.latest = t
+	c.newest = max(c.newest, m.t)
+	if c.newest >= c.swept+c.every {
+		full := len(c.groups) >= maxCorrGroups || c.events >= maxCorrEvents
+		out, _ = c.sweep(out, full, nil)
 	}
-	if c.latest.Sub(c.swept) > cc.Timespan || len(c.groups) > c.MaxGroups {
-		out = c.sweep(c.latest, out)
+	if c.fixed && windowStart(m.t, c.span)+c.span <= c.closed() {
+		return out // its window is decided
 	}
 	g := c.groups[key]
 	if g == nil {
-		g = &group{vals: vals}
-		c.groups[key] = g
-	}
-	out = c.expire(key, g, t, out)
-	if c.groups[key] == nil {
-		c.groups[key] = g
-	}
-	g.hits = append(g.hits, h)
-	if t.After(g.last) {
-		g.last = t
-	}
-	if lowOp(cc.Condition.Op) {
-		return out
-	}
-	if n, ok := c.holds(g); ok {
-		out = append(out, c.firing(key, g, n))
-		g.hits = g.hits[:0]
-	}
-	return out
-}
-
-func lowOp(op string) bool { return op == "lt" || op == "lte" }
-
-// expire drops g's hits older than the timespan before t; for lt/lte it
-// first decides the window that closes.
-func (c *Correlator) expire(key string, g *group, t time.Time, out []Firing) []Firing {
-	cut := t.Add(-c.corr.Timespan)
-	if len(g.hits) > 0 && g.hits[0].t.Before(cut) && lowOp(c.corr.Condition.Op) {
-		if n, ok := c.holds(g); ok {
-			out = append(out, c.firing(key, g, n))
+		if len(c.groups) >= maxCorrGroups {
+			var freed bool
+			if out, freed = c.sweep(out, true, nil); !freed {
+				return out // not remembered
+			}
 		}
-		g.hits = g.hits[:0]
-		return out
+		g = &group{vals: vals, newest: m.t}
+		c.groups[key] = g
 	}
-	i := 0
-	for i < len(g.hits) && g.hits[i].t.Before(cut) {
-		i++
+	if c.fixed {
+		out = c.addFixed(g, m, out)
+	} else {
+		out = c.addSliding(key, g, m, out)
 	}
-	if i > 0 {
-		g.hits = append(g.hits[:0], g.hits[i:]...)
+	if g.empty() {
+		delete(c.groups, key)
 	}
 	return out
 }
 
-// sweep drops the groups with nothing inside the timespan before now, and
-// the stalest ones past MaxGroups.
-func (c *Correlator) sweep(now time.Time, out []Firing) []Firing {
-	c.swept = now
+// closed is the time by which fixed windows are decided: those ending at
+// or before it.
+func (c *Correlator) closed() int64 { return max(c.flushed, c.newest-c.lateness) }
+
+// room says whether one more match may be held, sweeping (all groups but
+// keep) when the correlator is full.
+func (c *Correlator) room(out []Firing, keep *group) ([]Firing, bool) {
+	if c.events < maxCorrEvents {
+		return out, true
+	}
+	out, _ = c.sweep(out, true, keep)
+	return out, c.events < maxCorrEvents
+}
+
+// sweep decides the fixed windows that closed and forgets the groups, but
+// keep, that nothing a match within the lateness could need is left in
+// (force: also those more than two timespans behind the newest match), at
+// most once per sweep interval of event time. It reports whether it
+// forgot any.
+func (c *Correlator) sweep(out []Firing, force bool, keep *group) ([]Firing, bool) {
+	if c.newest < c.swept+c.every {
+		return out, false
+	}
+	c.swept = c.newest
+	closed := c.closed()
+	forgot := false
 	for k, g := range c.groups {
-		out = c.expire(k, g, now, out)
-		if len(g.hits) == 0 {
+		if c.fixed {
+			out = c.decide(k, g, closed, out)
+		}
+		stale := g.newest < c.newest-c.lateness-c.span || (force && g.newest < c.newest-2*c.span)
+		if g != keep && (stale || g.empty()) {
+			c.events -= g.count()
 			delete(c.groups, k)
+			forgot = true
 		}
 	}
-	if over := len(c.groups) - c.MaxGroups; over > 0 {
-		type kt struct {
-			k string
-			t time.Time
-		}
-		all := make([]kt, 0, len(c.groups))
-		for k, g := range c.groups {
-			all = append(all, kt{k, g.last})
-		}
-		slices.SortFunc(all, func(a, b kt) int { return a.t.Compare(b.t) })
-		for _, x := range all[:over] {
-			delete(c.groups, x.k)
-		}
-	}
-	return out
+	return out, forgot
 }
 
-// Flush closes the windows that ended before now, returns the lt/lte
-// firings they yield and drops the groups left empty.
+// Flush says no match at or before now will be fed any more: it decides
+// the fixed windows that ended by now, returns their firings, and forgets
+// the groups no later match could need.
 func (c *Correlator) Flush(now time.Time) []Firing {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.sweep(now, nil)
+	ms := now.UnixMilli()
+	c.flushed = max(c.flushed, ms)
+	c.swept = -1 << 62 // sweep now
+	out, _ := c.sweep(nil, false, nil)
+	for k, g := range c.groups {
+		if !c.fixed && g.newest < ms-c.span {
+			c.events -= g.count()
+			delete(c.groups, k)
+		}
+	}
+	return out
 }
 
 // Groups returns how many groups the correlator holds.
@@ -266,58 +362,22 @@ func (c *Correlator) Groups() int {
 	return len(c.groups)
 }
 
-// holds evaluates the condition on g's hits.
-func (c *Correlator) holds(g *group) (int64, bool) {
-	cc := c.corr
-	switch cc.Type {
-	case "event_count":
-		n := int64(len(g.hits))
-		return n, cc.Condition.Holds(n)
-	case "value_count":
-		seen := map[string]struct{}{}
-		for _, h := range g.hits {
-			seen[strings.ToLower(h.value)] = struct{}{}
-		}
-		n := int64(len(seen))
-		return n, cc.Condition.Holds(n)
-	case "temporal":
-		seen := map[int]struct{}{}
-		for _, h := range g.hits {
-			seen[h.rule] = struct{}{}
-		}
-		n := int64(len(seen))
-		if !cc.Condition.HasOp {
-			return n, int(n) == len(cc.Rules)
-		}
-		return n, cc.Condition.Holds(n)
-	case "temporal_ordered":
-		// the rules in their order, each after the one before
-		next := 0
-		for _, h := range g.hits { // hits are in arrival order
-			if h.rule == next {
-				next++
-				if next == len(cc.Rules) {
-					return int64(next), true
-				}
-			}
-		}
-		return int64(next), false
-	}
-	return 0, false
-}
-
-func (c *Correlator) firing(key string, g *group, n int64) Firing {
-	f := Firing{Rule: c.rule, Group: key, GroupValues: g.vals, Count: n}
-	for i, h := range g.hits {
-		if h.id != "" {
-			f.EventIDs = append(f.EventIDs, h.id)
-		}
-		if i == 0 || h.t.Before(f.First) {
-			f.First = h.t
-		}
-		if h.t.After(f.Last) {
-			f.Last = h.t
-		}
+// firing is the Firing naming ms in group key.
+func (c *Correlator) firing(key string, g *group, n int64, ms []*member) Firing {
+	f := Firing{Rule: c.rule, Group: key, GroupValues: g.vals, Count: n, Events: make([]Member, len(ms))}
+	for i, m := range ms {
+		f.Events[i] = Member{ID: m.eventID, Time: time.UnixMilli(m.t).UTC(), Host: m.host, Agent: m.agent}
 	}
 	return f
+}
+
+// windowStart is the start of the fixed window of length w (ms) that
+// holds t: windows are aligned on multiples of their length since the
+// Unix epoch.
+func windowStart(t, w int64) int64 {
+	s := t - t%w
+	if t%w < 0 {
+		s -= w
+	}
+	return s
 }

@@ -73,7 +73,13 @@ func corrFeed(t *testing.T, text string, batches [][]timed, flush time.Duration)
 	return slices.Compact(hits)
 }
 
-func firingIDs(f Firing) []string { return f.EventIDs }
+func firingIDs(f Firing) []string {
+	var ids []string
+	for _, m := range f.Events {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
 
 // corrOrders are the orders the same events may reach detection in: in
 // event-time order, backwards, shuffled, and shuffled into batches
@@ -213,5 +219,95 @@ func TestCorrelationCountsAnEventOnce(t *testing.T) {
 	evs := []timed{logonAt("bob-1", 4625, "bob", "h1", 0), logonAt("bob-2", 4625, "bob", "h1", time.Second)}
 	if got := corrFeed(t, corrYAML("event_count", "gte: 3", ""), [][]timed{evs, evs}, 0); len(got) != 0 {
 		t.Errorf("two failures sent twice fired gte 3: %v", got)
+	}
+}
+
+// held is how many matches co holds, checked against its own count.
+func held(t *testing.T, co *Correlator) (groups, matches int) {
+	t.Helper()
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	n := 0
+	for _, g := range co.groups {
+		n += g.count()
+	}
+	if n != co.events {
+		t.Fatalf("%d matches held, %d counted", n, co.events)
+	}
+	return len(co.groups), n
+}
+
+// A correlator's memory is bounded, and what a group keeps is relative to
+// its newest match, not to the last to arrive: an old match arriving late
+// forgets nothing newer.
+func TestCorrelatorMemoryBounded(t *testing.T) {
+	co, _ := correlator(t, corrYAML("event_count", "gte: 3", ""))
+	fail := func(id, user string, at time.Duration) []Firing {
+		t.Helper()
+		x := logonAt(id, 4625, user, "h1", at)
+		return co.Feed("failed_logon", NewDoc(x.e), corrT0.Add(at))
+	}
+	// A group keeps its newest maxCorrGroupEvents matches.
+	for i := range maxCorrGroupEvents + 10 {
+		fail(fmt.Sprint("flood-", i), "bob", time.Duration(i)*time.Millisecond)
+	}
+	if g, n := held(t, co); g != 1 || n != maxCorrGroupEvents {
+		t.Errorf("a flooded group: %d groups, %d matches; want 1 and %d", g, n, maxCorrGroupEvents)
+	}
+	if first := co.groups["bob"].ms[0].eventID; first != "flood-10" {
+		t.Errorf("the group keeps from %s, want its newest (from flood-10)", first)
+	}
+	// Late matches forget nothing newer: one older than the lateness and a
+	// timespan behind the group's newest is not kept, nor one within reach
+	// but older than all the full group keeps.
+	fail("late-old", "bob", -corrLateness-time.Hour)
+	fail("late-in-reach", "bob", -time.Hour)
+	if _, n := held(t, co); n != maxCorrGroupEvents || co.groups["bob"].ms[0].eventID != "flood-10" {
+		t.Errorf("after late matches: %d held from %s, want %d from flood-10", n, co.groups["bob"].ms[0].eventID, maxCorrGroupEvents)
+	}
+	// A group is forgotten once the correlator's newest match is the
+	// lateness and a timespan past it.
+	for i := range 1000 {
+		fail(fmt.Sprint("user-", i), fmt.Sprint("user-", i), time.Duration(i)*time.Second)
+	}
+	if g, _ := held(t, co); g != 1001 {
+		t.Fatalf("%d groups, want 1001", g)
+	}
+	fail("next-day", "carol", corrLateness+time.Hour)
+	if g, n := held(t, co); g != 1 || n != 1 {
+		t.Errorf("a day on: %d groups, %d matches; want carol's only", g, n)
+	}
+	// At maxCorrGroups, a new group is not remembered until older ones
+	// are two timespans behind the newest match.
+	at := corrLateness + time.Hour
+	for i := range maxCorrGroups - 1 {
+		fail(fmt.Sprint("g-", i), fmt.Sprint("g-", i), at)
+	}
+	if g, _ := held(t, co); g != maxCorrGroups {
+		t.Fatalf("%d groups, want %d", g, maxCorrGroups)
+	}
+	fail("one-more", "one-more", at)
+	if g, _ := held(t, co); g != maxCorrGroups {
+		t.Errorf("%d groups beyond the bound, want %d", g, maxCorrGroups)
+	}
+	fail("later", "later", at+time.Hour)
+	if g, n := held(t, co); g != 1 || n != 1 {
+		t.Errorf("after a match two timespans on: %d groups, %d matches; want its own only", g, n)
+	}
+}
+
+// A fixed window whose count is past what its condition allows holds
+// nothing more, and still never fires.
+func TestCorrelatorFixedWindowBounded(t *testing.T) {
+	co, _ := correlator(t, corrYAML("event_count", "lt: 3", ""))
+	for i := range 100 {
+		x := logonAt(fmt.Sprint("f-", i), 4625, "bob", "h1", time.Duration(i)*time.Millisecond)
+		co.Feed("failed_logon", NewDoc(x.e), corrT0.Add(x.at))
+	}
+	if _, n := held(t, co); n != 0 {
+		t.Errorf("a window of 100 matches with lt 3 holds %d of them, want none", n)
+	}
+	if f := co.Flush(corrT0.Add(time.Hour)); len(f) != 0 {
+		t.Errorf("it fired: %+v", f)
 	}
 }
