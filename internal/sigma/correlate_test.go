@@ -311,3 +311,132 @@ func TestCorrelatorFixedWindowBounded(t *testing.T) {
 		t.Errorf("it fired: %+v", f)
 	}
 }
+
+// corrReference is what a correlation of conds holds on evs, worked out
+// from all of them at once: the definition the correlator must meet
+// whatever the order it is fed in.
+func corrReference(typ string, cond CorrCondition, evs []timed) []string {
+	type m struct {
+		t          int64
+		rule       int
+		value, id  string
+		user, host string
+	}
+	groups := map[string][]m{}
+	for _, x := range evs {
+		raw := string(x.e.Raw)
+		user := strings.Split(strings.Split(raw, `"TargetUserName":"`)[1], `"`)[0]
+		host := strings.Split(strings.Split(raw, `"WorkstationName":"`)[1], `"`)[0]
+		rule := 0
+		if x.e.Int[event.WinEventID] == 4624 {
+			rule = 1
+		}
+		groups[user] = append(groups[user], m{t: x.at.Milliseconds(), rule: rule, value: strings.ToLower(host), id: x.e.Str[event.ID]})
+	}
+	span := (5 * time.Minute).Milliseconds()
+	holds := func(n int64) bool {
+		if !cond.HasOp {
+			return n == 2
+		}
+		return cond.Holds(n)
+	}
+	metric := func(ms []m, from int64) int64 {
+		switch typ {
+		case "event_count":
+			return int64(len(ms))
+		case "value_count", "temporal":
+			seen := map[string]bool{}
+			for _, x := range ms {
+				seen[map[bool]string{true: x.value, false: fmt.Sprint(x.rule)}[typ == "value_count"]] = true
+			}
+			return int64(len(seen))
+		}
+		// temporal_ordered: a failure at from, then a logon no earlier
+		var n int64
+		for _, x := range ms {
+			if x.rule == 0 && x.t == from {
+				n = 1
+			}
+		}
+		for _, x := range ms {
+			if n == 1 && x.rule == 1 && x.t >= from {
+				n = 2
+			}
+		}
+		return n
+	}
+	var hits []string
+	for user, ms := range groups {
+		var windows [][]m
+		if cond.Op == "lt" || cond.Op == "lte" || cond.Op == "eq" {
+			fixed := map[int64][]m{}
+			for _, x := range ms {
+				s := windowStart(corrT0.UnixMilli()+x.t, span)
+				fixed[s] = append(fixed[s], x)
+			}
+			for _, w := range fixed {
+				if holds(metric(w, 0)) {
+					windows = append(windows, w)
+				}
+			}
+		} else {
+			for _, a := range ms {
+				if typ == "temporal_ordered" && a.rule != 0 {
+					continue
+				}
+				var w []m
+				for _, x := range ms {
+					if x.t >= a.t && x.t <= a.t+span {
+						w = append(w, x)
+					}
+				}
+				if holds(metric(w, a.t)) {
+					windows = append(windows, w)
+				}
+			}
+		}
+		for _, w := range windows {
+			for _, x := range w {
+				hits = append(hits, user+" "+x.id)
+			}
+		}
+	}
+	slices.Sort(hits)
+	return slices.Compact(hits)
+}
+
+// On random matches, the correlator names what the definition says,
+// whatever the order they arrive in, some sent twice.
+func TestCorrelationsMeetTheirDefinition(t *testing.T) {
+	conds := []struct{ typ, cond string }{
+		{"event_count", "gte: 3"}, {"event_count", "gt: 4"}, {"event_count", "lt: 3"}, {"event_count", "eq: 2"},
+		{"value_count", "gte: 2\nfield: WorkstationName"}, {"value_count", "lte: 1\nfield: WorkstationName"},
+		{"temporal", ""}, {"temporal", "gte: 1"}, {"temporal_ordered", ""},
+	}
+	for seed := range uint64(25) {
+		r := rand.New(rand.NewPCG(seed, 5))
+		var evs []timed
+		for i := range 30 {
+			id := int64(4625)
+			if r.IntN(3) == 0 {
+				id = 4624
+			}
+			at := time.Duration(r.IntN(40)) * 30 * time.Second // ties, and windows ending on a match
+			evs = append(evs, logonAt(fmt.Sprint("e", i), id, fmt.Sprint("u", r.IntN(3)), fmt.Sprint("h", r.IntN(3)), at))
+		}
+		for _, c := range conds {
+			text := corrYAML(c.typ, c.cond, "\n    - logon")
+			rules, err := Parse([]byte(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := corrReference(c.typ, rules[0].Correlation.Condition, evs)
+			for order, batches := range corrOrders(evs) {
+				batches = append(batches, evs[:5]) // sent again
+				if got := corrFeed(t, text, batches, 48*time.Hour); !slices.Equal(got, want) {
+					t.Errorf("seed %d, %s %q, %s: hits\n  %v\nwant\n  %v", seed, c.typ, c.cond, order, got, want)
+				}
+			}
+		}
+	}
+}
