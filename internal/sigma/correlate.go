@@ -96,6 +96,7 @@ type Correlator struct {
 	value  map[int]*field
 
 	mu      sync.Mutex
+	scratch tally // slideCount's
 	groups  map[string]*group
 	events  int   // matches held, all groups
 	newest  int64 // the newest match time seen, all groups
@@ -108,6 +109,7 @@ type member struct {
 	t     int64  // event time, ms
 	id    uint64 // hash of the event id: with t and rule, the match's identity
 	vh    uint64 // value_count: hash of the value, lowercased
+	vi    int32  // value_count, sliding windows: the value's number in its group
 	rule  int32  // position in corr.Rules
 	named bool   // already in a Firing
 	// what a Firing says of it

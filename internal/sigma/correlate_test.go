@@ -440,3 +440,41 @@ func TestCorrelationsMeetTheirDefinition(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCorrelatorFlood feeds one group 10,000 matches within its
+// timespan (a brute force, a password spray), in time order and
+// shuffled: the cost per match of the worst case a group's bound allows.
+func BenchmarkCorrelatorFlood(b *testing.B) {
+	const n = 10_000
+	var evs []timed
+	for i := range n {
+		id := int64(4625)
+		if i%50 == 49 {
+			id = 4624
+		}
+		evs = append(evs, logonAt(fmt.Sprint("e", i), id, "bob", fmt.Sprint("h", i%500), time.Duration(i)*10*time.Millisecond))
+	}
+	shuffled := slices.Clone(evs)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(n, func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	for _, c := range []struct{ typ, cond string }{{"event_count", "gte: 100"}, {"value_count", "gte: 100\nfield: WorkstationName"}, {"temporal_ordered", ""}} {
+		for name, order := range map[string][]timed{"in order": evs, "shuffled": shuffled} {
+			b.Run(c.typ+"/"+name, func(b *testing.B) {
+				text := corrYAML(c.typ, c.cond, "\n    - logon")
+				var docs []*Doc
+				for _, x := range order {
+					docs = append(docs, NewDoc(x.e))
+				}
+				b.ResetTimer()
+				for range b.N {
+					b.StopTimer()
+					co, s := correlator(b, text)
+					b.StartTimer()
+					for i, d := range docs {
+						s.Match(d, func(c *Compiled) { co.Feed(c.Rule.Name, d, corrT0.Add(order[i].at)) })
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/match")
+			})
+		}
+	}
+}

@@ -11,11 +11,15 @@ type group struct {
 	ms []member
 	// While matches come in time order, tail tallies ms[tailAt:], the
 	// matches within the timespan before the newest, so that each costs
-	// O(1); every match from namedFrom on is named.
+	// O(1); every match from namedFrom on is named (but the newest, while
+	// slideTail has not evaluated it).
 	tail      tally
 	tailAt    int
 	tailOK    bool
 	namedFrom int
+	// value_count: a small number per distinct value (member.vi), so that
+	// windows tally values in a slice; renumbered when it outgrows ms.
+	dict map[uint64]int32
 
 	// Fixed windows, by start; nFixed is the matches they hold.
 	buckets map[int64]*fixedWindow
@@ -33,11 +37,11 @@ func (g *group) count() int { return len(g.ms) + g.nFixed }
 
 func (g *group) empty() bool { return len(g.ms) == 0 && len(g.buckets) == 0 }
 
-// tally counts matches and their distinct keys (value_count's values,
-// the temporal types' rules).
+// tally counts matches and their distinct keys (value_count's value
+// numbers, the temporal types' rules).
 type tally struct {
 	n, distinct int
-	by          map[uint64]int
+	by          []int32 // by key
 }
 
 func (t *tally) reset() {
@@ -53,8 +57,8 @@ func (t *tally) add(k uint64) {
 	if k == noKey {
 		return
 	}
-	if t.by == nil {
-		t.by = map[uint64]int{}
+	if k >= uint64(len(t.by)) {
+		t.by = append(t.by, make([]int32, int(k)+1-len(t.by))...)
 	}
 	if t.by[k]++; t.by[k] == 1 {
 		t.distinct++
@@ -67,7 +71,6 @@ func (t *tally) remove(k uint64) {
 		return
 	}
 	if t.by[k]--; t.by[k] == 0 {
-		delete(t.by, k)
 		t.distinct--
 	}
 }
@@ -76,7 +79,7 @@ func (t *tally) remove(k uint64) {
 func (c *Correlator) key(m *member) uint64 {
 	switch c.corr.Type {
 	case "value_count":
-		return m.vh
+		return uint64(m.vi)
 	case "temporal", "temporal_ordered":
 		return uint64(m.rule)
 	}
@@ -123,19 +126,60 @@ func (c *Correlator) addSliding(key string, g *group, m member, out []Firing) []
 		}
 	}
 	c.events++
-	g.ms = slices.Insert(g.ms, i, m)
-	if i >= g.namedFrom {
-		g.namedFrom = i + 1
-	} else {
-		g.namedFrom++
+	if c.corr.Type == "value_count" {
+		m.vi = g.number(m.vh)
 	}
+	g.ms = slices.Insert(g.ms, i, m)
 	appended := i == len(g.ms)-1
 	c.advance(g, m.t)
-	if appended && c.corr.Type != "temporal_ordered" {
+	if len(g.dict) > 2*len(g.ms)+1024 {
+		g.renumber()
+	}
+	if !appended {
+		if i >= g.namedFrom {
+			g.namedFrom = i + 1
+		} else {
+			g.namedFrom++
+		}
+		g.tailOK = false
+		return c.slideAll(key, g, firstAt(g.ms, m.t-c.span), firstAt(g.ms, m.t+1), out)
+	}
+	if c.corr.Type != "temporal_ordered" {
 		return c.slideTail(key, g, out)
 	}
+	// The match is the newest: the window of the first match of the first
+	// rule within the timespan before it holds all those of later ones,
+	// and holds whenever one of them does.
+	j := firstAt(g.ms, m.t-c.span)
+	for j < len(g.ms) && g.ms[j].rule != 0 {
+		j++
+	}
+	if j == len(g.ms) {
+		return out
+	}
+	return c.slideAll(key, g, firstAt(g.ms, g.ms[j].t), firstAt(g.ms, g.ms[j].t+1), out)
+}
+
+// number is value hash vh's number in g.
+func (g *group) number(vh uint64) int32 {
+	if g.dict == nil {
+		g.dict = map[uint64]int32{}
+	}
+	vi, ok := g.dict[vh]
+	if !ok {
+		vi = int32(len(g.dict))
+		g.dict[vh] = vi
+	}
+	return vi
+}
+
+// renumber forgets the numbers of values g no longer holds.
+func (g *group) renumber() {
+	clear(g.dict)
+	for j := range g.ms {
+		g.ms[j].vi = g.number(g.ms[j].vh)
+	}
 	g.tailOK = false
-	return c.slideAll(key, g, m.t, out)
 }
 
 // advance makes t the group's newest time if it is, and forgets the
@@ -187,12 +231,14 @@ func (c *Correlator) slideTail(key string, g *group, out []Firing) []Firing {
 	}
 	met := c.metric(&g.tail)
 	if !c.holds(met) {
+		g.namedFrom = n // the newest is not named
 		return out
 	}
+	// Every match before the newest from namedFrom on is named already.
 	var named []*member
 	for j := g.tailAt; j < n; j++ {
 		if j >= g.namedFrom {
-			break
+			j = n - 1
 		}
 		if !g.ms[j].named {
 			g.ms[j].named = true
@@ -206,11 +252,11 @@ func (c *Correlator) slideTail(key string, g *group, out []Firing) []Firing {
 	return append(out, c.firing(key, g, met, named))
 }
 
-// slideAll evaluates every window that holds the matches at t and names
-// the matches of those that hold.
-func (c *Correlator) slideAll(key string, g *group, t int64, out []Firing) []Firing {
+// slideAll evaluates the windows starting at the matches g.ms[lo:hi]
+// (lo the first of its time), all holding one match, and names the
+// matches of those that hold.
+func (c *Correlator) slideAll(key string, g *group, lo, hi int, out []Firing) []Firing {
 	ms := g.ms
-	lo, hi := firstAt(ms, t-c.span), firstAt(ms, t+1) // the windows' starts
 	var from, to int
 	var best int64
 	if c.corr.Type == "temporal_ordered" {
@@ -236,7 +282,8 @@ func (c *Correlator) slideAll(key string, g *group, t int64, out []Firing) []Fir
 // they cover where they hold (they all share a match, so it is one) and
 // the largest count.
 func (c *Correlator) slideCount(ms []member, lo, hi int) (from, to int, best int64) {
-	var tl tally
+	tl := &c.scratch
+	tl.reset()
 	e := lo
 	for j := lo; j < hi; {
 		tj := ms[j].t
@@ -244,7 +291,7 @@ func (c *Correlator) slideCount(ms []member, lo, hi int) (from, to int, best int
 			tl.add(c.key(&ms[e]))
 			e++
 		}
-		if n := c.metric(&tl); c.holds(n) {
+		if n := c.metric(tl); c.holds(n) {
 			if to == 0 {
 				from = j
 			}
@@ -371,12 +418,19 @@ func (c *Correlator) decide(key string, g *group, closed int64, out []Firing) []
 // fixedMetric is what the condition is decided on for one fixed window's
 // matches.
 func (c *Correlator) fixedMetric(ms []member) int64 {
-	if c.corr.Type != "temporal_ordered" {
-		var tl tally
+	switch c.corr.Type {
+	case "event_count":
+		return int64(len(ms))
+	case "value_count", "temporal":
+		seen := map[uint64]struct{}{}
 		for i := range ms {
-			tl.add(c.key(&ms[i]))
+			k := uint64(ms[i].rule)
+			if c.corr.Type == "value_count" {
+				k = ms[i].vh
+			}
+			seen[k] = struct{}{}
 		}
-		return c.metric(&tl)
+		return int64(len(seen))
 	}
 	// how many of the rules match in order, equal times in order
 	next := int32(0)

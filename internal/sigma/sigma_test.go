@@ -392,7 +392,7 @@ func logon(id int64, user, host string, n int) *event.Event {
 	return e
 }
 
-func correlator(t *testing.T, text string) (*Correlator, *Set) {
+func correlator(t testing.TB, text string) (*Correlator, *Set) {
 	t.Helper()
 	rules, err := Parse([]byte(text))
 	if err != nil {
