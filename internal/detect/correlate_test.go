@@ -1,8 +1,6 @@
 package detect
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,20 +53,8 @@ func TestCorrelationHitsWhateverTheOrder(t *testing.T) {
 		want = append(want, alert.Hit{EventID: e.Str[event.ID], EventTime: e.Int[event.EventTime], Hostname: e.Str[event.Hostname], AgentID: e.Str[event.AgentID]})
 	}
 	slices.SortFunc(want, func(a, b alert.Hit) int { return strings.Compare(a.EventID, b.EventID) })
-	orders := map[string][][]*event.Event{"in event-time order": {evs}}
-	backwards := slices.Clone(evs)
-	slices.Reverse(backwards)
-	orders["backwards"] = [][]*event.Event{backwards}
-	for seed := range uint64(3) {
-		shuffled := slices.Clone(evs)
-		rand.New(rand.NewPCG(seed, 3)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-		orders[fmt.Sprintf("shuffled %d", seed)] = [][]*event.Event{shuffled}
-		var batches [][]*event.Event
-		for b := range slices.Chunk(shuffled, 2) {
-			batches = append(batches, b)
-		}
-		orders[fmt.Sprintf("shuffled %d, batches of 2 at once", seed)] = batches
-	}
+	orders := arrivalOrders(evs, 3, 2)
+	orders["in event-time order"] = [][]*event.Event{evs}
 	for name, batches := range orders {
 		got := seqHits(t, dir, rule, batches)
 		if len(got) != len(want) {

@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -143,19 +144,7 @@ func TestSequenceFiresWhateverTheOrder(t *testing.T) {
 		}
 	}
 	orders["logons first"] = [][]*event.Event{logonsFirst}
-	backwards := slices.Clone(evs)
-	slices.Reverse(backwards)
-	orders["backwards"] = [][]*event.Event{backwards}
-	for seed := range uint64(4) {
-		shuffled := slices.Clone(evs)
-		rand.New(rand.NewPCG(seed, 7)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-		orders[fmt.Sprintf("shuffled %d", seed)] = [][]*event.Event{shuffled}
-		var batches [][]*event.Event
-		for b := range slices.Chunk(shuffled, 3) {
-			batches = append(batches, b)
-		}
-		orders[fmt.Sprintf("shuffled %d, batches of 3 at once", seed)] = batches
-	}
+	maps.Copy(orders, arrivalOrders(evs, 4, 3))
 	var logonsBatch, failuresBatch []*event.Event
 	for _, e := range evs {
 		if e.Bool(event.Success) {
@@ -171,6 +160,26 @@ func TestSequenceFiresWhateverTheOrder(t *testing.T) {
 			t.Errorf("%s: hits\n%v\nwant, as in event-time order,\n%v", name, got, want)
 		}
 	}
+}
+
+// arrivalOrders are orders evs may reach detection in: backwards and, for
+// each of seeds, shuffled, and shuffled into batches of size evaluated at
+// once.
+func arrivalOrders(evs []*event.Event, seeds uint64, size int) map[string][][]*event.Event {
+	backwards := slices.Clone(evs)
+	slices.Reverse(backwards)
+	orders := map[string][][]*event.Event{"backwards": {backwards}}
+	for seed := range seeds {
+		shuffled := slices.Clone(evs)
+		rand.New(rand.NewPCG(seed, 7)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		orders[fmt.Sprintf("shuffled %d", seed)] = [][]*event.Event{shuffled}
+		var batches [][]*event.Event
+		for b := range slices.Chunk(shuffled, size) {
+			batches = append(batches, b)
+		}
+		orders[fmt.Sprintf("shuffled %d, batches of %d at once", seed, size)] = batches
+	}
+	return orders
 }
 
 // thirdFailure is a sequence rule whose filter and after match the same
