@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -63,21 +64,22 @@ func encodeBatch(dst []byte, evs []*event.Event) []byte {
 func appendFields(plain []byte, e *event.Event) []byte {
 	plain = binary.LittleEndian.AppendUint64(plain, e.Set)
 	plain = binary.LittleEndian.AppendUint64(plain, e.Lifted)
-	for _, f := range event.Catalog() {
-		if !e.Has(f.ID) {
-			continue
-		}
-		switch f.Kind {
+	// The present fields only, in FieldID order: most of the catalog is
+	// absent from any one event.
+	catalog := event.Catalog()
+	for set := e.Set; set != 0; set &= set - 1 {
+		id := event.FieldID(bits.TrailingZeros64(set))
+		switch catalog[id].Kind {
 		case event.KindString:
-			plain = appendString(plain, e.Str[f.ID])
+			plain = appendString(plain, e.Str[id])
 		case event.KindList:
-			l := e.List(f.ID)
+			l := e.List(id)
 			plain = binary.AppendUvarint(plain, uint64(len(l)))
 			for _, s := range l {
 				plain = appendString(plain, s)
 			}
 		default:
-			plain = binary.AppendVarint(plain, e.Int[f.ID])
+			plain = binary.AppendVarint(plain, e.Int[id])
 		}
 	}
 	return plain
@@ -150,13 +152,15 @@ type reader struct {
 func (r *reader) fields(e *event.Event) error {
 	e.Set = r.uint64()
 	e.Lifted = r.uint64()
-	for _, f := range event.Catalog() {
-		if e.Set&(1<<f.ID) == 0 {
-			continue
-		}
-		switch f.Kind {
+	catalog := event.Catalog()
+	if e.Set>>len(catalog) != 0 {
+		return fmt.Errorf("%w: unknown fields", errBatch)
+	}
+	for set := e.Set; set != 0; set &= set - 1 {
+		id := event.FieldID(bits.TrailingZeros64(set))
+		switch catalog[id].Kind {
 		case event.KindString:
-			e.Str[f.ID] = r.string()
+			e.Str[id] = r.string()
 		case event.KindList:
 			m := r.uvarint()
 			if m > uint64(r.left()) {
@@ -166,9 +170,9 @@ func (r *reader) fields(e *event.Event) error {
 			for j := range l {
 				l[j] = r.string()
 			}
-			e.SetList(f.ID, l)
+			e.SetList(id, l)
 		default:
-			e.Int[f.ID] = r.varint()
+			e.Int[id] = r.varint()
 		}
 	}
 	return nil
