@@ -28,6 +28,16 @@ func loadAll(t *testing.T, s *Store, evs []*event.Event) AppendResult {
 	return res
 }
 
+// openBulk opens a store for a bulk load whose head holds head events.
+func openBulk(t *testing.T, dir string, head int) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dir, Options{BulkLoad: true, HeadMaxEvents: head})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func runFiles(t *testing.T, dir string) int {
 	t.Helper()
 	ents, err := os.ReadDir(filepath.Join(dir, runsDir))
@@ -43,10 +53,7 @@ func runFiles(t *testing.T, dir string) int {
 func TestBulkLoadWritesEachDayOnce(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(ctx, dir, Options{BulkLoad: true, HeadMaxEvents: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBulk(t, dir, 100)
 	defer s.Close(ctx)
 	evs := append(synth(t, "o1", 600, 1600000000000, 1700000000000), synth(t, "o2", 450, 1600000000000+day, 1700000000000)...)
 	if r := loadAll(t, s, evs); r.Stored != len(evs) {
@@ -86,10 +93,7 @@ func TestBulkLoadWritesEachDayOnce(t *testing.T) {
 // and is rebuilt.
 func TestBulkLoadDedupesAgainstRuns(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{BulkLoad: true, HeadMaxEvents: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBulk(t, t.TempDir(), 10)
 	defer s.Close(ctx)
 	const days = 3 * maxIDDays
 	var evs []*event.Event
@@ -115,10 +119,7 @@ func TestBulkLoadDedupesAgainstRuns(t *testing.T) {
 func TestBulkLoadAbandonedLeavesNoRuns(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(ctx, dir, Options{BulkLoad: true, HeadMaxEvents: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBulk(t, dir, 50)
 	evs := synth(t, "o1", 300, 1600000000000, 1700000000000)
 	loadAll(t, s, evs)
 	if runFiles(t, dir) == 0 {
@@ -157,10 +158,7 @@ func TestRunRecordRoundTrip(t *testing.T) {
 func TestBulkLoadFlushesRunsWithAnEmptyHead(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(ctx, dir, Options{BulkLoad: true, HeadMaxEvents: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBulk(t, dir, 50)
 	defer s.Close(ctx)
 	evs := synth(t, "o1", 200, 1600000000000, 1700000000000)
 	loadAll(t, s, evs) // four full heads, each a run
