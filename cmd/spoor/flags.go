@@ -79,7 +79,8 @@ func (f *dataFlags) client() (*client.Client, error) {
 }
 
 // openLake opens only the data directory's lake, for writers that need no
-// queries (ingest).
+// queries (ingest): a bulk load, which writes each day's part once, at the
+// end (lake.Options.BulkLoad).
 func (f *dataFlags) openLake(ctx context.Context) (*lake.Store, error) {
 	abs, err := filepath.Abs(f.Dir)
 	if err != nil {
@@ -89,7 +90,7 @@ func (f *dataFlags) openLake(ctx context.Context) (*lake.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return lake.Open(ctx, abs, lake.Options{HeadMaxEvents: f.headEvents, DiskReserve: reserve,
+	return lake.Open(ctx, abs, lake.Options{HeadMaxEvents: f.headEvents, DiskReserve: reserve, BulkLoad: true,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -45,25 +46,7 @@ func encodeBatch(dst []byte, evs []*event.Event) []byte {
 	plain := make([]byte, 0, size)
 	plain = binary.AppendUvarint(plain, uint64(len(evs)))
 	for _, e := range evs {
-		plain = binary.LittleEndian.AppendUint64(plain, e.Set)
-		plain = binary.LittleEndian.AppendUint64(plain, e.Lifted)
-		for _, f := range event.Catalog() {
-			if !e.Has(f.ID) {
-				continue
-			}
-			switch f.Kind {
-			case event.KindString:
-				plain = appendString(plain, e.Str[f.ID])
-			case event.KindList:
-				l := e.List(f.ID)
-				plain = binary.AppendUvarint(plain, uint64(len(l)))
-				for _, s := range l {
-					plain = appendString(plain, s)
-				}
-			default:
-				plain = binary.AppendVarint(plain, e.Int[f.ID])
-			}
-		}
+		plain = appendFields(plain, e)
 		plain = binary.AppendUvarint(plain, uint64(len(e.Raw)))
 		plain = append(plain, e.Raw...)
 		plain = binary.AppendUvarint(plain, uint64(len(e.Meta)))
@@ -75,6 +58,31 @@ func encodeBatch(dst []byte, evs []*event.Event) []byte {
 	dst = enc.EncodeAll(plain, dst)
 	encoders.Put(enc)
 	return dst
+}
+
+// appendFields appends an event's Set, Lifted and present typed fields.
+func appendFields(plain []byte, e *event.Event) []byte {
+	plain = binary.LittleEndian.AppendUint64(plain, e.Set)
+	plain = binary.LittleEndian.AppendUint64(plain, e.Lifted)
+	// The present fields only, in FieldID order: most of the catalog is
+	// absent from any one event.
+	catalog := event.Catalog()
+	for set := e.Set; set != 0; set &= set - 1 {
+		id := event.FieldID(bits.TrailingZeros64(set))
+		switch catalog[id].Kind {
+		case event.KindString:
+			plain = appendString(plain, e.Str[id])
+		case event.KindList:
+			l := e.List(id)
+			plain = binary.AppendUvarint(plain, uint64(len(l)))
+			for _, s := range l {
+				plain = appendString(plain, s)
+			}
+		default:
+			plain = binary.AppendVarint(plain, e.Int[id])
+		}
+	}
+	return plain
 }
 
 func appendString(b []byte, s string) []byte {
@@ -110,28 +118,8 @@ func decodeBatch(rec []byte) ([]event.Event, error) {
 	evs := make([]event.Event, count)
 	for i := range evs {
 		e := &evs[i]
-		e.Set = r.uint64()
-		e.Lifted = r.uint64()
-		for _, f := range event.Catalog() {
-			if e.Set&(1<<f.ID) == 0 {
-				continue
-			}
-			switch f.Kind {
-			case event.KindString:
-				e.Str[f.ID] = r.string()
-			case event.KindList:
-				m := r.uvarint()
-				if m > uint64(r.left()) {
-					return nil, fmt.Errorf("%w: bad list length", errBatch)
-				}
-				l := make([]string, m)
-				for j := range l {
-					l[j] = r.string()
-				}
-				e.SetList(f.ID, l)
-			default:
-				e.Int[f.ID] = r.varint()
-			}
+		if err := r.fields(e); err != nil {
+			return nil, err
 		}
 		e.Raw = []byte(r.string())
 		if m := r.string(); m != "" {
@@ -155,6 +143,39 @@ func decodeBatch(rec []byte) ([]event.Event, error) {
 type reader struct {
 	b   []byte
 	err bool
+	// view: strings point into b instead of being copied (runs.go: b is
+	// a record's own buffer, kept while its events are).
+	view bool
+}
+
+// fields reads what appendFields wrote.
+func (r *reader) fields(e *event.Event) error {
+	e.Set = r.uint64()
+	e.Lifted = r.uint64()
+	catalog := event.Catalog()
+	if e.Set>>len(catalog) != 0 {
+		return fmt.Errorf("%w: unknown fields", errBatch)
+	}
+	for set := e.Set; set != 0; set &= set - 1 {
+		id := event.FieldID(bits.TrailingZeros64(set))
+		switch catalog[id].Kind {
+		case event.KindString:
+			e.Str[id] = r.string()
+		case event.KindList:
+			m := r.uvarint()
+			if m > uint64(r.left()) {
+				return fmt.Errorf("%w: bad list length", errBatch)
+			}
+			l := make([]string, m)
+			for j := range l {
+				l[j] = r.string()
+			}
+			e.SetList(id, l)
+		default:
+			e.Int[id] = r.varint()
+		}
+	}
+	return nil
 }
 
 func (r *reader) left() int { return len(r.b) }
@@ -195,7 +216,12 @@ func (r *reader) string() string {
 		r.err, r.b = true, nil
 		return ""
 	}
-	s := string(r.b[:n])
+	var s string
+	if r.view {
+		s = unsafeString(r.b[:n])
+	} else {
+		s = string(r.b[:n])
+	}
 	r.b = r.b[n:]
 	return s
 }

@@ -228,14 +228,21 @@ func TestCompactMergesSmallPartsAndKeepsOrder(t *testing.T) {
 	if n, d := count(t, s, "o1"); n != 900 || d != 900 {
 		t.Fatalf("after compaction %d events (%d distinct), want 900", n, d)
 	}
-	// Rows stay sorted by agent_id, event_time within each part.
+	assertSorted(t, s, "o1", after)
+}
+
+// assertSorted fails unless the rows of org in each of parts are sorted by
+// agent_id, then event_time.
+func assertSorted(t *testing.T, s *Store, org string, parts []string) {
+	t.Helper()
+	ctx := context.Background()
 	eng, err := engine.Open(ctx, engine.Options{AllowedDir: s.LakeDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	for _, p := range after {
-		rows, err := eng.Query(ctx, engine.Scope{Org: "o1", Files: []string{p}}, `SELECT agent_id, epoch_ms(event_time) FROM events`)
+	for _, p := range parts {
+		rows, err := eng.Query(ctx, engine.Scope{Org: org, Files: []string{p}}, `SELECT agent_id, epoch_ms(event_time) FROM events`)
 		if err != nil {
 			t.Fatal(err)
 		}

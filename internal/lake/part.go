@@ -95,22 +95,23 @@ func escapePathValue(s string) string {
 
 // sortForPart orders events as parts require: organization_id, agent_id,
 // then event_time (and _id, for a stable order).
-func sortForPart(evs []*event.Event) {
-	slices.SortFunc(evs, func(a, b *event.Event) int {
-		if c := strings.Compare(a.Str[event.OrganizationID], b.Str[event.OrganizationID]); c != 0 {
-			return c
+func sortForPart(evs []*event.Event) { slices.SortFunc(evs, comparePart) }
+
+// comparePart is the order of a part's rows.
+func comparePart(a, b *event.Event) int {
+	if c := strings.Compare(a.Str[event.OrganizationID], b.Str[event.OrganizationID]); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Str[event.AgentID], b.Str[event.AgentID]); c != 0 {
+		return c
+	}
+	if a.Int[event.EventTime] != b.Int[event.EventTime] {
+		if a.Int[event.EventTime] < b.Int[event.EventTime] {
+			return -1
 		}
-		if c := strings.Compare(a.Str[event.AgentID], b.Str[event.AgentID]); c != 0 {
-			return c
-		}
-		if a.Int[event.EventTime] != b.Int[event.EventTime] {
-			if a.Int[event.EventTime] < b.Int[event.EventTime] {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.Str[event.ID], b.Str[event.ID])
-	})
+		return 1
+	}
+	return strings.Compare(a.Str[event.ID], b.Str[event.ID])
 }
 
 // partWriter writes sorted events of one partition to a new part: a
@@ -185,10 +186,21 @@ func (w *partWriter) parquetWriter(f io.Writer) *parquet.Writer {
 }
 
 // write stores evs (already sorted) as a new part in the partition
+// directory dir and returns it.
+func (w *partWriter) write(ctx context.Context, dir, day string, evs []*event.Event) (Part, error) {
+	return w.writeFrom(ctx, dir, day, func(batch []*event.Event) ([]*event.Event, error) {
+		n := min(cap(batch)-len(batch), len(evs))
+		batch, evs = append(batch, evs[:n]...), evs[n:]
+		return batch, nil
+	})
+}
+
+// writeFrom stores the events next appends to the batch it is given, in
+// part order, until it appends none, as a new part in the partition
 // directory dir and returns it. When ctx ends first, the part is not
 // published and its temporary file goes: a shutdown out of time stops
 // within a batch of rows, not at the end of a large part.
-func (w *partWriter) write(ctx context.Context, dir, day string, evs []*event.Event) (Part, error) {
+func (w *partWriter) writeFrom(ctx context.Context, dir, day string, next func(batch []*event.Event) ([]*event.Event, error)) (Part, error) {
 	if err := ctx.Err(); err != nil {
 		return Part{}, err
 	}
@@ -206,27 +218,35 @@ func (w *partWriter) write(ctx context.Context, dir, day string, evs []*event.Ev
 	}
 	defer f.Abort()
 	orgs := map[string]int64{}
-	for _, e := range evs {
-		orgs[e.Str[event.OrganizationID]]++
-	}
 	// Events go in through partRow, column by column (see partrow.go).
-	pw := parquet.NewGenericWriter[partRow](out, append(w.options(), parquet.KeyValueMetadata(orgsKey, encodeOrgs(orgs)))...)
+	pw := parquet.NewGenericWriter[partRow](out, w.options()...)
 	const batch = 1024
 	if cap(w.rows) < batch {
 		w.rows = make([]partRow, batch)
 	}
-	for i := 0; i < len(evs); i += batch {
+	evs := make([]*event.Event, 0, batch)
+	n := 0
+	for {
 		if err := ctx.Err(); err != nil {
 			return Part{}, err
 		}
-		rows := w.rows[:min(batch, len(evs)-i)]
-		for j, e := range evs[i : i+len(rows)] {
+		if evs, err = next(evs[:0]); err != nil {
+			return Part{}, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		rows := w.rows[:len(evs)]
+		for j, e := range evs {
 			rows[j].fill(e)
+			orgs[e.Str[event.OrganizationID]]++
 		}
 		if _, err := pw.Write(rows); err != nil {
 			return Part{}, fmt.Errorf("write part rows: %w", err)
 		}
+		n += len(evs)
 	}
+	pw.SetKeyValueMetadata(orgsKey, encodeOrgs(orgs))
 	if err := pw.Close(); err != nil {
 		return Part{}, fmt.Errorf("close part writer: %w", err)
 	}
@@ -240,5 +260,5 @@ func (w *partWriter) write(ctx context.Context, dir, day string, evs []*event.Ev
 	if err := w.commit(f); err != nil {
 		return Part{}, fmt.Errorf("publish part: %w", err)
 	}
-	return Part{Path: final, Day: day, ULID: id, Size: st.Size(), orgs: orgs, rows: int64(len(evs))}, nil
+	return Part{Path: final, Day: day, ULID: id, Size: st.Size(), orgs: orgs, rows: int64(n)}, nil
 }

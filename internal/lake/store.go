@@ -44,7 +44,13 @@ type Options struct {
 	// full, instead of the append flushing it then and there: a server
 	// flushes in the background and keeps acknowledging appends meanwhile.
 	FlushWanted func()
-	Logger      *slog.Logger
+	// BulkLoad keeps what a full head flushes as sorted runs outside the
+	// lake, and Flush writes each day's runs and head as one part (runs.go):
+	// for a process that loads files (Load) and flushes at the end, so
+	// every event is encoded to Parquet once. Events in runs are not
+	// queryable before Flush.
+	BulkLoad bool
+	Logger   *slog.Logger
 	// DiskReserve is the free space below which Append and Load refuse new
 	// events (diskspace.ErrLow), so that flushes and compaction of what was
 	// accepted can still be written. The zero value is the default.
@@ -116,8 +122,10 @@ type Store struct {
 	parts    map[string][]Part // by day
 	head     map[partKey][]*event.Event
 	headN    int
-	headSize int64  // the head's events' memory, by event.Event.MemSize
-	headGen  uint64 // bumped on every change of the head
+	headSize int64            // the head's events' memory, by event.Event.MemSize
+	headGen  uint64           // bumped on every change of the head
+	runs     map[string][]run // by day: a bulk load's flushed heads (runs.go)
+	runSeq   uint64
 	flushing map[partKey][]*event.Event
 	ids      map[string]idSet  // by day, at most maxIDDays of them
 	idsUsed  map[string]uint64 // when each day's set was last used, in idsTick
@@ -159,11 +167,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		dir: dir, opts: opts, lock: lock,
-		parts: map[string][]Part{}, head: map[partKey][]*event.Event{},
+		parts: map[string][]Part{}, head: map[partKey][]*event.Event{}, runs: map[string][]run{},
 		flushing: map[partKey][]*event.Event{}, ids: map[string]idSet{}, idsUsed: map[string]uint64{},
 		snapshots: map[string]snapshot{}, schema: newPartSchema(), quarantined: map[string]map[string]bool{},
 	}
 	os.RemoveAll(filepath.Join(dir, lakeDir, headDir))
+	os.RemoveAll(filepath.Join(dir, runsDir)) // a bulk load that never flushed: its files are read again
 	if err := s.finishCompactions(); err != nil {
 		s.closeLock()
 		return nil, err

@@ -29,6 +29,11 @@ func (s *Store) idsFor(day string) idSet {
 			s.quarantineLocked(day, p.Path, err.Error())
 		}
 	}
+	for _, r := range s.runs[day] {
+		if err := readRunIDs(r, set); err != nil {
+			s.problems = append(s.problems, Problem{What: "run", Path: r.path, Msg: "dedupe keys unreadable: " + err.Error()})
+		}
+	}
 	// Events not in parts yet count too (the set is rebuilt after a
 	// compaction while the head may hold events of the day).
 	for _, m := range []map[partKey][]*event.Event{s.head, s.flushing} {

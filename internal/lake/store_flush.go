@@ -26,7 +26,7 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 
 	s.appendMu.Lock()
 	s.mu.Lock()
-	taken := s.head
+	taken, takenSize := s.head, s.headSize
 	s.head = map[partKey][]*event.Event{}
 	s.headN, s.headSize = 0, 0
 	if !all {
@@ -54,20 +54,34 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	}
 	s.flushing = taken
 	s.headGen++
+	var runs map[string][]run
+	if all {
+		runs = maps.Clone(s.runs)
+	}
 	s.mu.Unlock()
 	cp, err := s.log.checkpoint(ctx)
 	s.appendMu.Unlock()
 	if err != nil {
 		return s.restoreHead(taken, err)
 	}
-	if len(taken) == 0 {
+	if len(taken) == 0 && len(runs) == 0 {
 		return nil
 	}
 
 	if s.flushWriting != nil {
 		s.flushWriting()
 	}
-	written, err := s.writeParts(ctx, chunks(taken, s.workers()))
+	if s.opts.BulkLoad && !all {
+		if s.roomForRun(takenSize) {
+			return s.spill(taken)
+		}
+		// A disk short of room writes parts as it goes, as other loads do,
+		// and the runs so far go into them.
+		s.mu.Lock()
+		runs = maps.Clone(s.runs)
+		s.mu.Unlock()
+	}
+	written, err := s.writeParts(ctx, chunks(taken, runs, s.workers()))
 	if err != nil {
 		// Nothing of this flush is published: the parts already written
 		// go, and every event goes back to the head (the WAL keeps them).
@@ -87,7 +101,13 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	s.publishLocked(written)
 	s.flushing = map[partKey][]*event.Event{}
 	s.headGen++
+	for day := range runs {
+		delete(s.runs, day) // in parts now
+	}
 	s.mu.Unlock()
+	for _, rs := range runs {
+		removeRuns(rs)
+	}
 	s.mu.Lock()
 	trim := all || s.headN == 0
 	s.mu.Unlock()
@@ -127,10 +147,11 @@ func (s *Store) publishLocked(ps []Part) {
 }
 
 // chunk is the events of one part to write: a day's, or a contiguous
-// share of them.
+// share of them, or a day's runs and head events merged.
 type chunk struct {
-	day string
-	evs []*event.Event
+	day  string
+	evs  []*event.Event
+	runs []run
 }
 
 // minChunk is the fewest events a flush gives a part of its own when it
@@ -140,20 +161,29 @@ const minChunk = 32 << 10
 // chunks groups the head's events by day, sorted as parts require, and
 // splits each day into up to workers contiguous chunks, so the writers
 // share a flush that holds only one day (compaction merges the chunks).
-func chunks(taken map[partKey][]*event.Event, workers int) []chunk {
+func chunks(taken map[partKey][]*event.Event, runs map[string][]run, workers int) []chunk {
 	byDay := map[string][]*event.Event{}
 	for k, evs := range taken {
 		d := dayOf(k.dateKey)
 		byDay[d] = append(byDay[d], evs...) // a copy: taken is s.flushing, which snapshots read meanwhile
 	}
+	for day := range runs {
+		if _, ok := byDay[day]; !ok {
+			byDay[day] = nil // the head may hold none of a day with runs
+		}
+	}
 	var out []chunk
 	for _, day := range slices.Sorted(maps.Keys(byDay)) {
 		evs := byDay[day]
 		sortForPart(evs)
+		if len(runs[day]) > 0 {
+			out = append(out, chunk{day, evs, runs[day]}) // one part: the runs are sorted already
+			continue
+		}
 		n := max(1, min(workers, len(evs)/minChunk))
 		size := (len(evs) + n - 1) / n
 		for i := 0; i < len(evs); i += size {
-			out = append(out, chunk{day, evs[i:min(i+size, len(evs))]})
+			out = append(out, chunk{day: day, evs: evs[i:min(i+size, len(evs))]})
 		}
 	}
 	return out
@@ -186,7 +216,13 @@ func (s *Store) writeParts(ctx context.Context, todo []chunk) ([]Part, error) {
 			w.noSync = s.opts.NoSync
 			w.fault = s.opts.Fault
 			for c := range jobs {
-				p, err := w.write(ctx, partitionDir(s.dir, c.day), c.day, c.evs)
+				var p Part
+				var err error
+				if len(c.runs) > 0 {
+					p, err = s.mergeRuns(ctx, w, c.day, c.runs, c.evs)
+				} else {
+					p, err = w.write(ctx, partitionDir(s.dir, c.day), c.day, c.evs)
+				}
 				mu.Lock()
 				if err != nil && first == nil {
 					first = fmt.Errorf("write part of %s: %w", c.day, err)
@@ -219,6 +255,35 @@ func (s *Store) writeParts(ctx context.Context, todo []chunk) ([]Part, error) {
 		first = ctx.Err()
 	}
 	return written, first
+}
+
+// spill writes a bulk load's full head as a sorted run per day (runs.go).
+// The WAL is not trimmed: appended events are in parts only after Flush.
+func (s *Store) spill(taken map[partKey][]*event.Event) error {
+	byDay := map[string][]*event.Event{}
+	for k, evs := range taken {
+		d := dayOf(k.dateKey)
+		byDay[d] = append(byDay[d], evs...) // a copy: snapshots read taken meanwhile
+	}
+	written := map[string]run{}
+	for day, evs := range byDay {
+		sortForPart(evs)
+		s.runSeq++
+		r, err := s.writeRun(day, s.runSeq, evs)
+		if err != nil {
+			removeRuns(slices.Collect(maps.Values(written)))
+			return s.restoreHead(taken, fmt.Errorf("spill %s: %w", day, err))
+		}
+		written[day] = r
+	}
+	s.mu.Lock()
+	for day, r := range written {
+		s.runs[day] = append(s.runs[day], r)
+	}
+	s.flushing = map[partKey][]*event.Event{}
+	s.headGen++
+	s.mu.Unlock()
+	return nil
 }
 
 // walFullFlushBytes is the WAL size past which a head flush writes every

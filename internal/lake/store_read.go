@@ -90,6 +90,11 @@ func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Stats{HeadEvents: s.headN}
+	for _, rs := range s.runs {
+		for _, r := range rs {
+			st.HeadEvents += r.n // not in parts either
+		}
+	}
 	if s.log != nil {
 		st.WALBytes = s.log.size()
 	}

@@ -35,9 +35,17 @@ const ReasonBadEnvelope = "malformed audit envelope"
 
 var envelopeMember = []byte(`"` + EnvelopeKey + `":`)
 
+// envelopeTail is the end of envelopeMember. Every line of an ingest is
+// searched for the member, and a search starting at '"' stops at each of a
+// JSON line's many quotes: the tail's '_' is rarer (2k Threat Stack lines:
+// 0.4 µs a line against 1.45 µs, 4% of an ingest's CPU).
+var envelopeTail = envelopeMember[len(`"audit`):]
+
 // MaybeEnvelope says, cheaply, whether line may be an audit envelope:
 // Envelope tells for sure.
-func MaybeEnvelope(line []byte) bool { return bytes.Contains(line, envelopeMember) }
+func MaybeEnvelope(line []byte) bool {
+	return bytes.Contains(line, envelopeTail) && bytes.Contains(line, envelopeMember)
+}
 
 // envelopeKnown are the members Envelope reads itself.
 var envelopeKnown = map[string]bool{"_id": true, "agent_id": true, EnvelopeKey: true, "hostname": true, "pid": true, "containerId": true}

@@ -110,3 +110,23 @@ func FuzzEnvelope(f *testing.F) {
 		}
 	})
 }
+
+// MaybeEnvelope searches the member's rarer tail first; it says the same as
+// a search for the whole member.
+func TestMaybeEnvelopeFindsTheMember(t *testing.T) {
+	for line, want := range map[string]bool{
+		`{"audit_records":[]}`:                      true,
+		`{"_id":"x","audit_records":["a"],"pid":1}`: true,
+		`{"other_records":[],"audit_records":[]}`:   true,
+		`{"other_records":[]}`:                      false,
+		`{"audit_records" :[]}`:                     false,
+		`{"x":"audit_records"}`:                     false,
+		`{"x":"_records\":","audit_records":[]}`:    true,
+		``:                                          false,
+		`_records":`:                                false,
+	} {
+		if got := MaybeEnvelope([]byte(line)); got != want {
+			t.Errorf("MaybeEnvelope(%s) = %v, want %v", line, got, want)
+		}
+	}
+}
