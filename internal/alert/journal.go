@@ -67,6 +67,9 @@ func (o *orgAlerts) apply(l line) {
 	for _, id := range l.NewIDs {
 		st.ids[idHash(id)] = struct{}{}
 	}
+	if sliding(l.Threshold) {
+		st.restore(l)
+	}
 }
 
 // rewrite replaces the journal with one line per alert.
@@ -85,7 +88,9 @@ func (o *orgAlerts) rewrite(path string) error {
 		for h := range st.ids {
 			ids = append(ids, fmt.Sprintf("#%016x", h))
 		}
-		b, _ := json.Marshal(st.line(ids))
+		l := st.line(ids)
+		l.Kept = st.marks
+		b, _ := json.Marshal(l)
 		bw.Write(append(b, '\n'))
 	}
 	if err := bw.Flush(); err != nil {

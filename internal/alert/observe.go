@@ -59,8 +59,31 @@ func (s *Store) Observe(org string, hits []Hit) ([]Alert, error) {
 	}
 	now := s.now().UnixMilli()
 	changed := map[string][]string{}
-	was := map[string]string{} // status before this batch
+	millis := map[string][]int64{} // the event times of changed, for sliding alerts
+	was := map[string]string{}     // status before this batch
 	var order []string
+	touch := func(st *state) {
+		if _, ok := was[st.ID]; !ok {
+			was[st.ID] = st.Status
+			if st.Version == 0 {
+				was[st.ID] = ""
+			}
+		}
+		if _, ok := changed[st.ID]; !ok {
+			changed[st.ID] = nil
+			order = append(order, st.ID)
+		}
+	}
+	// The sliding alerts whose spans may hold more now: those whose
+	// window's earliest marks, or the window before's latest, changed.
+	var dirty []winKey
+	seen := map[winKey]bool{}
+	recheck := func(k winKey) {
+		if !seen[k] {
+			seen[k] = true
+			dirty = append(dirty, k)
+		}
+	}
 	for _, h := range hits {
 		w := windowMillis(h.Window)
 		start := windowStart(h.EventTime, w)
@@ -71,7 +94,11 @@ func (s *Store) Observe(org string, hits []Hit) ([]Alert, error) {
 				st = &state{Alert: Alert{ID: id, Org: org, Rule: h.Rule, Kind: h.Kind, Title: h.Title, Severity: h.Severity,
 					Technique: h.Technique, Hostname: h.Hostname, AgentID: h.AgentID, GroupKey: h.GroupKey,
 					FirstTime: h.EventTime, LastTime: h.EventTime, Status: StatusPending, CreatedAt: now},
-					ids: map[uint64]struct{}{}, window: time.Duration(w) * time.Millisecond, hostAt: h.EventTime, hostEvent: h.EventID}
+					ids: map[uint64]struct{}{}, window: time.Duration(w) * time.Millisecond, hostAt: h.EventTime, hostEvent: h.EventID,
+					ownFirst: h.EventTime}
+				if sliding(h.Threshold) {
+					st.threshold = h.Threshold
+				}
 				o.alerts[id] = st
 			}
 			o.windows[winKey{h.Rule, h.GroupKey, start}] = st
@@ -80,18 +107,33 @@ func (s *Store) Observe(org string, hits []Hit) ([]Alert, error) {
 		if _, seen := st.ids[hid]; seen {
 			continue
 		}
-		if _, ok := was[st.ID]; !ok {
-			was[st.ID] = st.Status
-			if st.Version == 0 {
-				was[st.ID] = ""
-			}
-		}
+		touch(st)
 		st.ids[hid] = struct{}{}
-		st.Count++
-		st.FirstTime = min(st.FirstTime, h.EventTime)
 		st.LastTime = max(st.LastTime, h.EventTime)
-		if len(st.EventIDs) < MaxSampleIDs {
-			st.EventIDs = append(st.EventIDs, h.EventID)
+		if st.threshold > 0 {
+			if sliding(h.Threshold) {
+				st.threshold = h.Threshold // the rule's now
+			}
+			st.own++
+			st.ownFirst = min(st.ownFirst, h.EventTime)
+			if len(st.ownIDs) < MaxSampleIDs {
+				st.ownIDs = append(st.ownIDs, h.EventID)
+			}
+			st.settle()
+			early, late := st.keep(mark{T: h.EventTime, ID: h.EventID, h: hid})
+			if k := (winKey{h.Rule, h.GroupKey, start}); early && o.windows[k] == st {
+				recheck(k)
+			}
+			if late {
+				recheck(winKey{h.Rule, h.GroupKey, start + w})
+			}
+			millis[st.ID] = append(millis[st.ID], h.EventTime)
+		} else {
+			st.Count++
+			st.FirstTime = min(st.FirstTime, h.EventTime)
+			if len(st.EventIDs) < MaxSampleIDs {
+				st.EventIDs = append(st.EventIDs, h.EventID)
+			}
 		}
 		if st.representedBy(h) {
 			st.Hostname, st.AgentID, st.hostAt, st.hostEvent = h.Hostname, h.AgentID, h.EventTime, h.EventID
@@ -100,10 +142,21 @@ func (s *Store) Observe(org string, hits []Hit) ([]Alert, error) {
 		if st.Status == StatusPending && st.Count >= threshold {
 			st.Status = StatusOpen
 		}
-		if _, ok := changed[st.ID]; !ok {
-			order = append(order, st.ID)
-		}
 		changed[st.ID] = append(changed[st.ID], h.EventID)
+	}
+	for _, k := range dirty {
+		st := o.windows[k]
+		if st == nil || st.threshold == 0 {
+			continue
+		}
+		status := st.Status
+		prev := o.windows[winKey{k.rule, k.group, k.start - st.window.Milliseconds()}]
+		if st.slide(prev) {
+			if _, ok := was[st.ID]; !ok {
+				was[st.ID] = status
+			}
+			touch(st)
+		}
 	}
 	if len(order) == 0 {
 		return nil, nil
@@ -115,7 +168,11 @@ func (s *Store) Observe(org string, hits []Hit) ([]Alert, error) {
 		wasOpen := was[id] == StatusOpen || was[id] == StatusDismissed
 		st.Version++
 		st.UpdatedAt = now
-		b, err := json.Marshal(st.line(changed[id]))
+		l := st.line(changed[id])
+		if st.threshold > 0 && len(millis[id]) == len(l.NewIDs) {
+			l.NewMillis = millis[id]
+		}
+		b, err := json.Marshal(l)
 		if err != nil {
 			return nil, err
 		}
@@ -178,7 +235,7 @@ func (o *orgAlerts) find(h Hit, start int64) *state {
 func (o *orgAlerts) index(org string) {
 	for _, st := range o.alerts {
 		if w := st.window.Milliseconds(); w > 0 {
-			start := windowStart(st.FirstTime, w)
+			start := windowStart(st.first(), w)
 			if st.ID == idOf(org, st.Rule, st.GroupKey, start) {
 				o.windows[winKey{st.Rule, st.GroupKey, start}] = st
 				continue

@@ -58,6 +58,16 @@ type state struct {
 	// host and agent the alert names (see representedBy).
 	hostAt    int64
 	hostEvent string
+	// Of an alert counted over sliding spans (slide.go): its threshold
+	// (0 for the others), the kept marks of its window, its own window's
+	// distinct events, first time and sample ids, and the events of the
+	// window before that joined it.
+	threshold int64
+	marks     []mark
+	own       int64
+	ownFirst  int64
+	ownIDs    []string
+	pulled    []mark
 }
 
 // line is one journal record: an alert's state after a change and the
@@ -68,11 +78,34 @@ type line struct {
 	Window    int64    `json:"window_ms,omitempty"`
 	HostAt    int64    `json:"host_ms,omitempty"`
 	HostEvent string   `json:"host_event,omitempty"`
+	// Of an alert counted over sliding spans: the event times of NewIDs,
+	// the marks its window keeps (after a rewrite, whose NewIDs are
+	// hashes), its threshold, the events of the window before that joined
+	// it (all of them, replacing those of earlier lines) and its own
+	// window's first time. Older lines have none: their alerts count
+	// within their fixed window, and slide with the hits that follow.
+	NewMillis []int64 `json:"new_ms,omitempty"`
+	Kept      []mark  `json:"kept,omitempty"`
+	Threshold int64   `json:"threshold,omitempty"`
+	Pulled    []mark  `json:"pulled,omitempty"`
+	OwnFirst  *int64  `json:"own_first_ms,omitempty"`
 }
 
 // line is the alert's journal record, with the event ids added.
 func (st *state) line(newIDs []string) line {
-	return line{Alert: st.Alert, NewIDs: newIDs, Window: st.window.Milliseconds(), HostAt: st.hostAt, HostEvent: st.hostEvent}
+	l := line{Alert: st.Alert, NewIDs: newIDs, Window: st.window.Milliseconds(), HostAt: st.hostAt, HostEvent: st.hostEvent}
+	if st.threshold > 0 {
+		l.Threshold, l.Pulled, l.OwnFirst = st.threshold, st.pulled, &st.ownFirst
+	}
+	return l
+}
+
+// first is the time of the alert's own window's earliest event.
+func (st *state) first() int64 {
+	if st.threshold > 0 {
+		return st.ownFirst
+	}
+	return st.FirstTime
 }
 
 // Open opens (creating) the alerts dataset under a lake directory. An
