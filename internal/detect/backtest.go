@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spoor-dev/spoor/internal/alert"
 	"github.com/spoor-dev/spoor/internal/datadir"
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/query"
@@ -104,18 +105,30 @@ func RunBacktest(ctx context.Context, db *datadir.DB, org string, r *rules.Rule,
 	// group and window, are materialized once; the counts, the hosts and the
 	// samples are read from that.
 	threshold := max(r.Threshold, 1)
+	// The alerts: the windows (fixed, aligned on the epoch) in which some
+	// event has threshold events of its group in the window-length span
+	// ending at it, as live detection opens them (alert.Observe); with a
+	// threshold of one, or over alert.MaxSlidingThreshold, the windows
+	// holding threshold events.
+	alerts := fmt.Sprintf(`SELECT count(*) FROM (SELECT grp, win FROM m WHERE NOT hidden GROUP BY ALL HAVING count(*) >= %d)`, threshold)
+	if threshold > 1 && threshold <= alert.MaxSlidingThreshold {
+		alerts = fmt.Sprintf(`SELECT count(*) FROM (SELECT DISTINCT grp, win FROM (
+			SELECT grp, win, count(*) OVER (PARTITION BY grp ORDER BY epoch_ms(event_time)
+				RANGE BETWEEN %d PRECEDING AND CURRENT ROW) AS n
+			FROM m WHERE NOT hidden) WHERE n >= %d)`, window.Milliseconds(), threshold)
+	}
 	q := fmt.Sprintf(`WITH m AS MATERIALIZED (
 		SELECT _id, event_time, event_type, hostname, exe, arguments, "user", src_ip, dst_ip, event_name,
 		       coalesce((%s), false) AS hidden, %s AS grp, epoch_ms(event_time) // %d AS win
 		FROM events WHERE %s)
 	SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM m WHERE hidden),
-		(SELECT count(*) FROM (SELECT grp, win FROM m WHERE NOT hidden GROUP BY ALL HAVING count(*) >= %d)),
+		(%s),
 		(SELECT CAST(to_json(list({'hostname': h, 'events': e, 'suppressed': s})) AS VARCHAR) FROM (
 			SELECT coalesce(hostname, '') AS h, count(*) FILTER (WHERE NOT hidden) AS e, count(*) FILTER (WHERE hidden) AS s
 			FROM m GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20)),
 		(SELECT CAST(to_json(list(x)) AS VARCHAR) FROM (SELECT m AS x FROM m WHERE NOT hidden LIMIT 5)),
 		(SELECT CAST(to_json(list(x)) AS VARCHAR) FROM (SELECT m AS x FROM m WHERE hidden LIMIT 5))`,
-		supp, group, window.Milliseconds(), where, threshold)
+		supp, group, window.Milliseconds(), where, alerts)
 	all := append(append([]any{}, sargs...), args...)
 	bt := newBacktest(r.Name, from, to)
 	var hosts, shown, hidden sql.NullString

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spoor-dev/spoor/internal/alert"
 	"github.com/spoor-dev/spoor/internal/datadir"
@@ -105,5 +106,56 @@ func TestBruteForceSuccessBacktest(t *testing.T) {
 	}
 	if bt.Matched != 2 || bt.Alerts != 2 {
 		t.Errorf("backtest: %d matched, %d alerts; want the 2 logons after failures: %+v", bt.Matched, bt.Alerts, bt.Samples)
+	}
+}
+
+// A threshold's backtest counts what live detection opens: a span of the
+// rule's window holding threshold events, wherever the window boundaries
+// fall. Twelve failures a minute apart from 09:54 to 10:05 split 6/6 at
+// 10:00: neither ten-minute window holds ten, the span 09:55..10:05 holds
+// eleven, and live detection opens one alert.
+func TestThresholdBacktestAgreesWithLive(t *testing.T) {
+	evs := failures(t, "straddle", "bastion", "192.0.2.9", 12, -6*time.Minute)
+	var r *rules.Rule
+	for _, d := range rules.Defaults() {
+		if d.Name == "brute-force-source" {
+			r = d
+		}
+	}
+	if r == nil || r.Threshold != 10 || r.Window != 10*time.Minute {
+		t.Fatalf("the case is written for brute-force-source at 10 in 10m: %+v", r)
+	}
+	dir, st := rulesAndAlerts(t)
+	if err := New(dir, st, nil, nil).Process(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	list, err := st.List("o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := 0
+	for _, a := range list {
+		if a.Rule == r.Name && a.Status == alert.StatusOpen {
+			live++
+		}
+	}
+	ctx := context.Background()
+	db, err := datadir.Open(ctx, t.TempDir(), datadir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	if _, err := db.Lake.Append(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Lake.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bt, err := RunBacktest(ctx, db, "o", r, 0, 1<<50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live != 1 || bt.Alerts != int64(live) || bt.Matched != 12 {
+		t.Errorf("live detection opened %d alerts, the backtest says %d of %d matched; want 1 and 1 of 12", live, bt.Alerts, bt.Matched)
 	}
 }
