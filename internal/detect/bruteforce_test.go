@@ -80,26 +80,8 @@ func TestBruteForceRulesFire(t *testing.T) {
 // failures, not the clean one from 10.0.0.5.
 func TestBruteForceSuccessBacktest(t *testing.T) {
 	ctx := context.Background()
-	db, err := datadir.Open(ctx, t.TempDir(), datadir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
-	if _, err := db.Lake.Append(ctx, bruteForce(t)); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Lake.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var r *rules.Rule
-	for _, d := range rules.Defaults() {
-		if d.Name == "brute-force-success" {
-			r = d
-		}
-	}
-	if r == nil {
-		t.Fatal("no default brute-force-success")
-	}
+	db := storedLake(t, bruteForce(t))
+	r := defaultRule(t, "brute-force-success")
 	bt, err := RunBacktest(ctx, db, "o", r, 0, 1<<50)
 	if err != nil {
 		t.Fatal(err)
@@ -116,13 +98,8 @@ func TestBruteForceSuccessBacktest(t *testing.T) {
 // eleven, and live detection opens one alert.
 func TestThresholdBacktestAgreesWithLive(t *testing.T) {
 	evs := failures(t, "straddle", "bastion", "192.0.2.9", 12, -6*time.Minute)
-	var r *rules.Rule
-	for _, d := range rules.Defaults() {
-		if d.Name == "brute-force-source" {
-			r = d
-		}
-	}
-	if r == nil || r.Threshold != 10 || r.Window != 10*time.Minute {
+	r := defaultRule(t, "brute-force-source")
+	if r.Threshold != 10 || r.Window != 10*time.Minute {
 		t.Fatalf("the case is written for brute-force-source at 10 in 10m: %+v", r)
 	}
 	dir, st := rulesAndAlerts(t)
@@ -140,17 +117,7 @@ func TestThresholdBacktestAgreesWithLive(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	db, err := datadir.Open(ctx, t.TempDir(), datadir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
-	if _, err := db.Lake.Append(ctx, evs); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Lake.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := storedLake(t, evs)
 	bt, err := RunBacktest(ctx, db, "o", r, 0, 1<<50)
 	if err != nil {
 		t.Fatal(err)
@@ -158,4 +125,35 @@ func TestThresholdBacktestAgreesWithLive(t *testing.T) {
 	if live != 1 || bt.Alerts != int64(live) || bt.Matched != 12 {
 		t.Errorf("live detection opened %d alerts, the backtest says %d of %d matched; want 1 and 1 of 12", live, bt.Alerts, bt.Matched)
 	}
+}
+
+// storedLake is a data directory holding evs in parts, closed when the
+// test ends.
+func storedLake(t *testing.T, evs []*event.Event) *datadir.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := datadir.Open(ctx, t.TempDir(), datadir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(ctx) })
+	if _, err := db.Lake.Append(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Lake.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// defaultRule is the default rule called name.
+func defaultRule(t *testing.T, name string) *rules.Rule {
+	t.Helper()
+	for _, r := range rules.Defaults() {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no default rule %s", name)
+	return nil
 }

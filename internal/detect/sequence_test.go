@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/alert"
-	"github.com/spoor-dev/spoor/internal/datadir"
 	"github.com/spoor-dev/spoor/internal/event"
 	"github.com/spoor-dev/spoor/internal/rules"
 	"github.com/spoor-dev/spoor/internal/sigma"
@@ -212,17 +211,7 @@ func TestSequenceAgreesWithBacktest(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	db, err := datadir.Open(ctx, t.TempDir(), datadir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
-	if _, err := db.Lake.Append(ctx, evs); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Lake.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := storedLake(t, evs)
 	rs, probs := dir.Load()
 	if len(probs) > 0 {
 		t.Fatal(probs)
